@@ -1,0 +1,35 @@
+# Every target sets itself up: a fresh machine needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test lint typecheck unit regenerate bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The whole test suite: lint, strict typing, then every test.
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check src codegen tests examples benchmarks
+	$(BIN)/ruff format --check src codegen tests examples benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Regenerate src/ocpprpc/messages from ../shared/ocpp-wsdl (or WSDL_DIR=...).
+regenerate: $(STAMP)
+	$(BIN)/python -m codegen $(if $(WSDL_DIR),--wsdl-dir $(WSDL_DIR))
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,298 @@
+"""From xmlschema components to a small, Python-shaped description of one OCPP version.
+
+The walk merges the central system and charge point schemas of a version (their shared types are
+identical; a difference is an error), and records for each type only what the templates need: enum
+values, string/decimal facets, fields with occurrence bounds, XML kind and documentation.
+
+Rules that are not plain XSD (each is a documented OCPP fact, not a guess):
+
+* 1.5's ``MeterValue`` holds a repeated element with simple content (the reading as text, its context,
+  unit etc. as XML attributes). ocppjs writes it in JSON under the plural key ``values``; earlier ocppjs
+  used ``value`` / ``@value`` lists. The field is named after the JSON key, keeps the XML name, and the
+  legacy form is accepted (see ``ocpprpc.messages._base.OcppModel._accept_legacy``).
+* ``JSON_REQUIRED``: fields optional in the WSDL but required by the official OCPP-J JSON schema. The
+  one known case is 1.6 MeterValues ``meterValue``; the model follows the JSON schema.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import xmlschema
+from xmlschema.validators import XsdAtomicBuiltin, XsdComplexType, XsdElement, XsdSimpleType
+
+from .wsdl import XSD_NS, Service
+
+JSON_REQUIRED: frozenset[tuple[str, str, str]] = frozenset({("1.6", "MeterValuesRequest", "meterValue")})
+
+Scalar = Literal["str", "int", "bool", "datetime", "decimal"]
+
+_BUILTINS: dict[str, Scalar] = {
+    "string": "str",
+    "anyURI": "str",
+    "int": "int",
+    "integer": "int",
+    "boolean": "bool",
+    "dateTime": "datetime",
+    "decimal": "decimal",
+}
+
+
+@dataclass(frozen=True)
+class EnumDef:
+    name: str
+    doc: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SimpleDef:
+    """A named restriction of a builtin that is not an enumeration: becomes an ``Annotated`` alias."""
+
+    name: str
+    doc: str
+    scalar: Scalar
+    max_length: int | None = None
+    fraction_digits: int | None = None
+
+
+@dataclass(frozen=True)
+class TypeRef:
+    """What a field holds: a builtin scalar, a named simple type, an enum, or a model."""
+
+    kind: Literal["scalar", "simple", "enum", "model"]
+    name: str  # the scalar kind, or the generated name
+    scalar: Scalar  # the XML text conversion the SOAP codec needs (for models: unused, "str")
+    max_length: int | None = None  # inline facets of anonymous simple types
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    xml_name: str
+    json_name: str
+    py_name: str
+    kind: Literal["element", "attribute", "text"]
+    type: TypeRef
+    min_occurs: int
+    max_occurs: int | None  # None: unbounded
+    doc: str
+
+    @property
+    def repeated(self) -> bool:
+        return self.max_occurs is None or self.max_occurs > 1
+
+    @property
+    def required(self) -> bool:
+        return self.min_occurs > 0
+
+
+@dataclass
+class ModelDef:
+    name: str
+    doc: str
+    fields: list[FieldDef] = field(default_factory=list)
+    legacy_lists: list[tuple[str, str]] = field(default_factory=list)  # (json key, legacy key)
+    signature: str = ""
+
+    def dependencies(self) -> list[str]:
+        return [f.type.name for f in self.fields if f.type.kind == "model"]
+
+
+@dataclass(frozen=True)
+class ActionDef:
+    name: str
+    initiator: Literal["CHARGE_POINT", "CENTRAL_SYSTEM"]
+    namespace: str
+    request: str
+    response: str
+    request_element: str
+    response_element: str
+    doc: str
+
+
+@dataclass
+class VersionDef:
+    version: str
+    module: str
+    central_system_namespace: str
+    charge_point_namespace: str
+    sources: tuple[str, ...]
+    enums: dict[str, EnumDef] = field(default_factory=dict)
+    simples: dict[str, SimpleDef] = field(default_factory=dict)
+    models: dict[str, ModelDef] = field(default_factory=dict)
+    actions: list[ActionDef] = field(default_factory=list)
+
+    @property
+    def message_names(self) -> set[str]:
+        return {a.request for a in self.actions} | {a.response for a in self.actions}
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def snake_case(name: str) -> str:
+    """``chargePointVendor`` → ``charge_point_vendor``; ``EVCommunicationError`` → ``ev_communication_error``."""
+    return _CAMEL_BOUNDARY.sub("_", name).replace("-", "_").replace(".", "_").lower()
+
+
+def enum_member(value: str) -> str:
+    """An enum value as an UPPER_SNAKE identifier: ``Energy.Active.Import`` → ``ENERGY_ACTIVE_IMPORT``."""
+    ident = re.sub(r"[^0-9A-Za-z]+", "_", _CAMEL_BOUNDARY.sub("_", value)).strip("_").upper()
+    return ident if ident and not ident[0].isdigit() else "V_" + ident
+
+
+def documentation(component: Any) -> str:
+    """The ``xs:documentation`` text of a schema component, whitespace-folded."""
+    elem = getattr(component, "elem", None)
+    if elem is None:
+        return ""
+    doc = elem.find(f"{{{XSD_NS}}}annotation/{{{XSD_NS}}}documentation")
+    if doc is None or not doc.text:
+        return ""
+    return " ".join(doc.text.split())
+
+
+def _type_signature(component: Any) -> str:
+    import xml.etree.ElementTree as ET
+
+    return " ".join(ET.tostring(component.elem, encoding="unicode").split())
+
+
+class _Walker:
+    def __init__(self, version: VersionDef) -> None:
+        self.v = version
+        self.signatures: dict[str, str] = {}
+
+    def _check_same(self, name: str, component: Any) -> bool:
+        """True when ``name`` was already walked; raises if the new definition differs."""
+        signature = _type_signature(component)
+        seen = self.signatures.get(name)
+        if seen is None:
+            self.signatures[name] = signature
+            return False
+        if seen != signature:
+            raise ValueError(f"OCPP {self.v.version}: type {name} differs between the two services")
+        return True
+
+    def simple(self, st: XsdSimpleType) -> TypeRef:
+        if isinstance(st, XsdAtomicBuiltin):
+            scalar = _BUILTINS[st.local_name]
+            return TypeRef("scalar", scalar, scalar)
+        base = st.primitive_type.local_name
+        scalar = _BUILTINS[base]
+        fraction = st.get_facet(f"{{{XSD_NS}}}fractionDigits")
+        fraction_digits = int(fraction.value) if fraction is not None else None
+        if st.name is None:  # anonymous restriction
+            if st.enumeration:
+                raise ValueError(f"OCPP {self.v.version}: anonymous enumeration not supported")
+            return TypeRef("scalar", scalar, scalar, max_length=st.max_length)
+        name = st.local_name
+        if st.enumeration:
+            if not self._check_same(name, st):
+                self.v.enums[name] = EnumDef(name, documentation(st), tuple(str(x) for x in st.enumeration))
+            return TypeRef("enum", name, "str")
+        if not self._check_same(name, st):
+            self.v.simples[name] = SimpleDef(
+                name, documentation(st), scalar, max_length=st.max_length, fraction_digits=fraction_digits
+            )
+        return TypeRef("simple", name, scalar)
+
+    def complex(self, ct: XsdComplexType, name: str) -> TypeRef:
+        if ct.name is not None and self._check_same(name, ct):
+            return TypeRef("model", name, "str")
+        model = ModelDef(name=name, doc=documentation(ct))
+        self.v.models[name] = model
+        if ct.has_simple_content():
+            model.fields.append(
+                FieldDef("value", "value", "value", "text", self.simple(ct.content), 1, 1, "The element's text.")
+            )
+        else:
+            for elem in ct.content.iter_elements():
+                model.fields.append(self.element(elem, name))
+        for attr in ct.attributes.values():
+            ref = self.simple(attr.type)
+            attr_name = attr.local_name
+            model.fields.append(
+                FieldDef(
+                    attr_name,
+                    attr_name,
+                    snake_case(attr_name),
+                    "attribute",
+                    ref,
+                    1 if attr.use == "required" else 0,
+                    1,
+                    documentation(attr),
+                )
+            )
+        return TypeRef("model", name, "str")
+
+    def element(self, elem: XsdElement, owner: str) -> FieldDef:
+        xml_name = elem.local_name
+        json_name = xml_name
+        xsd_type = elem.type
+        if isinstance(xsd_type, XsdComplexType):
+            anonymous = xsd_type.name is None
+            type_name = owner + xml_name[0].upper() + xml_name[1:] if anonymous else xsd_type.local_name
+            ref = self.complex(xsd_type, type_name)
+            repeated = elem.max_occurs is None or elem.max_occurs > 1
+            if anonymous and xsd_type.has_simple_content() and repeated:
+                json_name = xml_name + "s"
+                self.v.models[owner].legacy_lists.append((json_name, xml_name))
+        else:
+            ref = self.simple(xsd_type)
+        min_occurs = elem.min_occurs
+        if (self.v.version, owner, xml_name) in JSON_REQUIRED:
+            min_occurs = max(min_occurs, 1)
+        return FieldDef(
+            xml_name,
+            json_name,
+            snake_case(json_name),
+            "element",
+            ref,
+            min_occurs,
+            elem.max_occurs,
+            documentation(elem),
+        )
+
+
+def build_version(version: str, module: str, cs: Service, cp: Service) -> VersionDef:
+    """Walk both services of ``version`` into a :class:`VersionDef`."""
+    vdef = VersionDef(
+        version=version,
+        module=module,
+        central_system_namespace=cs.namespace,
+        charge_point_namespace=cp.namespace,
+        sources=(f"{version}/{cs.path.name}", f"{version}/{cp.path.name}"),
+    )
+    walker = _Walker(vdef)
+    for service, initiator in ((cs, "CHARGE_POINT"), (cp, "CENTRAL_SYSTEM")):
+        schema: xmlschema.XMLSchema = service.schema
+        # Every named type, in a stable order, so enums and types no message uses are generated too.
+        for name in sorted(schema.types):
+            component = schema.types[name]
+            if isinstance(component, XsdComplexType):
+                walker.complex(component, name)
+            else:
+                walker.simple(component)
+        for op in service.operations:
+            request = schema.elements[op.input_element].type
+            response = schema.elements[op.output_element].type
+            vdef.actions.append(
+                ActionDef(
+                    name=op.name,
+                    initiator=initiator,  # type: ignore[arg-type]
+                    namespace=service.namespace,
+                    request=request.local_name,
+                    response=response.local_name,
+                    request_element=op.input_element,
+                    response_element=op.output_element,
+                    doc=op.documentation or documentation(request),
+                )
+            )
+    for name, model in vdef.models.items():
+        for dep in model.dependencies():
+            if dep not in vdef.models:
+                raise ValueError(f"{name} refers to unknown type {dep}")
+    return vdef
