@@ -145,13 +145,9 @@ def enum_member(value: str) -> str:
 
 def documentation(component: Any) -> str:
     """The ``xs:documentation`` text of a schema component, whitespace-folded."""
-    elem = getattr(component, "elem", None)
-    if elem is None:
-        return ""
-    doc = elem.find(f"{{{XSD_NS}}}annotation/{{{XSD_NS}}}documentation")
-    if doc is None or not doc.text:
-        return ""
-    return " ".join(doc.text.split())
+    annotation = getattr(component, "annotation", None)
+    docs = getattr(annotation, "documentation", None) or []
+    return " ".join(" ".join((doc.text or "").split()) for doc in docs).strip()
 
 
 def _type_signature(component: Any) -> str:

@@ -23,7 +23,7 @@ __all__ = [
 
 
 class AuthorizationStatus(enum.StrEnum):
-    """AuthorizationStatus."""
+    """Defines the authorization-status-value"""
 
     ACCEPTED = "Accepted"
     BLOCKED = "Blocked"
@@ -33,7 +33,7 @@ class AuthorizationStatus(enum.StrEnum):
 
 
 class AvailabilityStatus(enum.StrEnum):
-    """AvailabilityStatus."""
+    """Defines the availability-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
@@ -41,14 +41,14 @@ class AvailabilityStatus(enum.StrEnum):
 
 
 class AvailabilityType(enum.StrEnum):
-    """AvailabilityType."""
+    """Defines the availability-type-value"""
 
     INOPERATIVE = "Inoperative"
     OPERATIVE = "Operative"
 
 
 class ChargePointErrorCode(enum.StrEnum):
-    """ChargePointErrorCode."""
+    """Defines the charge-point-error-value"""
 
     CONNECTOR_LOCK_FAILURE = "ConnectorLockFailure"
     HIGH_TEMPERATURE = "HighTemperature"
@@ -61,7 +61,7 @@ class ChargePointErrorCode(enum.StrEnum):
 
 
 class ChargePointStatus(enum.StrEnum):
-    """ChargePointStatus."""
+    """Defines the charge-point-status-value"""
 
     AVAILABLE = "Available"
     OCCUPIED = "Occupied"
@@ -70,14 +70,14 @@ class ChargePointStatus(enum.StrEnum):
 
 
 class ClearCacheStatus(enum.StrEnum):
-    """ClearCacheStatus."""
+    """Defines the clear-cache-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
 
 
 class ConfigurationStatus(enum.StrEnum):
-    """ConfigurationStatus."""
+    """Defines the configuration-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
@@ -85,14 +85,14 @@ class ConfigurationStatus(enum.StrEnum):
 
 
 class DiagnosticsStatus(enum.StrEnum):
-    """DiagnosticsStatus."""
+    """Defines the diagnostics-status-value"""
 
     UPLOADED = "Uploaded"
     UPLOAD_FAILED = "UploadFailed"
 
 
 class FirmwareStatus(enum.StrEnum):
-    """FirmwareStatus."""
+    """Defines the firmware-status-value"""
 
     DOWNLOADED = "Downloaded"
     DOWNLOAD_FAILED = "DownloadFailed"
@@ -101,35 +101,35 @@ class FirmwareStatus(enum.StrEnum):
 
 
 class RegistrationStatus(enum.StrEnum):
-    """RegistrationStatus."""
+    """Defines the registration-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
 
 
 class RemoteStartStopStatus(enum.StrEnum):
-    """RemoteStartStopStatus."""
+    """Defines the remote-start-stop-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
 
 
 class ResetStatus(enum.StrEnum):
-    """ResetStatus."""
+    """Defines the reset-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
 
 
 class ResetType(enum.StrEnum):
-    """ResetType."""
+    """Defines the reset-type-value"""
 
     HARD = "Hard"
     SOFT = "Soft"
 
 
 class UnlockStatus(enum.StrEnum):
-    """UnlockStatus."""
+    """Defines the unlock-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"

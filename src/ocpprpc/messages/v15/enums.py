@@ -33,7 +33,7 @@ __all__ = [
 
 
 class AuthorizationStatus(enum.StrEnum):
-    """AuthorizationStatus."""
+    """Defines the authorization-status-value"""
 
     ACCEPTED = "Accepted"
     BLOCKED = "Blocked"
@@ -43,7 +43,7 @@ class AuthorizationStatus(enum.StrEnum):
 
 
 class AvailabilityStatus(enum.StrEnum):
-    """AvailabilityStatus."""
+    """Defines the availability-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
@@ -51,7 +51,7 @@ class AvailabilityStatus(enum.StrEnum):
 
 
 class AvailabilityType(enum.StrEnum):
-    """AvailabilityType."""
+    """Defines the availability-type-value"""
 
     INOPERATIVE = "Inoperative"
     OPERATIVE = "Operative"
@@ -65,7 +65,7 @@ class CancelReservationStatus(enum.StrEnum):
 
 
 class ChargePointErrorCode(enum.StrEnum):
-    """ChargePointErrorCode."""
+    """Defines the charge-point-error-value"""
 
     CONNECTOR_LOCK_FAILURE = "ConnectorLockFailure"
     HIGH_TEMPERATURE = "HighTemperature"
@@ -83,7 +83,7 @@ class ChargePointErrorCode(enum.StrEnum):
 
 
 class ChargePointStatus(enum.StrEnum):
-    """ChargePointStatus."""
+    """Defines the charge-point-status-value"""
 
     AVAILABLE = "Available"
     OCCUPIED = "Occupied"
@@ -93,14 +93,14 @@ class ChargePointStatus(enum.StrEnum):
 
 
 class ClearCacheStatus(enum.StrEnum):
-    """ClearCacheStatus."""
+    """Defines the clear-cache-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
 
 
 class ConfigurationStatus(enum.StrEnum):
-    """ConfigurationStatus."""
+    """Defines the configuration-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
@@ -108,7 +108,7 @@ class ConfigurationStatus(enum.StrEnum):
 
 
 class DataTransferStatus(enum.StrEnum):
-    """DataTransferStatus."""
+    """Defines the status returned in DataTransfer.conf"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
@@ -117,14 +117,14 @@ class DataTransferStatus(enum.StrEnum):
 
 
 class DiagnosticsStatus(enum.StrEnum):
-    """DiagnosticsStatus."""
+    """Defines the diagnostics-status-value"""
 
     UPLOADED = "Uploaded"
     UPLOAD_FAILED = "UploadFailed"
 
 
 class FirmwareStatus(enum.StrEnum):
-    """FirmwareStatus."""
+    """Defines the firmware-status-value"""
 
     DOWNLOADED = "Downloaded"
     DOWNLOAD_FAILED = "DownloadFailed"
@@ -173,14 +173,14 @@ class ReadingContext(enum.StrEnum):
 
 
 class RegistrationStatus(enum.StrEnum):
-    """RegistrationStatus."""
+    """Defines the registration-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
 
 
 class RemoteStartStopStatus(enum.StrEnum):
-    """RemoteStartStopStatus."""
+    """Defines the remote-start-stop-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
@@ -197,14 +197,14 @@ class ReservationStatus(enum.StrEnum):
 
 
 class ResetStatus(enum.StrEnum):
-    """ResetStatus."""
+    """Defines the reset-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
 
 
 class ResetType(enum.StrEnum):
-    """ResetType."""
+    """Defines the reset-type-value"""
 
     HARD = "Hard"
     SOFT = "Soft"
@@ -227,7 +227,7 @@ class UnitOfMeasure(enum.StrEnum):
 
 
 class UnlockStatus(enum.StrEnum):
-    """UnlockStatus."""
+    """Defines the unlock-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"

@@ -102,34 +102,34 @@ __all__ = [
 ]
 
 ChargeBoxSerialNumber = Annotated[str, Field(max_length=25)]
-"""ChargeBoxSerialNumber."""
+"""String type of max 25 chars that is to be treated as case insensitive."""
 
 ChargePointModel = Annotated[str, Field(max_length=20)]
-"""ChargePointModel."""
+"""String type of max 20 chars that is to be treated as case insensitive."""
 
 ChargePointSerialNumber = Annotated[str, Field(max_length=25)]
-"""ChargePointSerialNumber."""
+"""String type of max 25 chars that is to be treated as case insensitive."""
 
 ChargePointVendor = Annotated[str, Field(max_length=20)]
-"""ChargePointVendor."""
+"""String type of max 20 chars that is to be treated as case insensitive."""
 
 FirmwareVersion = Annotated[str, Field(max_length=50)]
-"""FirmwareVersion."""
+"""String type of max 50 chars that is to be treated as case insensitive."""
 
 IccidString = Annotated[str, Field(max_length=20)]
-"""IccidString."""
+"""String type of max 20 chars that is to be treated as case insensitive."""
 
 IdToken = Annotated[str, Field(max_length=20)]
-"""IdToken."""
+"""Type of string defining identification token, e.g. RFID or credit card number. To be treated as case insensitive."""
 
 ImsiString = Annotated[str, Field(max_length=20)]
-"""ImsiString."""
+"""String type of max 20 chars that is to be treated as case insensitive."""
 
 MeterSerialNumber = Annotated[str, Field(max_length=25)]
-"""MeterSerialNumber."""
+"""String type of max 25 chars that is to be treated as case insensitive."""
 
 MeterType = Annotated[str, Field(max_length=25)]
-"""MeterType."""
+"""String type of max 25 chars that is to be treated as case insensitive."""
 
 
 class IdTagInfo(OcppModel):

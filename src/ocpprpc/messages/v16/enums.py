@@ -44,7 +44,7 @@ __all__ = [
 
 
 class AuthorizationStatus(enum.StrEnum):
-    """AuthorizationStatus."""
+    """Defines the authorization-status-value"""
 
     ACCEPTED = "Accepted"
     BLOCKED = "Blocked"
@@ -54,7 +54,7 @@ class AuthorizationStatus(enum.StrEnum):
 
 
 class AvailabilityStatus(enum.StrEnum):
-    """AvailabilityStatus."""
+    """Defines the availability-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
@@ -62,7 +62,7 @@ class AvailabilityStatus(enum.StrEnum):
 
 
 class AvailabilityType(enum.StrEnum):
-    """AvailabilityType."""
+    """Defines the availability-type-value"""
 
     INOPERATIVE = "Inoperative"
     OPERATIVE = "Operative"
@@ -76,7 +76,7 @@ class CancelReservationStatus(enum.StrEnum):
 
 
 class ChargePointErrorCode(enum.StrEnum):
-    """ChargePointErrorCode."""
+    """Defines the charge-point-error-value"""
 
     CONNECTOR_LOCK_FAILURE = "ConnectorLockFailure"
     EV_COMMUNICATION_ERROR = "EVCommunicationError"
@@ -97,7 +97,7 @@ class ChargePointErrorCode(enum.StrEnum):
 
 
 class ChargePointStatus(enum.StrEnum):
-    """ChargePointStatus."""
+    """Defines the charge-point-status-value"""
 
     AVAILABLE = "Available"
     PREPARING = "Preparing"
@@ -119,7 +119,7 @@ class ChargingProfileKindType(enum.StrEnum):
 
 
 class ChargingProfilePurposeType(enum.StrEnum):
-    """ChargingProfilePurposeType."""
+    """Defines the charging-profile-purpose-type-value"""
 
     CHARGE_POINT_MAX_PROFILE = "ChargePointMaxProfile"
     TX_DEFAULT_PROFILE = "TxDefaultProfile"
@@ -142,21 +142,21 @@ class ChargingRateUnitType(enum.StrEnum):
 
 
 class ClearCacheStatus(enum.StrEnum):
-    """ClearCacheStatus."""
+    """Defines the clear-cache-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
 
 
 class ClearChargingProfileStatus(enum.StrEnum):
-    """ClearChargingProfileStatus."""
+    """Defines the clear-charging-profile-status-value"""
 
     ACCEPTED = "Accepted"
     UNKNOWN = "Unknown"
 
 
 class ConfigurationStatus(enum.StrEnum):
-    """ConfigurationStatus."""
+    """Defines the configuration-status-value"""
 
     ACCEPTED = "Accepted"
     NOT_SUPPORTED = "NotSupported"
@@ -165,7 +165,7 @@ class ConfigurationStatus(enum.StrEnum):
 
 
 class DataTransferStatus(enum.StrEnum):
-    """DataTransferStatus."""
+    """Defines the status returned in DataTransfer.conf"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
@@ -174,7 +174,7 @@ class DataTransferStatus(enum.StrEnum):
 
 
 class DiagnosticsStatus(enum.StrEnum):
-    """DiagnosticsStatus."""
+    """Defines the diagnostics-status-value"""
 
     IDLE = "Idle"
     UPLOADED = "Uploaded"
@@ -183,7 +183,7 @@ class DiagnosticsStatus(enum.StrEnum):
 
 
 class FirmwareStatus(enum.StrEnum):
-    """FirmwareStatus."""
+    """Defines the firmware-status-value"""
 
     DOWNLOADED = "Downloaded"
     DOWNLOAD_FAILED = "DownloadFailed"
@@ -278,7 +278,7 @@ class ReadingContext(enum.StrEnum):
 
 
 class Reason(enum.StrEnum):
-    """Reason."""
+    """Reason for stopping a transaction"""
 
     EMERGENCY_STOP = "EmergencyStop"
     EV_DISCONNECTED = "EVDisconnected"
@@ -301,7 +301,7 @@ class RecurrencyKindType(enum.StrEnum):
 
 
 class RegistrationStatus(enum.StrEnum):
-    """RegistrationStatus."""
+    """Defines the registration-status-value"""
 
     ACCEPTED = "Accepted"
     PENDING = "Pending"
@@ -309,7 +309,7 @@ class RegistrationStatus(enum.StrEnum):
 
 
 class RemoteStartStopStatus(enum.StrEnum):
-    """RemoteStartStopStatus."""
+    """Defines the remote-start-stop-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
@@ -326,14 +326,14 @@ class ReservationStatus(enum.StrEnum):
 
 
 class ResetStatus(enum.StrEnum):
-    """ResetStatus."""
+    """Defines the reset-status-value"""
 
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
 
 
 class ResetType(enum.StrEnum):
-    """ResetType."""
+    """Defines the reset-type-value"""
 
     HARD = "Hard"
     SOFT = "Soft"
@@ -369,7 +369,7 @@ class UnitOfMeasure(enum.StrEnum):
 
 
 class UnlockStatus(enum.StrEnum):
-    """UnlockStatus."""
+    """Defines the unlock-status-value"""
 
     UNLOCKED = "Unlocked"
     UNLOCK_FAILED = "UnlockFailed"

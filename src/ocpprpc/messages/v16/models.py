@@ -120,25 +120,25 @@ __all__ = [
 ]
 
 CiString20Type = Annotated[str, Field(max_length=20)]
-"""CiString20Type."""
+"""String of maximum 20 printable characters. To be treated as case insensitive."""
 
 CiString255Type = Annotated[str, Field(max_length=255)]
-"""CiString255Type."""
+"""String of maximum 255 printable characters. To be treated as case insensitive."""
 
 CiString25Type = Annotated[str, Field(max_length=25)]
-"""CiString25Type."""
+"""String of maximum 25 printable characters. To be treated as case insensitive."""
 
 CiString500Type = Annotated[str, Field(max_length=500)]
-"""CiString500Type."""
+"""String of maximum 500 printable characters. To be treated as case insensitive."""
 
 CiString50Type = Annotated[str, Field(max_length=50)]
-"""CiString50Type."""
+"""String of maximum 50 printable characters. To be treated as case insensitive."""
 
 DecimalOne = Annotated[Decimal, Field(decimal_places=1)]
-"""DecimalOne."""
+"""Decimal with one digit fraction"""
 
 IdToken = Annotated[str, Field(max_length=20)]
-"""IdToken."""
+"""Type of string defining identification token, e.g. RFID or credit card number. To be treated as case insensitive."""
 
 
 class IdTagInfo(OcppModel):

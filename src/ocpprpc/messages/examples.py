@@ -1,0 +1,95 @@
+"""Valid example payloads for any generated model, derived from its fields and constraints.
+
+Used for the simulators' default payloads, the message reference under ``docs/`` and the round-trip
+tests: one function that knows how to fill every XSD kind (enum → its first value, bounded string → a
+string within the bound, list → one item, nested model → recursively) keeps all three in step with the
+generated models.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from annotated_types import MaxLen
+from pydantic import AwareDatetime
+from pydantic.fields import FieldInfo
+
+from ._base import OcppModel
+
+__all__ = ["example", "example_payload"]
+
+M = TypeVar("M", bound=OcppModel)
+
+EXAMPLE_TIME = datetime(2026, 11, 24, 10, 0, 0, tzinfo=UTC)
+"""The one timestamp every example uses, so examples are stable."""
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
+    """(inner type, is_list, metadata) of ``X``, ``X | None``, ``list[X]``, ``Annotated[X, ...]``."""
+    metadata: list[Any] = []
+    is_list = False
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            args = typing.get_args(annotation)
+            annotation, metadata = args[0], [*metadata, *args[1:]]
+        elif origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        elif origin is list:
+            is_list = True
+            annotation = typing.get_args(annotation)[0]
+        else:
+            return annotation, is_list, metadata
+
+
+def _max_length(metadata: list[Any]) -> int | None:
+    for item in metadata:
+        if isinstance(item, MaxLen):
+            return item.max_length
+        if isinstance(item, FieldInfo):
+            found = _max_length(list(item.metadata))
+            if found is not None:
+                return found
+    return None
+
+
+def _value(annotation: Any, metadata: list[Any], name: str, optional: bool) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, OcppModel):
+        return example(annotation, optional=optional)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return next(iter(annotation))
+    if annotation is bool:
+        return True
+    if annotation is int:
+        return 1
+    if annotation is Decimal:
+        return Decimal("16.0")
+    if annotation in (datetime, AwareDatetime):
+        return EXAMPLE_TIME
+    if annotation is str:
+        limit = _max_length(metadata)
+        text = name if name != "value" else "42"
+        return text[:limit] if limit is not None else text
+    raise TypeError(f"no example for {annotation!r}")
+
+
+def example(model: type[M], *, optional: bool = True) -> M:
+    """A valid instance of ``model``: every required field filled, and every optional one when ``optional``."""
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if not info.is_required() and not optional:
+            continue
+        inner, is_list, metadata = _unwrap(info.annotation)
+        value = _value(inner, [*metadata, *info.metadata], info.alias or name, optional)
+        values[name] = [value] if is_list else value
+    return model(**values)
+
+
+def example_payload(model: type[OcppModel], *, optional: bool = True) -> dict[str, Any]:
+    """:func:`example` as an OCPP-J JSON payload."""
+    return example(model, optional=optional).to_json_dict()
