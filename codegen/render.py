@@ -109,8 +109,9 @@ def _xml_child(f: FieldDef) -> str:
     return f"XmlChild({', '.join(args)})"
 
 
-def render_model(m: ModelDef, fallback_doc: str) -> str:
-    lines = [f"class {m.name}(OcppModel):", f"    {_doc(m.doc, fallback_doc)}", ""]
+def render_model(m: ModelDef, fallback_doc: str, response: str | None = None) -> str:
+    base = f"OcppRequest[{response}]" if response else "OcppModel"
+    lines = [f"class {m.name}({base}):", f"    {_doc(m.doc, fallback_doc)}", ""]
     for f in m.fields:
         if keyword.iskeyword(f.py_name):
             raise ValueError(f"{m.name}.{f.py_name} is a Python keyword")
@@ -143,7 +144,7 @@ def model_order(vdef: VersionDef) -> list[str]:
     for name in sorted(n for n in vdef.models if n not in messages):
         visit(name)
     for action in sorted(vdef.actions, key=lambda a: (a.name, a.initiator)):
-        for name in (action.request, action.response):
+        for name in (action.response, action.request):  # a request's base class names its response
             visit(name)
     return order
 
@@ -155,7 +156,7 @@ def render_models(vdef: VersionDef) -> str:
         header(vdef, "request / response models of every operation, and the data types they use."),
         "from typing import Annotated\n\n" if "Annotated[" in body else "",
         "from pydantic import Field\n\n",
-        f"from .._base import {', '.join([*base_names, 'OcppModel', 'XmlChild', 'XmlFacts'])}\n",
+        f"from .._base import {', '.join([*base_names, 'OcppModel', 'OcppRequest', 'XmlChild', 'XmlFacts'])}\n",
     ]
     used_enums = sorted({f.type.name for m in vdef.models.values() for f in m.fields if f.type.kind == "enum"})
     if used_enums:
@@ -175,8 +176,9 @@ def _render_model_body(vdef: VersionDef) -> str:
     for action in vdef.actions:
         doc_of[action.request] = f"The {action.name}.req PDU."
         doc_of[action.response] = f"The {action.name}.conf PDU."
+    response_of = {action.request: action.response for action in vdef.actions}
     for name in model_order(vdef):
-        out.append(render_model(vdef.models[name], doc_of.get(name, name + ".")))
+        out.append(render_model(vdef.models[name], doc_of.get(name, name + "."), response_of.get(name)))
     return "".join(out)
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal as _Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer, Strict, model_validator
 
@@ -32,6 +32,7 @@ __all__ = [
     "Decimal",
     "Integer",
     "OcppModel",
+    "OcppRequest",
     "OcppVersion",
     "Side",
     "XmlChild",
@@ -146,6 +147,30 @@ class OcppModel(BaseModel):
             data = {k: v for k, v in data.items() if k not in (legacy_key, "@" + legacy_key)}
             data[json_key] = merged
         return data
+
+
+R = TypeVar("R", bound=OcppModel)
+
+if TYPE_CHECKING:
+
+    class OcppRequest(OcppModel, Generic[R]):
+        """Base of every request model, generic in its response model for the type checker.
+
+        ``class ResetRequest(OcppRequest[ResetResponse])`` lets ``await peer.call(ResetRequest(...))`` be
+        typed as returning a ``ResetResponse``.
+        """
+
+else:
+
+    class OcppRequest(OcppModel):
+        """Base of every request model; ``OcppRequest[Response]`` is the type checker's view only.
+
+        At run time the subscript returns the class itself, so no pydantic generic machinery (and none of
+        its cost) is involved: the response model of a request is found through the action registry.
+        """
+
+        def __class_getitem__(cls, item: Any) -> Any:
+            return cls
 
 
 class Side(enum.StrEnum):

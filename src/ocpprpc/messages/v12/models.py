@@ -4,7 +4,7 @@
 
 from pydantic import Field
 
-from .._base import DateTime, Integer, OcppModel, XmlChild, XmlFacts
+from .._base import DateTime, Integer, OcppModel, OcppRequest, XmlChild, XmlFacts
 from .enums import (
     AuthorizationStatus,
     AvailabilityStatus,
@@ -93,14 +93,6 @@ class MeterValue(OcppModel):
     )
 
 
-class AuthorizeRequest(OcppModel):
-    """Defines the Authorize.req PDU"""
-
-    id_tag: str = Field(alias="idTag")
-
-    __ocpp_xml__ = XmlFacts("AuthorizeRequest", (XmlChild("id_tag", "idTag", "element", "str"),))
-
-
 class AuthorizeResponse(OcppModel):
     """Defines the Authorize.conf PDU"""
 
@@ -109,7 +101,32 @@ class AuthorizeResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("AuthorizeResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),))
 
 
-class BootNotificationRequest(OcppModel):
+class AuthorizeRequest(OcppRequest[AuthorizeResponse]):
+    """Defines the Authorize.req PDU"""
+
+    id_tag: str = Field(alias="idTag")
+
+    __ocpp_xml__ = XmlFacts("AuthorizeRequest", (XmlChild("id_tag", "idTag", "element", "str"),))
+
+
+class BootNotificationResponse(OcppModel):
+    """Defines the BootNotification.conf PDU"""
+
+    status: RegistrationStatus
+    current_time: DateTime | None = Field(default=None, alias="currentTime")
+    heartbeat_interval: Integer | None = Field(default=None, alias="heartbeatInterval")
+
+    __ocpp_xml__ = XmlFacts(
+        "BootNotificationResponse",
+        (
+            XmlChild("status", "status", "element", "str"),
+            XmlChild("current_time", "currentTime", "element", "datetime", required=False),
+            XmlChild("heartbeat_interval", "heartbeatInterval", "element", "int", required=False),
+        ),
+    )
+
+
+class BootNotificationRequest(OcppRequest[BootNotificationResponse]):
     """Defines the BootNotification.req PDU"""
 
     charge_point_vendor: str = Field(alias="chargePointVendor")
@@ -138,24 +155,15 @@ class BootNotificationRequest(OcppModel):
     )
 
 
-class BootNotificationResponse(OcppModel):
-    """Defines the BootNotification.conf PDU"""
+class ChangeAvailabilityResponse(OcppModel):
+    """Defines the ChangeAvailability.conf PDU"""
 
-    status: RegistrationStatus
-    current_time: DateTime | None = Field(default=None, alias="currentTime")
-    heartbeat_interval: Integer | None = Field(default=None, alias="heartbeatInterval")
+    status: AvailabilityStatus
 
-    __ocpp_xml__ = XmlFacts(
-        "BootNotificationResponse",
-        (
-            XmlChild("status", "status", "element", "str"),
-            XmlChild("current_time", "currentTime", "element", "datetime", required=False),
-            XmlChild("heartbeat_interval", "heartbeatInterval", "element", "int", required=False),
-        ),
-    )
+    __ocpp_xml__ = XmlFacts("ChangeAvailabilityResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ChangeAvailabilityRequest(OcppModel):
+class ChangeAvailabilityRequest(OcppRequest[ChangeAvailabilityResponse]):
     """Defines the ChangeAvailability.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -167,15 +175,15 @@ class ChangeAvailabilityRequest(OcppModel):
     )
 
 
-class ChangeAvailabilityResponse(OcppModel):
-    """Defines the ChangeAvailability.conf PDU"""
+class ChangeConfigurationResponse(OcppModel):
+    """Defines the ChangeConfiguration.conf PDU"""
 
-    status: AvailabilityStatus
+    status: ConfigurationStatus
 
-    __ocpp_xml__ = XmlFacts("ChangeAvailabilityResponse", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts("ChangeConfigurationResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ChangeConfigurationRequest(OcppModel):
+class ChangeConfigurationRequest(OcppRequest[ChangeConfigurationResponse]):
     """Defines the ChangeConfiguration.req PDU"""
 
     key: str
@@ -187,20 +195,6 @@ class ChangeConfigurationRequest(OcppModel):
     )
 
 
-class ChangeConfigurationResponse(OcppModel):
-    """Defines the ChangeConfiguration.conf PDU"""
-
-    status: ConfigurationStatus
-
-    __ocpp_xml__ = XmlFacts("ChangeConfigurationResponse", (XmlChild("status", "status", "element", "str"),))
-
-
-class ClearCacheRequest(OcppModel):
-    """Defines the ClearCache.req PDU"""
-
-    __ocpp_xml__ = XmlFacts("ClearCacheRequest", ())
-
-
 class ClearCacheResponse(OcppModel):
     """Defines the ClearCache.conf PDU"""
 
@@ -209,12 +203,10 @@ class ClearCacheResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("ClearCacheResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class DiagnosticsStatusNotificationRequest(OcppModel):
-    """Defines the DiagnosticsStatusNotification.req PDU"""
+class ClearCacheRequest(OcppRequest[ClearCacheResponse]):
+    """Defines the ClearCache.req PDU"""
 
-    status: DiagnosticsStatus
-
-    __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts("ClearCacheRequest", ())
 
 
 class DiagnosticsStatusNotificationResponse(OcppModel):
@@ -223,12 +215,12 @@ class DiagnosticsStatusNotificationResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationResponse", ())
 
 
-class FirmwareStatusNotificationRequest(OcppModel):
-    """Defines the FirmwareStatusNotification.req PDU"""
+class DiagnosticsStatusNotificationRequest(OcppRequest[DiagnosticsStatusNotificationResponse]):
+    """Defines the DiagnosticsStatusNotification.req PDU"""
 
-    status: FirmwareStatus
+    status: DiagnosticsStatus
 
-    __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
 
 
 class FirmwareStatusNotificationResponse(OcppModel):
@@ -237,7 +229,25 @@ class FirmwareStatusNotificationResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationResponse", ())
 
 
-class GetDiagnosticsRequest(OcppModel):
+class FirmwareStatusNotificationRequest(OcppRequest[FirmwareStatusNotificationResponse]):
+    """Defines the FirmwareStatusNotification.req PDU"""
+
+    status: FirmwareStatus
+
+    __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
+
+
+class GetDiagnosticsResponse(OcppModel):
+    """Defines the GetDiagnostics.conf PDU"""
+
+    file_name: str | None = Field(default=None, alias="fileName")
+
+    __ocpp_xml__ = XmlFacts(
+        "GetDiagnosticsResponse", (XmlChild("file_name", "fileName", "element", "str", required=False),)
+    )
+
+
+class GetDiagnosticsRequest(OcppRequest[GetDiagnosticsResponse]):
     """Defines the GetDiagnostics.req PDU"""
 
     location: str
@@ -258,22 +268,6 @@ class GetDiagnosticsRequest(OcppModel):
     )
 
 
-class GetDiagnosticsResponse(OcppModel):
-    """Defines the GetDiagnostics.conf PDU"""
-
-    file_name: str | None = Field(default=None, alias="fileName")
-
-    __ocpp_xml__ = XmlFacts(
-        "GetDiagnosticsResponse", (XmlChild("file_name", "fileName", "element", "str", required=False),)
-    )
-
-
-class HeartbeatRequest(OcppModel):
-    """Defines the Heartbeat.req PDU"""
-
-    __ocpp_xml__ = XmlFacts("HeartbeatRequest", ())
-
-
 class HeartbeatResponse(OcppModel):
     """Defines the Heartbeat.conf PDU"""
 
@@ -282,7 +276,19 @@ class HeartbeatResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("HeartbeatResponse", (XmlChild("current_time", "currentTime", "element", "datetime"),))
 
 
-class MeterValuesRequest(OcppModel):
+class HeartbeatRequest(OcppRequest[HeartbeatResponse]):
+    """Defines the Heartbeat.req PDU"""
+
+    __ocpp_xml__ = XmlFacts("HeartbeatRequest", ())
+
+
+class MeterValuesResponse(OcppModel):
+    """Defines the MeterValues.conf PDU"""
+
+    __ocpp_xml__ = XmlFacts("MeterValuesResponse", ())
+
+
+class MeterValuesRequest(OcppRequest[MeterValuesResponse]):
     """Defines the MeterValues.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -297,13 +303,15 @@ class MeterValuesRequest(OcppModel):
     )
 
 
-class MeterValuesResponse(OcppModel):
-    """Defines the MeterValues.conf PDU"""
+class RemoteStartTransactionResponse(OcppModel):
+    """Defines the RemoteStartTransaction.conf PDU"""
 
-    __ocpp_xml__ = XmlFacts("MeterValuesResponse", ())
+    status: RemoteStartStopStatus
+
+    __ocpp_xml__ = XmlFacts("RemoteStartTransactionResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class RemoteStartTransactionRequest(OcppModel):
+class RemoteStartTransactionRequest(OcppRequest[RemoteStartTransactionResponse]):
     """Defines the RemoteStartTransaction.req PDU"""
 
     id_tag: str = Field(alias="idTag")
@@ -318,24 +326,6 @@ class RemoteStartTransactionRequest(OcppModel):
     )
 
 
-class RemoteStartTransactionResponse(OcppModel):
-    """Defines the RemoteStartTransaction.conf PDU"""
-
-    status: RemoteStartStopStatus
-
-    __ocpp_xml__ = XmlFacts("RemoteStartTransactionResponse", (XmlChild("status", "status", "element", "str"),))
-
-
-class RemoteStopTransactionRequest(OcppModel):
-    """Defines the RemoteStopTransaction.req PDU"""
-
-    transaction_id: Integer = Field(alias="transactionId")
-
-    __ocpp_xml__ = XmlFacts(
-        "RemoteStopTransactionRequest", (XmlChild("transaction_id", "transactionId", "element", "int"),)
-    )
-
-
 class RemoteStopTransactionResponse(OcppModel):
     """Defines the RemoteStopTransaction.conf PDU"""
 
@@ -344,12 +334,14 @@ class RemoteStopTransactionResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("RemoteStopTransactionResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ResetRequest(OcppModel):
-    """Defines the Reset.req PDU"""
+class RemoteStopTransactionRequest(OcppRequest[RemoteStopTransactionResponse]):
+    """Defines the RemoteStopTransaction.req PDU"""
 
-    type: ResetType
+    transaction_id: Integer = Field(alias="transactionId")
 
-    __ocpp_xml__ = XmlFacts("ResetRequest", (XmlChild("type", "type", "element", "str"),))
+    __ocpp_xml__ = XmlFacts(
+        "RemoteStopTransactionRequest", (XmlChild("transaction_id", "transactionId", "element", "int"),)
+    )
 
 
 class ResetResponse(OcppModel):
@@ -360,7 +352,30 @@ class ResetResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("ResetResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class StartTransactionRequest(OcppModel):
+class ResetRequest(OcppRequest[ResetResponse]):
+    """Defines the Reset.req PDU"""
+
+    type: ResetType
+
+    __ocpp_xml__ = XmlFacts("ResetRequest", (XmlChild("type", "type", "element", "str"),))
+
+
+class StartTransactionResponse(OcppModel):
+    """Defines the StartTransaction.conf PDU"""
+
+    transaction_id: Integer = Field(alias="transactionId")
+    id_tag_info: IdTagInfo = Field(alias="idTagInfo")
+
+    __ocpp_xml__ = XmlFacts(
+        "StartTransactionResponse",
+        (
+            XmlChild("transaction_id", "transactionId", "element", "int"),
+            XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),
+        ),
+    )
+
+
+class StartTransactionRequest(OcppRequest[StartTransactionResponse]):
     """Defines the StartTransaction.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -379,22 +394,13 @@ class StartTransactionRequest(OcppModel):
     )
 
 
-class StartTransactionResponse(OcppModel):
-    """Defines the StartTransaction.conf PDU"""
+class StatusNotificationResponse(OcppModel):
+    """Defines the StatusNotification.conf PDU"""
 
-    transaction_id: Integer = Field(alias="transactionId")
-    id_tag_info: IdTagInfo = Field(alias="idTagInfo")
-
-    __ocpp_xml__ = XmlFacts(
-        "StartTransactionResponse",
-        (
-            XmlChild("transaction_id", "transactionId", "element", "int"),
-            XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),
-        ),
-    )
+    __ocpp_xml__ = XmlFacts("StatusNotificationResponse", ())
 
 
-class StatusNotificationRequest(OcppModel):
+class StatusNotificationRequest(OcppRequest[StatusNotificationResponse]):
     """Defines the StatusNotification.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -411,13 +417,17 @@ class StatusNotificationRequest(OcppModel):
     )
 
 
-class StatusNotificationResponse(OcppModel):
-    """Defines the StatusNotification.conf PDU"""
+class StopTransactionResponse(OcppModel):
+    """Defines the StopTransaction.conf PDU"""
 
-    __ocpp_xml__ = XmlFacts("StatusNotificationResponse", ())
+    id_tag_info: IdTagInfo | None = Field(default=None, alias="idTagInfo")
+
+    __ocpp_xml__ = XmlFacts(
+        "StopTransactionResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),)
+    )
 
 
-class StopTransactionRequest(OcppModel):
+class StopTransactionRequest(OcppRequest[StopTransactionResponse]):
     """Defines the StopTransaction.req PDU"""
 
     transaction_id: Integer = Field(alias="transactionId")
@@ -436,24 +446,6 @@ class StopTransactionRequest(OcppModel):
     )
 
 
-class StopTransactionResponse(OcppModel):
-    """Defines the StopTransaction.conf PDU"""
-
-    id_tag_info: IdTagInfo | None = Field(default=None, alias="idTagInfo")
-
-    __ocpp_xml__ = XmlFacts(
-        "StopTransactionResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),)
-    )
-
-
-class UnlockConnectorRequest(OcppModel):
-    """Defines the UnlockConnector.req PDU"""
-
-    connector_id: Integer = Field(alias="connectorId")
-
-    __ocpp_xml__ = XmlFacts("UnlockConnectorRequest", (XmlChild("connector_id", "connectorId", "element", "int"),))
-
-
 class UnlockConnectorResponse(OcppModel):
     """Defines the UnlockConnector.conf PDU"""
 
@@ -462,7 +454,21 @@ class UnlockConnectorResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("UnlockConnectorResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class UpdateFirmwareRequest(OcppModel):
+class UnlockConnectorRequest(OcppRequest[UnlockConnectorResponse]):
+    """Defines the UnlockConnector.req PDU"""
+
+    connector_id: Integer = Field(alias="connectorId")
+
+    __ocpp_xml__ = XmlFacts("UnlockConnectorRequest", (XmlChild("connector_id", "connectorId", "element", "int"),))
+
+
+class UpdateFirmwareResponse(OcppModel):
+    """The UpdateFirmware.conf PDU."""
+
+    __ocpp_xml__ = XmlFacts("UpdateFirmwareResponse", ())
+
+
+class UpdateFirmwareRequest(OcppRequest[UpdateFirmwareResponse]):
     """The UpdateFirmware.req PDU."""
 
     retrieve_date: DateTime = Field(alias="retrieveDate")
@@ -479,9 +485,3 @@ class UpdateFirmwareRequest(OcppModel):
             XmlChild("retry_interval", "retryInterval", "element", "int", required=False),
         ),
     )
-
-
-class UpdateFirmwareResponse(OcppModel):
-    """The UpdateFirmware.conf PDU."""
-
-    __ocpp_xml__ = XmlFacts("UpdateFirmwareResponse", ())

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .._base import Boolean, DateTime, Integer, OcppModel, XmlChild, XmlFacts
+from .._base import Boolean, DateTime, Integer, OcppModel, OcppRequest, XmlChild, XmlFacts
 from .enums import (
     AuthorizationStatus,
     AvailabilityStatus,
@@ -230,14 +230,6 @@ class TransactionData(OcppModel):
     )
 
 
-class AuthorizeRequest(OcppModel):
-    """Defines the Authorize.req PDU"""
-
-    id_tag: IdToken = Field(alias="idTag")
-
-    __ocpp_xml__ = XmlFacts("AuthorizeRequest", (XmlChild("id_tag", "idTag", "element", "str"),))
-
-
 class AuthorizeResponse(OcppModel):
     """Defines the Authorize.conf PDU"""
 
@@ -246,7 +238,32 @@ class AuthorizeResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("AuthorizeResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),))
 
 
-class BootNotificationRequest(OcppModel):
+class AuthorizeRequest(OcppRequest[AuthorizeResponse]):
+    """Defines the Authorize.req PDU"""
+
+    id_tag: IdToken = Field(alias="idTag")
+
+    __ocpp_xml__ = XmlFacts("AuthorizeRequest", (XmlChild("id_tag", "idTag", "element", "str"),))
+
+
+class BootNotificationResponse(OcppModel):
+    """Defines the BootNotification.conf PDU"""
+
+    status: RegistrationStatus
+    current_time: DateTime = Field(alias="currentTime")
+    heartbeat_interval: Integer = Field(alias="heartbeatInterval")
+
+    __ocpp_xml__ = XmlFacts(
+        "BootNotificationResponse",
+        (
+            XmlChild("status", "status", "element", "str"),
+            XmlChild("current_time", "currentTime", "element", "datetime"),
+            XmlChild("heartbeat_interval", "heartbeatInterval", "element", "int"),
+        ),
+    )
+
+
+class BootNotificationRequest(OcppRequest[BootNotificationResponse]):
     """Defines the BootNotification.req PDU"""
 
     charge_point_vendor: ChargePointVendor = Field(alias="chargePointVendor")
@@ -275,33 +292,6 @@ class BootNotificationRequest(OcppModel):
     )
 
 
-class BootNotificationResponse(OcppModel):
-    """Defines the BootNotification.conf PDU"""
-
-    status: RegistrationStatus
-    current_time: DateTime = Field(alias="currentTime")
-    heartbeat_interval: Integer = Field(alias="heartbeatInterval")
-
-    __ocpp_xml__ = XmlFacts(
-        "BootNotificationResponse",
-        (
-            XmlChild("status", "status", "element", "str"),
-            XmlChild("current_time", "currentTime", "element", "datetime"),
-            XmlChild("heartbeat_interval", "heartbeatInterval", "element", "int"),
-        ),
-    )
-
-
-class CancelReservationRequest(OcppModel):
-    """Defines the CancelReservation.req PDU"""
-
-    reservation_id: Integer = Field(alias="reservationId")
-
-    __ocpp_xml__ = XmlFacts(
-        "CancelReservationRequest", (XmlChild("reservation_id", "reservationId", "element", "int"),)
-    )
-
-
 class CancelReservationResponse(OcppModel):
     """Defines the CancelReservation.conf PDU"""
 
@@ -310,15 +300,13 @@ class CancelReservationResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("CancelReservationResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ChangeAvailabilityRequest(OcppModel):
-    """Defines the ChangeAvailability.req PDU"""
+class CancelReservationRequest(OcppRequest[CancelReservationResponse]):
+    """Defines the CancelReservation.req PDU"""
 
-    connector_id: Integer = Field(alias="connectorId")
-    type: AvailabilityType
+    reservation_id: Integer = Field(alias="reservationId")
 
     __ocpp_xml__ = XmlFacts(
-        "ChangeAvailabilityRequest",
-        (XmlChild("connector_id", "connectorId", "element", "int"), XmlChild("type", "type", "element", "str")),
+        "CancelReservationRequest", (XmlChild("reservation_id", "reservationId", "element", "int"),)
     )
 
 
@@ -330,15 +318,15 @@ class ChangeAvailabilityResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("ChangeAvailabilityResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ChangeConfigurationRequest(OcppModel):
-    """Defines the ChangeConfiguration.req PDU"""
+class ChangeAvailabilityRequest(OcppRequest[ChangeAvailabilityResponse]):
+    """Defines the ChangeAvailability.req PDU"""
 
-    key: str
-    value: str
+    connector_id: Integer = Field(alias="connectorId")
+    type: AvailabilityType
 
     __ocpp_xml__ = XmlFacts(
-        "ChangeConfigurationRequest",
-        (XmlChild("key", "key", "element", "str"), XmlChild("value", "value", "element", "str")),
+        "ChangeAvailabilityRequest",
+        (XmlChild("connector_id", "connectorId", "element", "int"), XmlChild("type", "type", "element", "str")),
     )
 
 
@@ -350,10 +338,16 @@ class ChangeConfigurationResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("ChangeConfigurationResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ClearCacheRequest(OcppModel):
-    """Defines the ClearCache.req PDU"""
+class ChangeConfigurationRequest(OcppRequest[ChangeConfigurationResponse]):
+    """Defines the ChangeConfiguration.req PDU"""
 
-    __ocpp_xml__ = XmlFacts("ClearCacheRequest", ())
+    key: str
+    value: str
+
+    __ocpp_xml__ = XmlFacts(
+        "ChangeConfigurationRequest",
+        (XmlChild("key", "key", "element", "str"), XmlChild("value", "value", "element", "str")),
+    )
 
 
 class ClearCacheResponse(OcppModel):
@@ -364,7 +358,25 @@ class ClearCacheResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("ClearCacheResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class DataTransferRequest(OcppModel):
+class ClearCacheRequest(OcppRequest[ClearCacheResponse]):
+    """Defines the ClearCache.req PDU"""
+
+    __ocpp_xml__ = XmlFacts("ClearCacheRequest", ())
+
+
+class DataTransferResponse(OcppModel):
+    """Defines the DataTransfer.conf PDU"""
+
+    status: DataTransferStatus
+    data: str | None = None
+
+    __ocpp_xml__ = XmlFacts(
+        "DataTransferResponse",
+        (XmlChild("status", "status", "element", "str"), XmlChild("data", "data", "element", "str", required=False)),
+    )
+
+
+class DataTransferRequest(OcppRequest[DataTransferResponse]):
     """Defines the DataTransfer.req PDU"""
 
     vendor_id: str = Field(alias="vendorId")
@@ -381,38 +393,18 @@ class DataTransferRequest(OcppModel):
     )
 
 
-class DataTransferResponse(OcppModel):
-    """Defines the DataTransfer.conf PDU"""
-
-    status: DataTransferStatus
-    data: str | None = None
-
-    __ocpp_xml__ = XmlFacts(
-        "DataTransferResponse",
-        (XmlChild("status", "status", "element", "str"), XmlChild("data", "data", "element", "str", required=False)),
-    )
-
-
-class DiagnosticsStatusNotificationRequest(OcppModel):
-    """Defines the DiagnosticsStatusNotification.req PDU"""
-
-    status: DiagnosticsStatus
-
-    __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
-
-
 class DiagnosticsStatusNotificationResponse(OcppModel):
     """Defines the DiagnosticsStatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationResponse", ())
 
 
-class FirmwareStatusNotificationRequest(OcppModel):
-    """Defines the FirmwareStatusNotification.req PDU"""
+class DiagnosticsStatusNotificationRequest(OcppRequest[DiagnosticsStatusNotificationResponse]):
+    """Defines the DiagnosticsStatusNotification.req PDU"""
 
-    status: FirmwareStatus
+    status: DiagnosticsStatus
 
-    __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
 
 
 class FirmwareStatusNotificationResponse(OcppModel):
@@ -421,14 +413,12 @@ class FirmwareStatusNotificationResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationResponse", ())
 
 
-class GetConfigurationRequest(OcppModel):
-    """Defines the GetConfiguration.req PDU"""
+class FirmwareStatusNotificationRequest(OcppRequest[FirmwareStatusNotificationResponse]):
+    """Defines the FirmwareStatusNotification.req PDU"""
 
-    key: list[str] | None = None
+    status: FirmwareStatus
 
-    __ocpp_xml__ = XmlFacts(
-        "GetConfigurationRequest", (XmlChild("key", "key", "element", "str", repeated=True, required=False),)
-    )
+    __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
 
 
 class GetConfigurationResponse(OcppModel):
@@ -446,7 +436,27 @@ class GetConfigurationResponse(OcppModel):
     )
 
 
-class GetDiagnosticsRequest(OcppModel):
+class GetConfigurationRequest(OcppRequest[GetConfigurationResponse]):
+    """Defines the GetConfiguration.req PDU"""
+
+    key: list[str] | None = None
+
+    __ocpp_xml__ = XmlFacts(
+        "GetConfigurationRequest", (XmlChild("key", "key", "element", "str", repeated=True, required=False),)
+    )
+
+
+class GetDiagnosticsResponse(OcppModel):
+    """Defines the GetDiagnostics.conf PDU"""
+
+    file_name: str | None = Field(default=None, alias="fileName")
+
+    __ocpp_xml__ = XmlFacts(
+        "GetDiagnosticsResponse", (XmlChild("file_name", "fileName", "element", "str", required=False),)
+    )
+
+
+class GetDiagnosticsRequest(OcppRequest[GetDiagnosticsResponse]):
     """Defines the GetDiagnostics.req PDU"""
 
     location: str
@@ -467,22 +477,6 @@ class GetDiagnosticsRequest(OcppModel):
     )
 
 
-class GetDiagnosticsResponse(OcppModel):
-    """Defines the GetDiagnostics.conf PDU"""
-
-    file_name: str | None = Field(default=None, alias="fileName")
-
-    __ocpp_xml__ = XmlFacts(
-        "GetDiagnosticsResponse", (XmlChild("file_name", "fileName", "element", "str", required=False),)
-    )
-
-
-class GetLocalListVersionRequest(OcppModel):
-    """Defines the GetLocalListVersion.req PDU"""
-
-    __ocpp_xml__ = XmlFacts("GetLocalListVersionRequest", ())
-
-
 class GetLocalListVersionResponse(OcppModel):
     """Defines the GetLocalListVersion.conf PDU"""
 
@@ -491,10 +485,10 @@ class GetLocalListVersionResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("GetLocalListVersionResponse", (XmlChild("list_version", "listVersion", "element", "int"),))
 
 
-class HeartbeatRequest(OcppModel):
-    """Defines the Heartbeat.req PDU"""
+class GetLocalListVersionRequest(OcppRequest[GetLocalListVersionResponse]):
+    """Defines the GetLocalListVersion.req PDU"""
 
-    __ocpp_xml__ = XmlFacts("HeartbeatRequest", ())
+    __ocpp_xml__ = XmlFacts("GetLocalListVersionRequest", ())
 
 
 class HeartbeatResponse(OcppModel):
@@ -505,7 +499,19 @@ class HeartbeatResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("HeartbeatResponse", (XmlChild("current_time", "currentTime", "element", "datetime"),))
 
 
-class MeterValuesRequest(OcppModel):
+class HeartbeatRequest(OcppRequest[HeartbeatResponse]):
+    """Defines the Heartbeat.req PDU"""
+
+    __ocpp_xml__ = XmlFacts("HeartbeatRequest", ())
+
+
+class MeterValuesResponse(OcppModel):
+    """Defines the MeterValues.conf PDU"""
+
+    __ocpp_xml__ = XmlFacts("MeterValuesResponse", ())
+
+
+class MeterValuesRequest(OcppRequest[MeterValuesResponse]):
     """Defines the MeterValues.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -522,13 +528,15 @@ class MeterValuesRequest(OcppModel):
     )
 
 
-class MeterValuesResponse(OcppModel):
-    """Defines the MeterValues.conf PDU"""
+class RemoteStartTransactionResponse(OcppModel):
+    """Defines the RemoteStartTransaction.conf PDU"""
 
-    __ocpp_xml__ = XmlFacts("MeterValuesResponse", ())
+    status: RemoteStartStopStatus
+
+    __ocpp_xml__ = XmlFacts("RemoteStartTransactionResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class RemoteStartTransactionRequest(OcppModel):
+class RemoteStartTransactionRequest(OcppRequest[RemoteStartTransactionResponse]):
     """Defines the RemoteStartTransaction.req PDU"""
 
     id_tag: IdToken = Field(alias="idTag")
@@ -543,15 +551,15 @@ class RemoteStartTransactionRequest(OcppModel):
     )
 
 
-class RemoteStartTransactionResponse(OcppModel):
-    """Defines the RemoteStartTransaction.conf PDU"""
+class RemoteStopTransactionResponse(OcppModel):
+    """Defines the RemoteStopTransaction.conf PDU"""
 
     status: RemoteStartStopStatus
 
-    __ocpp_xml__ = XmlFacts("RemoteStartTransactionResponse", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts("RemoteStopTransactionResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class RemoteStopTransactionRequest(OcppModel):
+class RemoteStopTransactionRequest(OcppRequest[RemoteStopTransactionResponse]):
     """Defines the RemoteStopTransaction.req PDU"""
 
     transaction_id: Integer = Field(alias="transactionId")
@@ -561,15 +569,15 @@ class RemoteStopTransactionRequest(OcppModel):
     )
 
 
-class RemoteStopTransactionResponse(OcppModel):
-    """Defines the RemoteStopTransaction.conf PDU"""
+class ReserveNowResponse(OcppModel):
+    """Defines the ReserveNow.conf PDU"""
 
-    status: RemoteStartStopStatus
+    status: ReservationStatus
 
-    __ocpp_xml__ = XmlFacts("RemoteStopTransactionResponse", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts("ReserveNowResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ReserveNowRequest(OcppModel):
+class ReserveNowRequest(OcppRequest[ReserveNowResponse]):
     """Defines the ReserveNow.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -590,22 +598,6 @@ class ReserveNowRequest(OcppModel):
     )
 
 
-class ReserveNowResponse(OcppModel):
-    """Defines the ReserveNow.conf PDU"""
-
-    status: ReservationStatus
-
-    __ocpp_xml__ = XmlFacts("ReserveNowResponse", (XmlChild("status", "status", "element", "str"),))
-
-
-class ResetRequest(OcppModel):
-    """Defines the Reset.req PDU"""
-
-    type: ResetType
-
-    __ocpp_xml__ = XmlFacts("ResetRequest", (XmlChild("type", "type", "element", "str"),))
-
-
 class ResetResponse(OcppModel):
     """The Reset.conf PDU."""
 
@@ -614,7 +606,27 @@ class ResetResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("ResetResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class SendLocalListRequest(OcppModel):
+class ResetRequest(OcppRequest[ResetResponse]):
+    """Defines the Reset.req PDU"""
+
+    type: ResetType
+
+    __ocpp_xml__ = XmlFacts("ResetRequest", (XmlChild("type", "type", "element", "str"),))
+
+
+class SendLocalListResponse(OcppModel):
+    """Defines the SendLocalList.conf PDU"""
+
+    status: UpdateStatus
+    hash: str | None = None
+
+    __ocpp_xml__ = XmlFacts(
+        "SendLocalListResponse",
+        (XmlChild("status", "status", "element", "str"), XmlChild("hash", "hash", "element", "str", required=False)),
+    )
+
+
+class SendLocalListRequest(OcppRequest[SendLocalListResponse]):
     """Defines the SendLocalList.req PDU"""
 
     update_type: UpdateType = Field(alias="updateType")
@@ -640,19 +652,22 @@ class SendLocalListRequest(OcppModel):
     )
 
 
-class SendLocalListResponse(OcppModel):
-    """Defines the SendLocalList.conf PDU"""
+class StartTransactionResponse(OcppModel):
+    """Defines the StartTransaction.conf PDU"""
 
-    status: UpdateStatus
-    hash: str | None = None
+    transaction_id: Integer = Field(alias="transactionId")
+    id_tag_info: IdTagInfo = Field(alias="idTagInfo")
 
     __ocpp_xml__ = XmlFacts(
-        "SendLocalListResponse",
-        (XmlChild("status", "status", "element", "str"), XmlChild("hash", "hash", "element", "str", required=False)),
+        "StartTransactionResponse",
+        (
+            XmlChild("transaction_id", "transactionId", "element", "int"),
+            XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),
+        ),
     )
 
 
-class StartTransactionRequest(OcppModel):
+class StartTransactionRequest(OcppRequest[StartTransactionResponse]):
     """Defines the StartTransaction.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -673,22 +688,13 @@ class StartTransactionRequest(OcppModel):
     )
 
 
-class StartTransactionResponse(OcppModel):
-    """Defines the StartTransaction.conf PDU"""
+class StatusNotificationResponse(OcppModel):
+    """Defines the StatusNotification.conf PDU"""
 
-    transaction_id: Integer = Field(alias="transactionId")
-    id_tag_info: IdTagInfo = Field(alias="idTagInfo")
-
-    __ocpp_xml__ = XmlFacts(
-        "StartTransactionResponse",
-        (
-            XmlChild("transaction_id", "transactionId", "element", "int"),
-            XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),
-        ),
-    )
+    __ocpp_xml__ = XmlFacts("StatusNotificationResponse", ())
 
 
-class StatusNotificationRequest(OcppModel):
+class StatusNotificationRequest(OcppRequest[StatusNotificationResponse]):
     """Defines the StatusNotification.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -713,13 +719,17 @@ class StatusNotificationRequest(OcppModel):
     )
 
 
-class StatusNotificationResponse(OcppModel):
-    """Defines the StatusNotification.conf PDU"""
+class StopTransactionResponse(OcppModel):
+    """Defines the StopTransaction.conf PDU"""
 
-    __ocpp_xml__ = XmlFacts("StatusNotificationResponse", ())
+    id_tag_info: IdTagInfo | None = Field(default=None, alias="idTagInfo")
+
+    __ocpp_xml__ = XmlFacts(
+        "StopTransactionResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),)
+    )
 
 
-class StopTransactionRequest(OcppModel):
+class StopTransactionRequest(OcppRequest[StopTransactionResponse]):
     """Defines the StopTransaction.req PDU"""
 
     transaction_id: Integer = Field(alias="transactionId")
@@ -740,24 +750,6 @@ class StopTransactionRequest(OcppModel):
     )
 
 
-class StopTransactionResponse(OcppModel):
-    """Defines the StopTransaction.conf PDU"""
-
-    id_tag_info: IdTagInfo | None = Field(default=None, alias="idTagInfo")
-
-    __ocpp_xml__ = XmlFacts(
-        "StopTransactionResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),)
-    )
-
-
-class UnlockConnectorRequest(OcppModel):
-    """Defines the UnlockConnector.req PDU"""
-
-    connector_id: Integer = Field(alias="connectorId")
-
-    __ocpp_xml__ = XmlFacts("UnlockConnectorRequest", (XmlChild("connector_id", "connectorId", "element", "int"),))
-
-
 class UnlockConnectorResponse(OcppModel):
     """Defines the UnlockConnector.conf PDU"""
 
@@ -766,7 +758,21 @@ class UnlockConnectorResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("UnlockConnectorResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class UpdateFirmwareRequest(OcppModel):
+class UnlockConnectorRequest(OcppRequest[UnlockConnectorResponse]):
+    """Defines the UnlockConnector.req PDU"""
+
+    connector_id: Integer = Field(alias="connectorId")
+
+    __ocpp_xml__ = XmlFacts("UnlockConnectorRequest", (XmlChild("connector_id", "connectorId", "element", "int"),))
+
+
+class UpdateFirmwareResponse(OcppModel):
+    """The UpdateFirmware.conf PDU."""
+
+    __ocpp_xml__ = XmlFacts("UpdateFirmwareResponse", ())
+
+
+class UpdateFirmwareRequest(OcppRequest[UpdateFirmwareResponse]):
     """The UpdateFirmware.req PDU."""
 
     retrieve_date: DateTime = Field(alias="retrieveDate")
@@ -783,9 +789,3 @@ class UpdateFirmwareRequest(OcppModel):
             XmlChild("retry_interval", "retryInterval", "element", "int", required=False),
         ),
     )
-
-
-class UpdateFirmwareResponse(OcppModel):
-    """The UpdateFirmware.conf PDU."""
-
-    __ocpp_xml__ = XmlFacts("UpdateFirmwareResponse", ())

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .._base import Boolean, DateTime, Decimal, Integer, OcppModel, XmlChild, XmlFacts
+from .._base import Boolean, DateTime, Decimal, Integer, OcppModel, OcppRequest, XmlChild, XmlFacts
 from .enums import (
     AuthorizationStatus,
     AvailabilityStatus,
@@ -299,14 +299,6 @@ class MeterValue(OcppModel):
     )
 
 
-class AuthorizeRequest(OcppModel):
-    """Defines the Authorize.req PDU"""
-
-    id_tag: IdToken = Field(alias="idTag")
-
-    __ocpp_xml__ = XmlFacts("AuthorizeRequest", (XmlChild("id_tag", "idTag", "element", "str"),))
-
-
 class AuthorizeResponse(OcppModel):
     """Defines the Authorize.conf PDU"""
 
@@ -315,7 +307,32 @@ class AuthorizeResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("AuthorizeResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),))
 
 
-class BootNotificationRequest(OcppModel):
+class AuthorizeRequest(OcppRequest[AuthorizeResponse]):
+    """Defines the Authorize.req PDU"""
+
+    id_tag: IdToken = Field(alias="idTag")
+
+    __ocpp_xml__ = XmlFacts("AuthorizeRequest", (XmlChild("id_tag", "idTag", "element", "str"),))
+
+
+class BootNotificationResponse(OcppModel):
+    """Defines the BootNotification.conf PDU"""
+
+    status: RegistrationStatus
+    current_time: DateTime = Field(alias="currentTime")
+    interval: Integer
+
+    __ocpp_xml__ = XmlFacts(
+        "BootNotificationResponse",
+        (
+            XmlChild("status", "status", "element", "str"),
+            XmlChild("current_time", "currentTime", "element", "datetime"),
+            XmlChild("interval", "interval", "element", "int"),
+        ),
+    )
+
+
+class BootNotificationRequest(OcppRequest[BootNotificationResponse]):
     """Defines the BootNotification.req PDU"""
 
     charge_point_vendor: CiString20Type = Field(alias="chargePointVendor")
@@ -344,33 +361,6 @@ class BootNotificationRequest(OcppModel):
     )
 
 
-class BootNotificationResponse(OcppModel):
-    """Defines the BootNotification.conf PDU"""
-
-    status: RegistrationStatus
-    current_time: DateTime = Field(alias="currentTime")
-    interval: Integer
-
-    __ocpp_xml__ = XmlFacts(
-        "BootNotificationResponse",
-        (
-            XmlChild("status", "status", "element", "str"),
-            XmlChild("current_time", "currentTime", "element", "datetime"),
-            XmlChild("interval", "interval", "element", "int"),
-        ),
-    )
-
-
-class CancelReservationRequest(OcppModel):
-    """Defines the CancelReservation.req PDU"""
-
-    reservation_id: Integer = Field(alias="reservationId")
-
-    __ocpp_xml__ = XmlFacts(
-        "CancelReservationRequest", (XmlChild("reservation_id", "reservationId", "element", "int"),)
-    )
-
-
 class CancelReservationResponse(OcppModel):
     """Defines the CancelReservation.conf PDU"""
 
@@ -379,15 +369,13 @@ class CancelReservationResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("CancelReservationResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ChangeAvailabilityRequest(OcppModel):
-    """Defines the ChangeAvailability.req PDU"""
+class CancelReservationRequest(OcppRequest[CancelReservationResponse]):
+    """Defines the CancelReservation.req PDU"""
 
-    connector_id: Integer = Field(alias="connectorId")
-    type: AvailabilityType
+    reservation_id: Integer = Field(alias="reservationId")
 
     __ocpp_xml__ = XmlFacts(
-        "ChangeAvailabilityRequest",
-        (XmlChild("connector_id", "connectorId", "element", "int"), XmlChild("type", "type", "element", "str")),
+        "CancelReservationRequest", (XmlChild("reservation_id", "reservationId", "element", "int"),)
     )
 
 
@@ -399,15 +387,15 @@ class ChangeAvailabilityResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("ChangeAvailabilityResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ChangeConfigurationRequest(OcppModel):
-    """Defines the ChangeConfiguration.req PDU"""
+class ChangeAvailabilityRequest(OcppRequest[ChangeAvailabilityResponse]):
+    """Defines the ChangeAvailability.req PDU"""
 
-    key: CiString50Type
-    value: CiString500Type
+    connector_id: Integer = Field(alias="connectorId")
+    type: AvailabilityType
 
     __ocpp_xml__ = XmlFacts(
-        "ChangeConfigurationRequest",
-        (XmlChild("key", "key", "element", "str"), XmlChild("value", "value", "element", "str")),
+        "ChangeAvailabilityRequest",
+        (XmlChild("connector_id", "connectorId", "element", "int"), XmlChild("type", "type", "element", "str")),
     )
 
 
@@ -419,10 +407,16 @@ class ChangeConfigurationResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("ChangeConfigurationResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ClearCacheRequest(OcppModel):
-    """Defines the ClearCache.req PDU"""
+class ChangeConfigurationRequest(OcppRequest[ChangeConfigurationResponse]):
+    """Defines the ChangeConfiguration.req PDU"""
 
-    __ocpp_xml__ = XmlFacts("ClearCacheRequest", ())
+    key: CiString50Type
+    value: CiString500Type
+
+    __ocpp_xml__ = XmlFacts(
+        "ChangeConfigurationRequest",
+        (XmlChild("key", "key", "element", "str"), XmlChild("value", "value", "element", "str")),
+    )
 
 
 class ClearCacheResponse(OcppModel):
@@ -433,7 +427,21 @@ class ClearCacheResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("ClearCacheResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ClearChargingProfileRequest(OcppModel):
+class ClearCacheRequest(OcppRequest[ClearCacheResponse]):
+    """Defines the ClearCache.req PDU"""
+
+    __ocpp_xml__ = XmlFacts("ClearCacheRequest", ())
+
+
+class ClearChargingProfileResponse(OcppModel):
+    """Defines the ClearChargingProfile.conf PDU"""
+
+    status: ClearChargingProfileStatus
+
+    __ocpp_xml__ = XmlFacts("ClearChargingProfileResponse", (XmlChild("status", "status", "element", "str"),))
+
+
+class ClearChargingProfileRequest(OcppRequest[ClearChargingProfileResponse]):
     """Defines the ClearChargingProfile.req PDU"""
 
     id: Integer | None = None
@@ -452,15 +460,19 @@ class ClearChargingProfileRequest(OcppModel):
     )
 
 
-class ClearChargingProfileResponse(OcppModel):
-    """Defines the ClearChargingProfile.conf PDU"""
+class DataTransferResponse(OcppModel):
+    """Defines the DataTransfer.conf PDU"""
 
-    status: ClearChargingProfileStatus
+    status: DataTransferStatus
+    data: str | None = None
 
-    __ocpp_xml__ = XmlFacts("ClearChargingProfileResponse", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts(
+        "DataTransferResponse",
+        (XmlChild("status", "status", "element", "str"), XmlChild("data", "data", "element", "str", required=False)),
+    )
 
 
-class DataTransferRequest(OcppModel):
+class DataTransferRequest(OcppRequest[DataTransferResponse]):
     """Defines the DataTransfer.req PDU"""
 
     vendor_id: CiString255Type = Field(alias="vendorId")
@@ -477,38 +489,18 @@ class DataTransferRequest(OcppModel):
     )
 
 
-class DataTransferResponse(OcppModel):
-    """Defines the DataTransfer.conf PDU"""
-
-    status: DataTransferStatus
-    data: str | None = None
-
-    __ocpp_xml__ = XmlFacts(
-        "DataTransferResponse",
-        (XmlChild("status", "status", "element", "str"), XmlChild("data", "data", "element", "str", required=False)),
-    )
-
-
-class DiagnosticsStatusNotificationRequest(OcppModel):
-    """Defines the DiagnosticsStatusNotification.req PDU"""
-
-    status: DiagnosticsStatus
-
-    __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
-
-
 class DiagnosticsStatusNotificationResponse(OcppModel):
     """Defines the DiagnosticsStatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationResponse", ())
 
 
-class FirmwareStatusNotificationRequest(OcppModel):
-    """Defines the FirmwareStatusNotification.req PDU"""
+class DiagnosticsStatusNotificationRequest(OcppRequest[DiagnosticsStatusNotificationResponse]):
+    """Defines the DiagnosticsStatusNotification.req PDU"""
 
-    status: FirmwareStatus
+    status: DiagnosticsStatus
 
-    __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
 
 
 class FirmwareStatusNotificationResponse(OcppModel):
@@ -517,21 +509,12 @@ class FirmwareStatusNotificationResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationResponse", ())
 
 
-class GetCompositeScheduleRequest(OcppModel):
-    """Defines the GetCompositeSchedule.req PDU"""
+class FirmwareStatusNotificationRequest(OcppRequest[FirmwareStatusNotificationResponse]):
+    """Defines the FirmwareStatusNotification.req PDU"""
 
-    connector_id: Integer = Field(alias="connectorId")
-    duration: Integer
-    charging_rate_unit: ChargingRateUnitType | None = Field(default=None, alias="chargingRateUnit")
+    status: FirmwareStatus
 
-    __ocpp_xml__ = XmlFacts(
-        "GetCompositeScheduleRequest",
-        (
-            XmlChild("connector_id", "connectorId", "element", "int"),
-            XmlChild("duration", "duration", "element", "int"),
-            XmlChild("charging_rate_unit", "chargingRateUnit", "element", "str", required=False),
-        ),
-    )
+    __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
 
 
 class GetCompositeScheduleResponse(OcppModel):
@@ -553,13 +536,20 @@ class GetCompositeScheduleResponse(OcppModel):
     )
 
 
-class GetConfigurationRequest(OcppModel):
-    """Defines the GetConfiguration.req PDU"""
+class GetCompositeScheduleRequest(OcppRequest[GetCompositeScheduleResponse]):
+    """Defines the GetCompositeSchedule.req PDU"""
 
-    key: list[CiString50Type] | None = None
+    connector_id: Integer = Field(alias="connectorId")
+    duration: Integer
+    charging_rate_unit: ChargingRateUnitType | None = Field(default=None, alias="chargingRateUnit")
 
     __ocpp_xml__ = XmlFacts(
-        "GetConfigurationRequest", (XmlChild("key", "key", "element", "str", repeated=True, required=False),)
+        "GetCompositeScheduleRequest",
+        (
+            XmlChild("connector_id", "connectorId", "element", "int"),
+            XmlChild("duration", "duration", "element", "int"),
+            XmlChild("charging_rate_unit", "chargingRateUnit", "element", "str", required=False),
+        ),
     )
 
 
@@ -578,7 +568,27 @@ class GetConfigurationResponse(OcppModel):
     )
 
 
-class GetDiagnosticsRequest(OcppModel):
+class GetConfigurationRequest(OcppRequest[GetConfigurationResponse]):
+    """Defines the GetConfiguration.req PDU"""
+
+    key: list[CiString50Type] | None = None
+
+    __ocpp_xml__ = XmlFacts(
+        "GetConfigurationRequest", (XmlChild("key", "key", "element", "str", repeated=True, required=False),)
+    )
+
+
+class GetDiagnosticsResponse(OcppModel):
+    """Defines the GetDiagnostics.conf PDU"""
+
+    file_name: CiString255Type | None = Field(default=None, alias="fileName")
+
+    __ocpp_xml__ = XmlFacts(
+        "GetDiagnosticsResponse", (XmlChild("file_name", "fileName", "element", "str", required=False),)
+    )
+
+
+class GetDiagnosticsRequest(OcppRequest[GetDiagnosticsResponse]):
     """Defines the GetDiagnostics.req PDU"""
 
     location: str
@@ -599,22 +609,6 @@ class GetDiagnosticsRequest(OcppModel):
     )
 
 
-class GetDiagnosticsResponse(OcppModel):
-    """Defines the GetDiagnostics.conf PDU"""
-
-    file_name: CiString255Type | None = Field(default=None, alias="fileName")
-
-    __ocpp_xml__ = XmlFacts(
-        "GetDiagnosticsResponse", (XmlChild("file_name", "fileName", "element", "str", required=False),)
-    )
-
-
-class GetLocalListVersionRequest(OcppModel):
-    """Defines the GetLocalListVersion.req PDU"""
-
-    __ocpp_xml__ = XmlFacts("GetLocalListVersionRequest", ())
-
-
 class GetLocalListVersionResponse(OcppModel):
     """Defines the GetLocalListVersion.conf PDU"""
 
@@ -623,10 +617,10 @@ class GetLocalListVersionResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("GetLocalListVersionResponse", (XmlChild("list_version", "listVersion", "element", "int"),))
 
 
-class HeartbeatRequest(OcppModel):
-    """Defines the Heartbeat.req PDU"""
+class GetLocalListVersionRequest(OcppRequest[GetLocalListVersionResponse]):
+    """Defines the GetLocalListVersion.req PDU"""
 
-    __ocpp_xml__ = XmlFacts("HeartbeatRequest", ())
+    __ocpp_xml__ = XmlFacts("GetLocalListVersionRequest", ())
 
 
 class HeartbeatResponse(OcppModel):
@@ -637,7 +631,19 @@ class HeartbeatResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("HeartbeatResponse", (XmlChild("current_time", "currentTime", "element", "datetime"),))
 
 
-class MeterValuesRequest(OcppModel):
+class HeartbeatRequest(OcppRequest[HeartbeatResponse]):
+    """Defines the Heartbeat.req PDU"""
+
+    __ocpp_xml__ = XmlFacts("HeartbeatRequest", ())
+
+
+class MeterValuesResponse(OcppModel):
+    """Defines the MeterValues.conf PDU"""
+
+    __ocpp_xml__ = XmlFacts("MeterValuesResponse", ())
+
+
+class MeterValuesRequest(OcppRequest[MeterValuesResponse]):
     """Defines the MeterValues.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -654,13 +660,15 @@ class MeterValuesRequest(OcppModel):
     )
 
 
-class MeterValuesResponse(OcppModel):
-    """Defines the MeterValues.conf PDU"""
+class RemoteStartTransactionResponse(OcppModel):
+    """Defines the RemoteStartTransaction.conf PDU"""
 
-    __ocpp_xml__ = XmlFacts("MeterValuesResponse", ())
+    status: RemoteStartStopStatus
+
+    __ocpp_xml__ = XmlFacts("RemoteStartTransactionResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class RemoteStartTransactionRequest(OcppModel):
+class RemoteStartTransactionRequest(OcppRequest[RemoteStartTransactionResponse]):
     """Defines the RemoteStartTransaction.req PDU"""
 
     connector_id: Integer | None = Field(default=None, alias="connectorId")
@@ -677,15 +685,15 @@ class RemoteStartTransactionRequest(OcppModel):
     )
 
 
-class RemoteStartTransactionResponse(OcppModel):
-    """Defines the RemoteStartTransaction.conf PDU"""
+class RemoteStopTransactionResponse(OcppModel):
+    """Defines the RemoteStopTransaction.conf PDU"""
 
     status: RemoteStartStopStatus
 
-    __ocpp_xml__ = XmlFacts("RemoteStartTransactionResponse", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts("RemoteStopTransactionResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class RemoteStopTransactionRequest(OcppModel):
+class RemoteStopTransactionRequest(OcppRequest[RemoteStopTransactionResponse]):
     """Defines the RemoteStopTransaction.req PDU"""
 
     transaction_id: Integer = Field(alias="transactionId")
@@ -695,15 +703,15 @@ class RemoteStopTransactionRequest(OcppModel):
     )
 
 
-class RemoteStopTransactionResponse(OcppModel):
-    """Defines the RemoteStopTransaction.conf PDU"""
+class ReserveNowResponse(OcppModel):
+    """Defines the ReserveNow.conf PDU"""
 
-    status: RemoteStartStopStatus
+    status: ReservationStatus
 
-    __ocpp_xml__ = XmlFacts("RemoteStopTransactionResponse", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts("ReserveNowResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class ReserveNowRequest(OcppModel):
+class ReserveNowRequest(OcppRequest[ReserveNowResponse]):
     """Defines the ReserveNow.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -724,22 +732,6 @@ class ReserveNowRequest(OcppModel):
     )
 
 
-class ReserveNowResponse(OcppModel):
-    """Defines the ReserveNow.conf PDU"""
-
-    status: ReservationStatus
-
-    __ocpp_xml__ = XmlFacts("ReserveNowResponse", (XmlChild("status", "status", "element", "str"),))
-
-
-class ResetRequest(OcppModel):
-    """Defines the Reset.req PDU"""
-
-    type: ResetType
-
-    __ocpp_xml__ = XmlFacts("ResetRequest", (XmlChild("type", "type", "element", "str"),))
-
-
 class ResetResponse(OcppModel):
     """The Reset.conf PDU."""
 
@@ -748,7 +740,23 @@ class ResetResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("ResetResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class SendLocalListRequest(OcppModel):
+class ResetRequest(OcppRequest[ResetResponse]):
+    """Defines the Reset.req PDU"""
+
+    type: ResetType
+
+    __ocpp_xml__ = XmlFacts("ResetRequest", (XmlChild("type", "type", "element", "str"),))
+
+
+class SendLocalListResponse(OcppModel):
+    """Defines the SendLocalList.conf PDU"""
+
+    status: UpdateStatus
+
+    __ocpp_xml__ = XmlFacts("SendLocalListResponse", (XmlChild("status", "status", "element", "str"),))
+
+
+class SendLocalListRequest(OcppRequest[SendLocalListResponse]):
     """Defines the SendLocalList.req PDU"""
 
     list_version: Integer = Field(alias="listVersion")
@@ -772,15 +780,15 @@ class SendLocalListRequest(OcppModel):
     )
 
 
-class SendLocalListResponse(OcppModel):
-    """Defines the SendLocalList.conf PDU"""
+class SetChargingProfileResponse(OcppModel):
+    """Defines the SetChargingProfile.conf PDU"""
 
-    status: UpdateStatus
+    status: ChargingProfileStatus
 
-    __ocpp_xml__ = XmlFacts("SendLocalListResponse", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts("SetChargingProfileResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class SetChargingProfileRequest(OcppModel):
+class SetChargingProfileRequest(OcppRequest[SetChargingProfileResponse]):
     """Defines the SetChargingProfile.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -795,15 +803,22 @@ class SetChargingProfileRequest(OcppModel):
     )
 
 
-class SetChargingProfileResponse(OcppModel):
-    """Defines the SetChargingProfile.conf PDU"""
+class StartTransactionResponse(OcppModel):
+    """Defines the StartTransaction.conf PDU"""
 
-    status: ChargingProfileStatus
+    transaction_id: Integer = Field(alias="transactionId")
+    id_tag_info: IdTagInfo = Field(alias="idTagInfo")
 
-    __ocpp_xml__ = XmlFacts("SetChargingProfileResponse", (XmlChild("status", "status", "element", "str"),))
+    __ocpp_xml__ = XmlFacts(
+        "StartTransactionResponse",
+        (
+            XmlChild("transaction_id", "transactionId", "element", "int"),
+            XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),
+        ),
+    )
 
 
-class StartTransactionRequest(OcppModel):
+class StartTransactionRequest(OcppRequest[StartTransactionResponse]):
     """Defines the StartTransaction.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -824,22 +839,13 @@ class StartTransactionRequest(OcppModel):
     )
 
 
-class StartTransactionResponse(OcppModel):
-    """Defines the StartTransaction.conf PDU"""
+class StatusNotificationResponse(OcppModel):
+    """Defines the StatusNotification.conf PDU"""
 
-    transaction_id: Integer = Field(alias="transactionId")
-    id_tag_info: IdTagInfo = Field(alias="idTagInfo")
-
-    __ocpp_xml__ = XmlFacts(
-        "StartTransactionResponse",
-        (
-            XmlChild("transaction_id", "transactionId", "element", "int"),
-            XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),
-        ),
-    )
+    __ocpp_xml__ = XmlFacts("StatusNotificationResponse", ())
 
 
-class StatusNotificationRequest(OcppModel):
+class StatusNotificationRequest(OcppRequest[StatusNotificationResponse]):
     """Defines the StatusNotification.req PDU"""
 
     connector_id: Integer = Field(alias="connectorId")
@@ -864,13 +870,17 @@ class StatusNotificationRequest(OcppModel):
     )
 
 
-class StatusNotificationResponse(OcppModel):
-    """Defines the StatusNotification.conf PDU"""
+class StopTransactionResponse(OcppModel):
+    """Defines the StopTransaction.conf PDU"""
 
-    __ocpp_xml__ = XmlFacts("StatusNotificationResponse", ())
+    id_tag_info: IdTagInfo | None = Field(default=None, alias="idTagInfo")
+
+    __ocpp_xml__ = XmlFacts(
+        "StopTransactionResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),)
+    )
 
 
-class StopTransactionRequest(OcppModel):
+class StopTransactionRequest(OcppRequest[StopTransactionResponse]):
     """Defines the StopTransaction.req PDU"""
 
     transaction_id: Integer = Field(alias="transactionId")
@@ -893,17 +903,15 @@ class StopTransactionRequest(OcppModel):
     )
 
 
-class StopTransactionResponse(OcppModel):
-    """Defines the StopTransaction.conf PDU"""
+class TriggerMessageResponse(OcppModel):
+    """Defines the TriggerMessage.conf PDU"""
 
-    id_tag_info: IdTagInfo | None = Field(default=None, alias="idTagInfo")
+    status: TriggerMessageStatus
 
-    __ocpp_xml__ = XmlFacts(
-        "StopTransactionResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),)
-    )
+    __ocpp_xml__ = XmlFacts("TriggerMessageResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class TriggerMessageRequest(OcppModel):
+class TriggerMessageRequest(OcppRequest[TriggerMessageResponse]):
     """Defines the TriggerMessage.req PDU"""
 
     requested_message: MessageTrigger = Field(alias="requestedMessage")
@@ -918,22 +926,6 @@ class TriggerMessageRequest(OcppModel):
     )
 
 
-class TriggerMessageResponse(OcppModel):
-    """Defines the TriggerMessage.conf PDU"""
-
-    status: TriggerMessageStatus
-
-    __ocpp_xml__ = XmlFacts("TriggerMessageResponse", (XmlChild("status", "status", "element", "str"),))
-
-
-class UnlockConnectorRequest(OcppModel):
-    """Defines the UnlockConnector.req PDU"""
-
-    connector_id: Integer = Field(alias="connectorId")
-
-    __ocpp_xml__ = XmlFacts("UnlockConnectorRequest", (XmlChild("connector_id", "connectorId", "element", "int"),))
-
-
 class UnlockConnectorResponse(OcppModel):
     """Defines the UnlockConnector.conf PDU"""
 
@@ -942,7 +934,21 @@ class UnlockConnectorResponse(OcppModel):
     __ocpp_xml__ = XmlFacts("UnlockConnectorResponse", (XmlChild("status", "status", "element", "str"),))
 
 
-class UpdateFirmwareRequest(OcppModel):
+class UnlockConnectorRequest(OcppRequest[UnlockConnectorResponse]):
+    """Defines the UnlockConnector.req PDU"""
+
+    connector_id: Integer = Field(alias="connectorId")
+
+    __ocpp_xml__ = XmlFacts("UnlockConnectorRequest", (XmlChild("connector_id", "connectorId", "element", "int"),))
+
+
+class UpdateFirmwareResponse(OcppModel):
+    """Defines the UpdateFirmware.conf PDU"""
+
+    __ocpp_xml__ = XmlFacts("UpdateFirmwareResponse", ())
+
+
+class UpdateFirmwareRequest(OcppRequest[UpdateFirmwareResponse]):
     """Defines the UpdateFirmware.req PDU"""
 
     retrieve_date: DateTime = Field(alias="retrieveDate")
@@ -959,9 +965,3 @@ class UpdateFirmwareRequest(OcppModel):
             XmlChild("retry_interval", "retryInterval", "element", "int", required=False),
         ),
     )
-
-
-class UpdateFirmwareResponse(OcppModel):
-    """Defines the UpdateFirmware.conf PDU"""
-
-    __ocpp_xml__ = XmlFacts("UpdateFirmwareResponse", ())

@@ -1,0 +1,295 @@
+"""The OCPP-J frame codec: text in, frames out, and back. No sockets, no asyncio.
+
+Theory of operation
+-------------------
+OCPP-J carries three kinds of frame, each a JSON array whose first element is the message type::
+
+    CALL        [2, "<uniqueId>", "<Action>", {payload}]
+    CALLRESULT  [3, "<uniqueId>", {payload}]
+    CALLERROR   [4, "<uniqueId>", "<errorCode>", "<errorDescription>", {errorDetails}]
+
+This module only turns one WebSocket text message into one :data:`Frame` (:func:`decode`) and one frame
+into text (:func:`encode`). It does no I/O and keeps no state, as in h11: the same code serves every
+transport and every role, and the tests can feed it any bytes without a network.
+
+The interesting part is what happens to bad input. A peer can send anything, and the receiver must
+never crash; it answers a malformed CALL with a CALLERROR when it can, and logs and moves on when it
+cannot. So :func:`decode` raises exactly one exception type, :class:`FrameError`, for every malformed
+input, and the exception says what the receiver needs to know to react:
+
+* ``code``: the OCPP-J error code to answer with;
+* ``unique_id``: the frame's id when it could be read (element 1 is a non-empty string), else None.
+  Without an id there is nobody to answer: log it and go on;
+* ``message_type``: the frame's type when element 0 is a valid one. A CALLERROR answers a CALL only;
+  a malformed CALLRESULT / CALLERROR is for the caller side (it can fail the pending call) and must not
+  be answered. :attr:`FrameError.answerable` combines the two.
+
+Classification (the same for OCPP 1.2, 1.5 and 1.6; see PROTOCOL.md, which says to follow the ocppjs
+seed where it answers and the OCPP-J error-code list elsewhere), checked in this order:
+
+===========================================================  ===========================  ==========
+fault                                                        code                         id read?
+===========================================================  ===========================  ==========
+bytes that are not UTF-8; not JSON (incl. NaN / Infinity,    FormationViolation           no
+too deeply nested, an integer too long to convert)
+not an array, or an empty array                              FormationViolation           no
+message type not the integer 2, 3 or 4 (``true``, ``2.0``,   ProtocolError                if element 1
+``"2"`` are not)                                                                          is a string
+id missing, not a string, or empty                           FormationViolation           no
+CALL with length != 4, or action not a string                FormationViolation           yes
+CALL payload not an object                                   TypeConstraintViolation      yes
+CALLRESULT with length != 3, or payload not an object        FormationViolation           yes
+CALLERROR with length not 4 or 5, code / description not a   FormationViolation           yes
+string, details not an object
+===========================================================  ===========================  ==========
+
+Two leniencies, because peers in the field do this and rejecting it gains nothing: a CALLERROR without
+its details element (length 4) or with ``null`` details decodes with ``error_details == {}``. Ids longer
+than :data:`MAX_ID_LENGTH` are accepted (OCPP 1.6 caps them at 36; ocppjs sends 32); the caller may log
+them. An empty action string is not a framing fault: it is an unknown action (NotImplemented), which the
+dispatcher decides. Error codes in a CALLERROR are not checked here: see :meth:`OcppError.from_code`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Any, ClassVar, NoReturn, TypeAlias
+
+from .errors import ErrorCode, OcppError, UsageError
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "Call",
+    "CallErrorFrame",
+    "CallResult",
+    "Frame",
+    "FrameError",
+    "MessageType",
+    "call_error_for",
+    "decode",
+    "encode",
+    "new_unique_id",
+]
+
+MAX_ID_LENGTH = 36
+"""The longest unique id OCPP 1.6 allows. :func:`decode` accepts longer ids; :func:`new_unique_id` makes 32."""
+
+
+class MessageType(enum.IntEnum):
+    """Element 0 of every OCPP-J frame."""
+
+    CALL = 2
+    CALLRESULT = 3
+    CALLERROR = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A request: ``[2, unique_id, action, payload]``."""
+
+    message_type: ClassVar[MessageType] = MessageType.CALL
+
+    unique_id: str
+    action: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """A successful answer to the CALL with the same id: ``[3, unique_id, payload]``."""
+
+    message_type: ClassVar[MessageType] = MessageType.CALLRESULT
+
+    unique_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallErrorFrame:
+    """A failed answer to the CALL with the same id: ``[4, unique_id, code, description, details]``.
+
+    ``error_code`` is the string as sent, not checked against :class:`ErrorCode`, so a peer's unknown
+    code survives decoding; turn it into an exception with :meth:`OcppError.from_code`.
+    """
+
+    message_type: ClassVar[MessageType] = MessageType.CALLERROR
+
+    unique_id: str
+    error_code: str
+    error_description: str
+    error_details: dict[str, Any]
+
+
+Frame: TypeAlias = Call | CallResult | CallErrorFrame
+
+
+class FrameError(OcppError):
+    """A text message that is not a well-formed OCPP-J frame; raised by :func:`decode` only.
+
+    It is an :class:`OcppError` whose ``code`` is the one to answer with, so
+    ``call_error_for(exc.unique_id, exc)`` builds the answer directly.
+    """
+
+    unique_id: str | None
+    """The frame's id if it could be read, else None (then the frame cannot be answered)."""
+    message_type: MessageType | None
+    """The frame's message type if element 0 was a valid one, else None."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        description: str,
+        unique_id: str | None = None,
+        message_type: MessageType | None = None,
+    ) -> None:
+        super().__init__(description, code=code)
+        self.args = (code, description, unique_id, message_type)
+        self.unique_id = unique_id
+        self.message_type = message_type
+
+    @property
+    def answerable(self) -> bool:
+        """Whether the receiver should send a CALLERROR: the id was read and the frame was not itself a reply."""
+        return self.unique_id is not None and (self.message_type is None or self.message_type is MessageType.CALL)
+
+
+def _reject_constant(name: str) -> NoReturn:
+    # json accepts NaN / Infinity / -Infinity by default; they are not JSON.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# One decoder / encoder for the process: json.loads / json.dumps with keyword arguments build a new one
+# per call, which is measurable on the per-frame path.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+_FORMATION = ErrorCode.FORMATION_VIOLATION
+
+
+def decode(text: str | bytes) -> Frame:
+    """Parse one OCPP-J frame from a WebSocket message.
+
+    Bytes are read as UTF-8 (OCPP-J uses text messages; a transport may still hand over bytes).
+    Raises :class:`FrameError`, and nothing else, for any malformed input; the module docstring has the
+    classification.
+    """
+    if not isinstance(text, str):
+        if not isinstance(text, bytes | bytearray | memoryview):
+            raise UsageError(f"decode() takes str or bytes, not {type(text).__name__}")
+        try:
+            text = str(text, "utf-8")
+        except UnicodeDecodeError as exc:
+            raise FrameError(_FORMATION, f"not UTF-8: {exc}") from None
+    try:
+        msg = _DECODER.decode(text)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError, NaN / Infinity and integers too long to convert.
+        raise FrameError(_FORMATION, f"not valid JSON: {exc}") from None
+
+    if type(msg) is not list or not msg:
+        raise FrameError(_FORMATION, "frame is not a non-empty JSON array")
+    n = len(msg)
+    unique_id = msg[1] if n > 1 else None
+    if type(unique_id) is not str or not unique_id:
+        unique_id = None
+    mt = msg[0]
+    if type(mt) is not int or not 2 <= mt <= 4:
+        raise FrameError(ErrorCode.PROTOCOL_ERROR, f"unknown message type {mt!r}", unique_id)
+
+    if mt == 2:
+        if unique_id is None:
+            raise FrameError(_FORMATION, "unique id missing, empty or not a string", None, MessageType.CALL)
+        if n != 4:
+            raise FrameError(_FORMATION, f"CALL has {n} elements, expected 4", unique_id, MessageType.CALL)
+        action = msg[2]
+        payload = msg[3]
+        if type(action) is not str:
+            raise FrameError(_FORMATION, "CALL action is not a string", unique_id, MessageType.CALL)
+        if type(payload) is not dict:
+            raise FrameError(
+                ErrorCode.TYPE_CONSTRAINT_VIOLATION, "CALL payload is not an object", unique_id, MessageType.CALL
+            )
+        return Call(unique_id, action, payload)
+
+    if mt == 3:
+        if unique_id is None:
+            raise FrameError(_FORMATION, "unique id missing, empty or not a string", None, MessageType.CALLRESULT)
+        if n != 3:
+            raise FrameError(_FORMATION, f"CALLRESULT has {n} elements, expected 3", unique_id, MessageType.CALLRESULT)
+        payload = msg[2]
+        if type(payload) is not dict:
+            raise FrameError(_FORMATION, "CALLRESULT payload is not an object", unique_id, MessageType.CALLRESULT)
+        return CallResult(unique_id, payload)
+
+    if unique_id is None:
+        raise FrameError(_FORMATION, "unique id missing, empty or not a string", None, MessageType.CALLERROR)
+    if n != 5 and n != 4:
+        raise FrameError(_FORMATION, f"CALLERROR has {n} elements, expected 5", unique_id, MessageType.CALLERROR)
+    code = msg[2]
+    description = msg[3]
+    details = msg[4] if n == 5 else None
+    if details is None:
+        details = {}
+    if type(code) is not str or type(description) is not str or type(details) is not dict:
+        raise FrameError(
+            _FORMATION,
+            "CALLERROR needs a string code, a string description and an object of details",
+            unique_id,
+            MessageType.CALLERROR,
+        )
+    return CallErrorFrame(unique_id, code, description, details)
+
+
+def encode(frame: Frame) -> str:
+    """Serialise a frame as compact JSON text, e.g. ``[2,"id","Heartbeat",{}]``.
+
+    Non-ASCII text stays as is (smaller, and OCPP-J messages are UTF-8 anyway). Raises
+    :class:`UsageError` when a payload cannot be represented in JSON (a non-JSON type, NaN, a cycle):
+    that is a bug on the sending side, not a fault of the peer.
+    """
+    obj: list[Any]
+    if isinstance(frame, Call):
+        obj = [2, frame.unique_id, frame.action, frame.payload]
+    elif isinstance(frame, CallResult):
+        obj = [3, frame.unique_id, frame.payload]
+    elif isinstance(frame, CallErrorFrame):
+        obj = [4, frame.unique_id, frame.error_code, frame.error_description, frame.error_details]
+    else:
+        raise UsageError(f"not an OCPP-J frame: {frame!r}")
+    try:
+        return _ENCODER.encode(obj)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise UsageError(f"cannot encode {type(frame).__name__} {frame.unique_id!r} as JSON: {exc}") from exc
+
+
+_ID_ALPHABET = string.ascii_letters + string.digits  # 62 symbols, as ocppjs
+_ID_LENGTH = 32
+# bytes.translate maps each random byte to a symbol in one C call. Bytes >= 248 (= 4 * 62) are deleted
+# rather than folded, so every symbol stays exactly equally likely.
+_ID_LIMIT = 256 - 256 % len(_ID_ALPHABET)
+_ID_TABLE = bytes(ord(_ID_ALPHABET[b % len(_ID_ALPHABET)]) for b in range(256))
+_ID_REJECT = bytes(range(_ID_LIMIT, 256))
+
+
+def new_unique_id() -> str:
+    """A fresh message id: 32 random ASCII letters and digits (about 190 bits), like ocppjs's.
+
+    Drawn from :mod:`secrets` (the OS's CSPRNG), so ids are unguessable as well as unique.
+    """
+    ident = secrets.token_bytes(_ID_LENGTH + 8).translate(_ID_TABLE, _ID_REJECT)
+    while len(ident) < _ID_LENGTH:  # more than 8 of 40 bytes rejected: p ~ 1e-6
+        ident += secrets.token_bytes(8).translate(_ID_TABLE, _ID_REJECT)
+    return ident[:_ID_LENGTH].decode("ascii")
+
+
+def call_error_for(unique_id: str, error: OcppError) -> CallErrorFrame:
+    """The CALLERROR answering the CALL ``unique_id`` with ``error``.
+
+    Uses ``error.code``, never ``raw_code``: when a handler re-raises a peer's error with an unknown
+    code, we answer with GenericError rather than repeat a code OCPP-J does not define.
+    """
+    return CallErrorFrame(unique_id, error.code.value, error.description, error.details)
