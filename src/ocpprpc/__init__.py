@@ -1,1 +1,66 @@
-"""ocpprpc: typed OCPP 1.2 / 1.5 / 1.6 RPC over WebSocket and SOAP."""
+"""ocpprpc: typed OCPP 1.2 / 1.5 / 1.6 RPC over WebSocket (OCPP-J) and SOAP (OCPP-S).
+
+Subclass :class:`ChargePoint` or :class:`CentralSystem`, mark handler methods with :func:`on`, call the
+peer with ``await role.call(request_model)``, and connect through a transport from
+:mod:`ocpprpc.transports`. Messages live in :mod:`ocpprpc.messages` (``v12``, ``v15``, ``v16``).
+"""
+
+from ._dispatch import after, on
+from ._versions import ALL_VERSIONS
+from .errors import (
+    ActionNotImplemented,
+    ActionNotSupported,
+    CallTimeout,
+    ConnectionClosed,
+    ErrorCode,
+    FormationViolation,
+    GenericError,
+    InternalError,
+    OccurrenceConstraintViolation,
+    OcppError,
+    OcppRpcError,
+    PropertyConstraintViolation,
+    ProtocolError,
+    SecurityError,
+    TypeConstraintViolation,
+    UsageError,
+)
+from .messages._base import ActionSpec, OcppModel, OcppRequest, OcppVersion, Side
+from .roles import TRANSACTION_ACTIONS, CentralSystem, ChargePoint, Role
+from .server import CentralSystemServer, UnknownChargePoint
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ALL_VERSIONS",
+    "TRANSACTION_ACTIONS",
+    "ActionNotImplemented",
+    "ActionNotSupported",
+    "ActionSpec",
+    "CallTimeout",
+    "CentralSystem",
+    "CentralSystemServer",
+    "ChargePoint",
+    "ConnectionClosed",
+    "ErrorCode",
+    "FormationViolation",
+    "GenericError",
+    "InternalError",
+    "OccurrenceConstraintViolation",
+    "OcppError",
+    "OcppModel",
+    "OcppRequest",
+    "OcppRpcError",
+    "OcppVersion",
+    "PropertyConstraintViolation",
+    "ProtocolError",
+    "Role",
+    "SecurityError",
+    "Side",
+    "TypeConstraintViolation",
+    "UnknownChargePoint",
+    "UsageError",
+    "__version__",
+    "after",
+    "on",
+]

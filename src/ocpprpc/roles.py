@@ -1,0 +1,378 @@
+"""The two OCPP roles users subclass: :class:`ChargePoint` and :class:`CentralSystem`.
+
+Theory of operation
+-------------------
+A role object is the application's view of one connection to one peer. It knows nothing of sockets or
+XML: a transport gives it a :class:`Link` (something that can send a request and await its answer) and
+feeds it the peer's requests through :meth:`Role._handle_call`. So the same subclass works over
+OCPP-J (WebSocket), OCPP-S (SOAP) and the in-memory test transport, unchanged.
+
+Inbound: action name → the :class:`~ocpprpc.messages.ActionSpec` of the connection's version → the
+payload validated into the typed request → the ``@on`` handler → the typed response → its payload.
+Every failure on the way becomes the :class:`~ocpprpc.errors.OcppError` the peer is answered with;
+nothing a peer sends can raise out of :meth:`Role._handle_call`.
+
+Outbound: :meth:`Role.call` takes a request model, finds its action (which also checks that this side
+may send it in this version), hands the payload to the link and validates the answer into the response
+model. The request model's type parameter gives ``call`` its return type.
+
+A :class:`ChargePoint` additionally keeps its transaction messages (StartTransaction, StopTransaction,
+MeterValues) in an ordered outbox that survives disconnections: while offline they wait, and after a
+reconnect they are delivered in order, one at a time, before any later one. Nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from pydantic import ValidationError
+
+from ._dispatch import HandlerTable
+from ._validation import error_from_validation
+from ._versions import ALL_VERSIONS, resolve_version
+from .errors import (
+    ActionNotImplemented,
+    ActionNotSupported,
+    CallTimeout,
+    ConnectionClosed,
+    InternalError,
+    OcppError,
+    UsageError,
+)
+from .messages._base import ActionSpec, OcppModel, OcppRequest, OcppVersion, Side
+
+__all__ = ["DEFAULT_CALL_TIMEOUT", "TRANSACTION_ACTIONS", "CentralSystem", "ChargePoint", "Link", "Role"]
+
+R = TypeVar("R", bound=OcppModel)
+
+DEFAULT_CALL_TIMEOUT = 30.0
+"""Seconds a call waits for its answer by default (as ocppjs)."""
+
+TRANSACTION_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues"})
+"""The charge point's messages that must reach the central system, in order, even across outages."""
+
+AfterCallback = Callable[[], Awaitable[None]]
+
+
+class Link(Protocol):
+    """What a transport gives a role: one connection to the peer, able to carry requests out."""
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is gone; a closed link never opens again."""
+        ...
+
+    async def request(self, action: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send a request and return the peer's response payload.
+
+        Raises :class:`OcppError` (remote) for the peer's error answer, :class:`CallTimeout`, or
+        :class:`ConnectionClosed`.
+        """
+        ...
+
+    async def close(self, reason: str = "") -> None:
+        """Close the connection; pending requests fail with :class:`ConnectionClosed`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    """The answer to one inbound request: a response payload or an error, and what to run once sent."""
+
+    payload: dict[str, Any] | None
+    error: OcppError | None = None
+    after: AfterCallback | None = None
+
+
+class Role:
+    """Base of :class:`ChargePoint` and :class:`CentralSystem`; one instance per connection.
+
+    Subclass one of those, decorate handler methods with :func:`~ocpprpc.on`, and call the peer with
+    :meth:`call`. Class attributes a subclass may set:
+
+    * ``versions``: the OCPP versions it speaks, in order of preference (default: 1.6, 1.5, 1.2).
+    * ``call_timeout``: seconds a call waits for its answer (default 30).
+    """
+
+    side: ClassVar[Side]
+    versions: ClassVar[tuple[str, ...]] = ALL_VERSIONS
+    call_timeout: ClassVar[float] = DEFAULT_CALL_TIMEOUT
+    _handlers: ClassVar[HandlerTable] = HandlerTable()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handlers = HandlerTable.of(cls)
+        for version in cls.versions:
+            resolve_version(version)
+
+    def __init__(self, id: str, version: str | OcppVersion | None = None) -> None:
+        self.id = id
+        """The charge point identity this connection is about (for a central system: its peer's id)."""
+        self._version = resolve_version(version if version is not None else self.versions[0])
+        self._link: Link | None = None
+        self._link_changed = asyncio.Condition()
+        self.logger: logging.LoggerAdapter[logging.Logger] = logging.LoggerAdapter(
+            logging.getLogger(f"ocpprpc.{self.side.value}"), {"charge_point_id": id}
+        )
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "disconnected"
+        return f"<{type(self).__name__} {self.id!r} OCPP {self._version.version} {state}>"
+
+    # -- public API ------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> OcppVersion:
+        """The OCPP version of the connection (negotiated when connected)."""
+        return self._version
+
+    @property
+    def connected(self) -> bool:
+        return self._link is not None and not self._link.closed
+
+    async def call(self, request: OcppRequest[R], *, timeout: float | None = None) -> R:
+        """Send ``request`` to the peer and return its typed response.
+
+        Raises :class:`~ocpprpc.errors.OcppError` (``remote=True``) when the peer answers with an error,
+        the matching constraint error when its response does not validate, :class:`CallTimeout`,
+        :class:`ConnectionClosed`, or :class:`UsageError` when this side does not send that action in
+        the connection's version.
+        """
+        spec = self._outbound_spec(request)
+        raw = await self._send_request(spec, request.to_json_dict(), self._timeout(timeout))
+        try:
+            response: R = spec.response.model_validate(raw)  # type: ignore[assignment]
+        except ValidationError as exc:
+            error = error_from_validation(exc, spec.name, "response")
+            self.logger.warning("invalid %s response from %s: %s", spec.name, self.id, error.description)
+            raise error from None
+        return response
+
+    async def call_raw(self, action: str, payload: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
+        """Send any action with any payload, unvalidated, and return the raw response payload.
+
+        For test tools (the simulator's ``send``): a conforming application uses :meth:`call`.
+        """
+        link = await self._current_link()
+        return await link.request(action, payload, self._timeout(timeout))
+
+    async def close(self, reason: str = "") -> None:
+        """Close this connection."""
+        if self._link is not None:
+            await self._link.close(reason)
+
+    async def on_connect(self) -> None:
+        """Called when the connection is up (override to react)."""
+
+    async def on_disconnect(self) -> None:
+        """Called when the connection is gone (override to react)."""
+
+    async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
+        """Answer a valid request that has no ``@on`` handler. By default: NotSupported."""
+        raise ActionNotSupported(f"{action} is not supported by this {self.side.value}")
+
+    # -- for transports ------------------------------------------------------------------------------
+
+    async def attach(self, link: Link, version: OcppVersion | None = None) -> None:
+        """Bind a freshly opened connection (and its negotiated version) to this role; runs ``on_connect``."""
+        async with self._link_changed:
+            self._link = link
+            if version is not None:
+                self._version = version
+            self._link_changed.notify_all()
+        await self._run_hook(self.on_connect)
+
+    async def detach(self, link: Link) -> None:
+        """Unbind a connection that has gone away; runs ``on_disconnect``. Ignores a link already replaced."""
+        async with self._link_changed:
+            if self._link is not link:
+                return
+            self._link = None
+            self._link_changed.notify_all()
+        await self._run_hook(self.on_disconnect)
+
+    async def handle_call(self, action: str, payload: dict[str, Any]) -> InboundResult:
+        """Answer one request from the peer. Never raises, but for cancellation."""
+        version = self._version
+        spec = version.received_by(self.side).get(action)
+        if spec is None:
+            if action in version.initiated_by(self.side):
+                return InboundResult(
+                    None, ActionNotSupported(f"{action} is sent by a {self.side.value}, not received by one")
+                )
+            return InboundResult(None, ActionNotImplemented(f"unknown action {action!r} in OCPP {version.version}"))
+        try:
+            request = spec.request.model_validate(payload)
+        except ValidationError as exc:
+            return InboundResult(None, error_from_validation(exc, action))
+        try:
+            response = await self._invoke(spec, request)
+        except OcppError as error:
+            return InboundResult(None, error)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.logger.exception("handler for %s from %s failed", action, self.id)
+            return InboundResult(None, InternalError(f"the {self.side.value} failed while handling {action}"))
+        hooks = self._handlers.after_hooks(version, action)
+        after = self._after_callback(hooks, request, response) if hooks else None
+        return InboundResult(response.to_json_dict(), None, after)
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _timeout(self, timeout: float | None) -> float:
+        return self.call_timeout if timeout is None else timeout
+
+    def _outbound_spec(self, request: OcppModel) -> ActionSpec:
+        if not isinstance(request, OcppModel):
+            raise UsageError(f"call() takes a request model, not {type(request).__name__}")
+        try:
+            return self._version.for_request(type(request), self.side)
+        except KeyError:
+            raise UsageError(
+                f"{type(request).__module__}.{type(request).__name__} is not a request a {self.side.value} "
+                f"sends in OCPP {self._version.version}"
+            ) from None
+
+    async def _current_link(self) -> Link:
+        link = self._link
+        if link is None or link.closed:
+            raise ConnectionClosed(f"{self.side.value} {self.id} is not connected")
+        return link
+
+    async def _wait_for_link(self) -> Link:
+        async with self._link_changed:
+            await self._link_changed.wait_for(lambda: self._link is not None and not self._link.closed)
+            assert self._link is not None
+            return self._link
+
+    async def _send_request(self, spec: ActionSpec, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        link = await self._current_link()
+        return await link.request(spec.name, payload, timeout)
+
+    async def _invoke(self, spec: ActionSpec, request: OcppModel) -> OcppModel:
+        name = self._handlers.handler(self._version, spec.name)
+        result: Any = self.on_unhandled(spec.name, request) if name is None else getattr(self, name)(request)
+        if inspect.isawaitable(result):
+            result = await result
+        if isinstance(result, dict):
+            try:
+                return spec.response.model_validate(result)
+            except ValidationError as exc:
+                self.logger.error("handler for %s returned an invalid response: %s", spec.name, exc)
+                raise InternalError(f"the {self.side.value} built an invalid {spec.name} response") from None
+        if not isinstance(result, spec.response):
+            self.logger.error(
+                "handler for %s returned %s, expected %s", spec.name, type(result).__name__, spec.response.__name__
+            )
+            raise InternalError(f"the {self.side.value} built an invalid {spec.name} response")
+        return result
+
+    def _after_callback(self, hooks: list[str], request: OcppModel, response: OcppModel) -> AfterCallback:
+        async def run_after() -> None:
+            for name in hooks:
+                try:
+                    result = getattr(self, name)(request, response)
+                    if inspect.isawaitable(result):
+                        await result
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    self.logger.exception("after-hook %s failed", name)
+
+        return run_after
+
+    async def _run_hook(self, hook: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await hook()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.logger.exception("%s hook failed", hook.__name__)
+
+
+class CentralSystem(Role):
+    """The central system's side of one charge point connection. Subclass it and add ``@on`` handlers."""
+
+    side = Side.CENTRAL_SYSTEM
+
+
+class ChargePoint(Role):
+    """A charge point. Subclass it, add ``@on`` handlers for the central system's requests, and ``call()``.
+
+    Transaction messages (:data:`TRANSACTION_ACTIONS`) go through an ordered outbox: sent while offline,
+    they wait and are delivered in order after the next reconnect; ``call`` returns once the central
+    system has answered. A timed-out transaction message is retried up to
+    ``transaction_message_attempts`` times in all, then its caller gets :class:`CallTimeout`.
+    """
+
+    side = Side.CHARGE_POINT
+    transaction_message_attempts: ClassVar[int] = 3
+
+    def __init__(self, id: str, version: str | OcppVersion | None = None) -> None:
+        super().__init__(id, version)
+        self._outbox: collections.deque[tuple[ActionSpec, dict[str, Any], float, asyncio.Future[dict[str, Any]]]] = (
+            collections.deque()
+        )
+        self._outbox_task: asyncio.Task[None] | None = None
+
+    @property
+    def pending_transaction_messages(self) -> int:
+        """How many transaction messages wait for delivery."""
+        return len(self._outbox)
+
+    async def _send_request(self, spec: ActionSpec, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        if spec.name not in TRANSACTION_ACTIONS:
+            return await super()._send_request(spec, payload, timeout)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_retrieve_exception)
+        self._outbox.append((spec, payload, timeout, future))
+        if self._outbox_task is None or self._outbox_task.done():
+            self._outbox_task = asyncio.create_task(self._deliver_outbox(), name=f"ocpprpc-outbox-{self.id}")
+        # The message stays queued even if the caller stops waiting: it is delivered all the same.
+        return await asyncio.shield(future)
+
+    async def _deliver_outbox(self) -> None:
+        attempts = 0
+        while self._outbox:
+            spec, payload, timeout, future = self._outbox[0]
+            link = await self._wait_for_link()
+            try:
+                raw = await link.request(spec.name, payload, timeout)
+            except ConnectionClosed:
+                self.logger.info("%s not delivered: connection lost; retrying after reconnect", spec.name)
+                await self._wait_for_new_link(link)
+                continue
+            except CallTimeout as exc:
+                attempts += 1
+                if attempts < self.transaction_message_attempts:
+                    self.logger.warning("%s timed out (attempt %d); retrying", spec.name, attempts)
+                    continue
+                result: dict[str, Any] | BaseException = exc
+            except OcppError as exc:
+                result = exc
+            else:
+                result = raw
+            self._outbox.popleft()
+            attempts = 0
+            if not future.done():
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    async def _wait_for_new_link(self, old: Link) -> None:
+        async with self._link_changed:
+            await self._link_changed.wait_for(lambda: self._link is not old)
+
+
+def _retrieve_exception(future: asyncio.Future[Any]) -> None:
+    """Mark an outbox result as seen, so a caller that stopped waiting causes no 'never retrieved' noise."""
+    if not future.cancelled():
+        future.exception()
