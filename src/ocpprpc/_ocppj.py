@@ -21,6 +21,7 @@ at a time: a WebSocket, an in-memory queue pair) and a :class:`~ocpprpc.roles.Ro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -201,10 +202,8 @@ class OcppJLink:
         """Send from the receive loop without waiting in it."""
 
         async def send() -> None:
-            try:
+            with contextlib.suppress(ConnectionClosed):
                 await self.send_text(text)
-            except ConnectionClosed:
-                pass
 
         task = asyncio.create_task(send())
         self._inbound.add(task)
