@@ -102,7 +102,7 @@ class OcppJLink:
                     async with asyncio.timeout(timeout):
                         return await future
                 except TimeoutError:
-                    if future.done():  # the connection failed the call just as the timeout fired
+                    if future.done() and not future.cancelled():  # answered or failed as the timeout fired
                         return future.result()
                     raise CallTimeout(action=action, unique_id=unique_id, timeout=timeout) from None
             finally:
