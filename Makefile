@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LINTED := $(wildcard src codegen tests examples benchmarks)
 
 .PHONY: setup demo test lint typecheck unit regenerate bench clean
 
@@ -18,8 +19,8 @@ setup: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src codegen tests examples benchmarks
-	$(BIN)/ruff format --check src codegen tests examples benchmarks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
