@@ -27,7 +27,7 @@ import asyncio
 import collections
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -57,7 +57,7 @@ DEFAULT_CALL_TIMEOUT = 30.0
 TRANSACTION_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues"})
 """The charge point's messages that must reach the central system, in order, even across outages."""
 
-AfterCallback = Callable[[], Awaitable[None]]
+AfterCallback = Callable[[], Coroutine[Any, Any, None]]
 
 
 class Link(Protocol):

@@ -58,9 +58,9 @@ def _max_length(metadata: list[Any]) -> int | None:
     return None
 
 
-def _value(annotation: Any, metadata: list[Any], name: str, optional: bool) -> Any:
+def _value(annotation: Any, metadata: list[Any], name: str, optional: bool, at: datetime) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, OcppModel):
-        return example(annotation, optional=optional)
+        return example(annotation, optional=optional, at=at)
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return next(iter(annotation))
     if annotation is bool:
@@ -70,7 +70,7 @@ def _value(annotation: Any, metadata: list[Any], name: str, optional: bool) -> A
     if annotation is Decimal:
         return Decimal("16.0")
     if annotation in (datetime, AwareDatetime):
-        return EXAMPLE_TIME
+        return at
     if annotation is str:
         limit = _max_length(metadata)
         text = name if name != "value" else "42"
@@ -78,18 +78,21 @@ def _value(annotation: Any, metadata: list[Any], name: str, optional: bool) -> A
     raise TypeError(f"no example for {annotation!r}")
 
 
-def example(model: type[M], *, optional: bool = True) -> M:
-    """A valid instance of ``model``: every required field filled, and every optional one when ``optional``."""
+def example(model: type[M], *, optional: bool = True, at: datetime = EXAMPLE_TIME) -> M:
+    """A valid instance of ``model``: every required field filled, and every optional one when ``optional``.
+
+    Date-times are ``at`` (a fixed instant by default, so examples are stable).
+    """
     values: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         if not info.is_required() and not optional:
             continue
         inner, is_list, metadata = _unwrap(info.annotation)
-        value = _value(inner, [*metadata, *info.metadata], info.alias or name, optional)
+        value = _value(inner, [*metadata, *info.metadata], info.alias or name, optional, at)
         values[name] = [value] if is_list else value
     return model(**values)
 
 
-def example_payload(model: type[OcppModel], *, optional: bool = True) -> dict[str, Any]:
+def example_payload(model: type[OcppModel], *, optional: bool = True, at: datetime = EXAMPLE_TIME) -> dict[str, Any]:
     """:func:`example` as an OCPP-J JSON payload."""
-    return example(model, optional=optional).to_json_dict()
+    return example(model, optional=optional, at=at).to_json_dict()

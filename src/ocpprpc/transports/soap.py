@@ -1,0 +1,521 @@
+"""OCPP-S: SOAP 1.2 over HTTP, for the same role classes as OCPP-J.
+
+Theory of operation
+-------------------
+SOAP has no connection: each request is an HTTP POST whose HTTP response carries the answer. So both
+sides run an HTTP server and an HTTP client:
+
+* the central system serves the CentralSystemService at ``http://host:port/<path>`` (:func:`serve`),
+  learns each charge point's own endpoint from the ``From`` / ``ReplyTo`` header of its requests, and
+  calls it there;
+* a charge point serves the ChargePointService (its "remote action port", :func:`connect`) and calls
+  the central system's URL.
+
+Above that, everything is the RPC core's: a :class:`SoapLink` is the :class:`~ocpprpc.roles.Link` a role
+calls out through (one HTTP POST per call, the answer parsed from the HTTP response), and inbound
+requests go to :meth:`~ocpprpc.roles.Role.handle_call` exactly as OCPP-J CALLs do. The envelope codec
+(``_soap_codec``) does all XML work; this module only moves bytes.
+
+A SOAP charge point is "connected" from its first request until its central system server closes (or it
+connects again by WebSocket, which replaces it). On the charge point's side, a failed POST (the central
+system unreachable) closes the link; the client then re-attaches a fresh link after a back-off, which is
+what lets the charge point's transaction outbox retry, in order, until the central system is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from .._versions import resolve_version
+from ..errors import CallTimeout, ConnectionClosed, OcppError, ProtocolError, UsageError
+from ..messages._base import OcppVersion, Side
+from ..roles import CentralSystem, ChargePoint, InboundResult, Role
+from ..server import CentralSystemServer
+from ._soap_codec import (
+    DEFAULT_MAX_SIZE,
+    FAULT_CONTENT_TYPE,
+    EnvelopeError,
+    SoapMessage,
+    content_type,
+    decode_message,
+    encode_fault,
+    encode_request,
+    encode_response,
+    fault_status,
+    require_identity,
+)
+
+__all__ = ["SoapChargePointClient", "SoapLink", "SoapServer", "connect", "serve", "xml_logger"]
+
+_log = logging.getLogger("ocpprpc.soap")
+frame_logger = logging.getLogger("ocpprpc.frames")
+xml_logger = logging.getLogger("ocpprpc.soap.xml")
+"""Raw envelopes in and out, at DEBUG (so an INFO frame log stays readable; the simulator's ``print_xml``)."""
+
+
+def _message_id() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def _labels(role: Role) -> tuple[str, str]:
+    if role.side is Side.CENTRAL_SYSTEM:
+        return f"cs: >>cp#{role.id}", f"cs: <<cp#{role.id}"
+    return f"cp#{role.id}: >>cs", f"cp#{role.id}: <<cs"
+
+
+def _log_message(label: str, action: str, payload: Any, body: bytes) -> None:
+    if frame_logger.isEnabledFor(logging.INFO):
+        import json
+
+        frame_logger.info("%s /%s %s", label, action, json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
+    if xml_logger.isEnabledFor(logging.DEBUG):
+        xml_logger.debug("%s %s", label, body.decode("utf-8", "replace"))
+
+
+class SoapLink:
+    """The :class:`~ocpprpc.roles.Link` of one SOAP peer: each call is an HTTP POST to ``peer_url``."""
+
+    def __init__(
+        self,
+        role: Role,
+        session: aiohttp.ClientSession,
+        peer_url: str,
+        *,
+        own_url: str | None = None,
+        max_calls_in_flight: int = 1,
+        max_size: int = DEFAULT_MAX_SIZE,
+    ) -> None:
+        self.role = role
+        self.peer_url = peer_url
+        """Where the peer's service is posted to (a charge point's address may change; see the server)."""
+        self.own_url = own_url
+        self._session = session
+        self._in_flight = asyncio.Semaphore(max_calls_in_flight)
+        self._max_size = max_size
+        self._closed = False
+        self._out_label, self._in_label = _labels(role)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def request(self, action: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        if self._closed:
+            raise ConnectionClosed(f"SOAP link to {self.role.id} is closed")
+        version = self.role.version
+        spec = version.initiated_by(self.role.side).get(action)
+        if spec is None:
+            raise UsageError(f"{action} is not an action a {self.role.side.value} sends in OCPP {version.version}")
+        message_id = _message_id()
+        body = encode_request(
+            version,
+            spec,
+            payload,
+            charge_box_identity=self.role.id,
+            message_id=message_id,
+            to=self.peer_url,
+            from_=self.own_url,
+            reply_to=self.own_url,
+        )
+        async with self._in_flight:
+            _log_message(self._out_label, action, payload, body)
+            try:
+                async with self._session.post(
+                    self.peer_url,
+                    data=body,
+                    headers={"Content-Type": content_type(action)},
+                    timeout=aiohttp.ClientTimeout(total=timeout),
+                ) as response:
+                    answer = await response.content.read(self._max_size + 1)
+            except TimeoutError:
+                raise CallTimeout(action=action, unique_id=message_id, timeout=timeout) from None
+            except aiohttp.ClientError as exc:
+                self._closed = True
+                raise ConnectionClosed(f"POST to {self.peer_url} failed: {exc}") from None
+        try:
+            message = decode_message(answer, [version], max_size=self._max_size)
+        except EnvelopeError as exc:
+            _log.warning("%s: unreadable answer to %s (HTTP %d): %s", self.role.id, action, response.status, exc)
+            raise OcppError.from_code(exc.code.value, f"unreadable SOAP answer: {exc.description}") from None
+        if message.fault is not None:
+            _log_message(self._in_label, action + "Fault", {"fault": str(message.fault)}, answer)
+            raise message.fault
+        _log_message(self._in_label, action + "Response", message.payload, answer)
+        if message.spec is None or message.spec.name != action or not message.is_response:
+            raise ProtocolError(f"the answer to {action} was {message!r}", remote=True)
+        return message.payload
+
+    async def close(self, reason: str = "") -> None:
+        self._closed = True
+
+
+async def _serve_request(role: Role, message: SoapMessage, body: bytes) -> tuple[web.Response, InboundResult | None]:
+    """Answer one decoded request with ``role``; the response and the result (for its after-hook)."""
+    assert message.spec is not None and message.version is not None
+    spec, version = message.spec, message.version
+    out_label, in_label = _labels(role)
+    _log_message(in_label, spec.name, message.payload, body)
+    result = await role.handle_call(spec.name, message.payload)
+    if result.error is not None:
+        answer = encode_fault(
+            result.error, relates_to=message.message_id, namespace=spec.namespace, charge_box_identity=role.id
+        )
+        _log_message(out_label, spec.name + "Fault", {"code": result.error.code.value}, answer)
+        return _fault_bytes(answer, result.error), None
+    assert result.payload is not None
+    answer = encode_response(
+        version, spec, result.payload, charge_box_identity=role.id, relates_to=message.message_id, to=None
+    )
+    _log_message(out_label, spec.name + "Response", result.payload, answer)
+    response = web.Response(body=answer, headers={"Content-Type": content_type(spec.name, response=True)})
+    return response, result
+
+
+def _fault_bytes(body: bytes, error: OcppError) -> web.Response:
+    return web.Response(body=body, status=fault_status(error), headers={"Content-Type": FAULT_CONTENT_TYPE})
+
+
+def _fault_response(error: OcppError, **context: Any) -> web.Response:
+    return _fault_bytes(encode_fault(error, **context), error)
+
+
+async def _read_body(request: web.Request, max_size: int) -> bytes:
+    """At most ``max_size + 1`` bytes: enough for the codec to tell an oversize body, never more."""
+    return await request.content.read(max_size + 1)
+
+
+def _spawn_after(result: InboundResult | None, tasks: set[asyncio.Task[None]]) -> None:
+    if result is None or result.after is None:
+        return
+    task = asyncio.create_task(result.after())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def _send_then_after(
+    request: web.Request, response: web.Response, result: InboundResult | None, tasks: set[asyncio.Task[None]]
+) -> web.Response:
+    """Send the response now, then start the after-hook: it runs once the answer is on the wire."""
+    await response.prepare(request)
+    await response.write_eof()
+    _spawn_after(result, tasks)
+    return response
+
+
+# -- central system ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Registered:
+    link: SoapLink
+    version: OcppVersion
+
+
+class SoapServer:
+    """The central system's SOAP endpoint (from :func:`serve`); an async context manager."""
+
+    def __init__(
+        self,
+        server: CentralSystemServer[Any],
+        host: str,
+        port: int,
+        *,
+        path: str = "/",
+        versions: Sequence[str] | None = None,
+        max_size: int = DEFAULT_MAX_SIZE,
+        max_calls_in_flight: int = 1,
+    ) -> None:
+        self.server = server
+        self.host = host
+        self._port = port
+        self.path = "/" + path.strip("/") if path.strip("/") else "/"
+        self.versions = [resolve_version(v) for v in (versions or server.versions)]
+        self.max_size = max_size
+        self.max_calls_in_flight = max_calls_in_flight
+        self._links: dict[str, _Registered] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def port(self) -> int:
+        if self._site is not None and self._site._server is not None:
+            sockets = getattr(self._site._server, "sockets", None)
+            if sockets:
+                return int(sockets[0].getsockname()[1])
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{self.path}"
+
+    async def start(self) -> SoapServer:
+        self._session = aiohttp.ClientSession()
+        app = web.Application(client_max_size=self.max_size)
+        app.router.add_post(self.path, self._handle)
+        if self.path != "/":
+            app.router.add_post(self.path.rstrip("/") + "/", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, self.host, self._port)
+        await self._site.start()
+        _log.info("SOAP central system listening on %s", self.url)
+        return self
+
+    async def close(self) -> None:
+        for cp_id, registered in list(self._links.items()):
+            await registered.link.close()
+            role = self.server.charge_points.get(cp_id)
+            if role is not None:
+                await self.server.detach(role, registered.link)
+        self._links.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def __aenter__(self) -> SoapServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await _read_body(request, self.max_size)
+        try:
+            message = decode_message(body, self.versions, max_size=self.max_size)
+            if message.is_response or message.spec is None or message.version is None:
+                raise EnvelopeError(
+                    ProtocolError.default_code, "a central system takes requests, not responses or faults"
+                )
+            cp_id = require_identity(message)
+        except EnvelopeError as exc:
+            _log.warning("refused SOAP message from %s: %s", request.remote, exc)
+            return _fault_response(exc)
+        spec = message.spec
+        if spec.initiator is not Side.CHARGE_POINT:
+            error = ProtocolError(f"{spec.name} is sent by a central system, not to one")
+            return _fault_response(error, relates_to=message.message_id, namespace=spec.namespace)
+        role = await self._role_for(cp_id, message)
+        response, result = await _serve_request(role, message, body)
+        return await _send_then_after(request, response, result, self._tasks)
+
+    async def _role_for(self, cp_id: str, message: SoapMessage) -> Role:
+        """The registered role of ``cp_id``, created (or replaced, on a version change) as needed."""
+        assert message.version is not None and self._session is not None
+        address = message.from_address or message.reply_to_address
+        registered = self._links.get(cp_id)
+        role: Role | None = self.server.charge_points.get(cp_id)
+        if registered is not None and role is not None and registered.version is message.version:
+            if address and address != registered.link.peer_url:
+                _log.info("charge point %s now at %s", cp_id, address)
+                registered.link.peer_url = address
+            if registered.link.role is role:
+                return role
+        new_role: CentralSystem = self.server.create(cp_id, message.version)
+        link = SoapLink(
+            new_role, self._session, address or "", max_calls_in_flight=self.max_calls_in_flight, max_size=self.max_size
+        )
+        if not address:
+            _log.warning("charge point %s sent no From / ReplyTo address: it cannot be called", cp_id)
+        self._links[cp_id] = _Registered(link, message.version)
+        await self.server.attach(new_role, link, message.version)
+        return new_role
+
+
+def serve(
+    server: CentralSystemServer[Any],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    path: str = "/",
+    versions: Sequence[str] | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+    max_calls_in_flight: int = 1,
+) -> SoapServer:
+    """Serve the CentralSystemService of ``server`` over SOAP at ``http://host:port/path``.
+
+    ``versions`` defaults to the role class's; the version of each request is read from its body's
+    namespace, so one URL serves them all. Use as ``async with serve(...) as soap:`` or ``await start()``.
+    """
+    return SoapServer(
+        server, host, port, path=path, versions=versions, max_size=max_size, max_calls_in_flight=max_calls_in_flight
+    )
+
+
+# -- charge point ----------------------------------------------------------------------------------------
+
+
+class SoapChargePointClient:
+    """A charge point speaking SOAP (from :func:`connect`): its remote action port and its link out."""
+
+    def __init__(
+        self,
+        charge_point: ChargePoint,
+        central_system_url: str,
+        *,
+        from_url: str | None,
+        host: str,
+        port: int,
+        max_size: int = DEFAULT_MAX_SIZE,
+        max_calls_in_flight: int = 1,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        jitter: float = 0.5,
+    ) -> None:
+        self.charge_point = charge_point
+        self.central_system_url = central_system_url
+        self.host = host
+        self._port = port
+        self._from_url = from_url
+        self.max_size = max_size
+        self.max_calls_in_flight = max_calls_in_flight
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.jitter = jitter
+        self._session: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._link: SoapLink | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    @property
+    def port(self) -> int:
+        if self._site is not None and self._site._server is not None:
+            sockets = getattr(self._site._server, "sockets", None)
+            if sockets:
+                return int(sockets[0].getsockname()[1])
+        return self._port
+
+    @property
+    def from_url(self) -> str:
+        """The address the central system calls this charge point at (``From`` of every request)."""
+        return self._from_url or f"http://{self.host}:{self.port}/"
+
+    async def start(self) -> SoapChargePointClient:
+        self._session = aiohttp.ClientSession()
+        app = web.Application(client_max_size=self.max_size)
+        app.router.add_post("/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, self.host, self._port)
+        await self._site.start()
+        _log.info("charge point %s: remote action port at %s", self.charge_point.id, self.from_url)
+        await self._attach_new_link()
+        self._watch = asyncio.create_task(self._keep_linked())
+        return self
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._watch is not None:
+            self._watch.cancel()
+        if self._link is not None:
+            await self._link.close()
+            await self.charge_point.detach(self._link)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def __aenter__(self) -> SoapChargePointClient:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _attach_new_link(self) -> None:
+        assert self._session is not None
+        self._link = SoapLink(
+            self.charge_point,
+            self._session,
+            self.central_system_url,
+            own_url=self.from_url,
+            max_calls_in_flight=self.max_calls_in_flight,
+            max_size=self.max_size,
+        )
+        await self.charge_point.attach(self._link)
+
+    async def _keep_linked(self) -> None:
+        """After a failed POST closed the link: back off, then attach a fresh one (the outbox retries)."""
+        delay = self.backoff_initial
+        while not self._closing:
+            await asyncio.sleep(0.05)
+            link = self._link
+            if link is None or not link.closed:
+                delay = self.backoff_initial
+                continue
+            await self.charge_point.detach(link)
+            wait = delay * (1 + random.uniform(-self.jitter, self.jitter))
+            _log.info("charge point %s: central system unreachable; retrying in %.1f s", self.charge_point.id, wait)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, self.backoff_max)
+            await self._attach_new_link()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await _read_body(request, self.max_size)
+        cp = self.charge_point
+        try:
+            message = decode_message(body, [cp.version], max_size=self.max_size)
+            if message.is_response or message.spec is None:
+                raise EnvelopeError(ProtocolError.default_code, "a charge point takes requests here")
+        except EnvelopeError as exc:
+            _log.warning("charge point %s refused a SOAP message: %s", cp.id, exc)
+            return _fault_response(exc)
+        spec = message.spec
+        identity = message.charge_box_identity
+        if spec.initiator is not Side.CENTRAL_SYSTEM or (identity is not None and identity != cp.id):
+            reason = (
+                f"{spec.name} is not sent to a charge point"
+                if spec.initiator is not Side.CENTRAL_SYSTEM
+                else f"this is charge point {cp.id}, not {identity}"
+            )
+            return _fault_response(ProtocolError(reason), relates_to=message.message_id, namespace=spec.namespace)
+        response, result = await _serve_request(cp, message, body)
+        return await _send_then_after(request, response, result, self._tasks)
+
+
+def connect(
+    charge_point: ChargePoint,
+    central_system_url: str,
+    *,
+    from_url: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    max_size: int = DEFAULT_MAX_SIZE,
+    max_calls_in_flight: int = 1,
+    backoff_initial: float = 1.0,
+    backoff_max: float = 60.0,
+) -> SoapChargePointClient:
+    """Make ``charge_point`` speak SOAP to the central system at ``central_system_url``.
+
+    It serves its ChargePointService on ``host:port`` (the remote action port) and announces ``from_url``
+    (default ``http://host:port/``) as its address in ``From`` / ``ReplyTo``; when it sits behind NAT or
+    a proxy, pass the address the central system can reach. Use as ``async with connect(...):``.
+    """
+    return SoapChargePointClient(
+        charge_point,
+        central_system_url,
+        from_url=from_url,
+        host=host,
+        port=port,
+        max_size=max_size,
+        max_calls_in_flight=max_calls_in_flight,
+        backoff_initial=backoff_initial,
+        backoff_max=backoff_max,
+    )

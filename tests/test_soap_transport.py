@@ -1,0 +1,140 @@
+"""OCPP-S over real HTTP on 127.0.0.1: every operation both ways, faults, identity, addresses, outages."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from ocpprpc import ActionNotSupported, CentralSystemServer, ConnectionClosed, OcppError, Side
+from ocpprpc._versions import VERSIONS
+from ocpprpc.messages import v15, v16
+from ocpprpc.messages.examples import example
+from ocpprpc.transports import soap
+
+from .roles_for_tests import EchoCentralSystem, EchoChargePoint
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.5", "1.6"])
+async def test_every_operation_round_trips_over_http_in_both_directions(version: str) -> None:
+    spec = VERSIONS[version]
+    server = CentralSystemServer(EchoCentralSystem)
+    async with soap.serve(server, path="/ocpp/cs") as cs_endpoint:
+        cp = EchoChargePoint("CP-" + version, version)
+        async with soap.connect(cp, cs_endpoint.url):
+            for action in spec.initiated_by(Side.CHARGE_POINT).values():
+                request = example(action.request)
+                response = await cp.call(request)  # type: ignore[arg-type]
+                assert response == example(action.response), action.name
+            cs_role = server[cp.id]
+            assert [type(r) for r in cs_role.received] == [
+                a.request for a in spec.initiated_by(Side.CHARGE_POINT).values()
+            ]
+            assert cs_role.received == [example(a.request) for a in spec.initiated_by(Side.CHARGE_POINT).values()]
+            for action in spec.initiated_by(Side.CENTRAL_SYSTEM).values():
+                response = await server.call(cp.id, example(action.request))  # type: ignore[arg-type]
+                assert response == example(action.response), action.name
+            assert cp.received == [example(a.request) for a in spec.initiated_by(Side.CENTRAL_SYSTEM).values()]
+
+
+async def test_one_url_serves_several_versions_picked_by_the_body_namespace() -> None:
+    server = CentralSystemServer(EchoCentralSystem)
+    async with soap.serve(server) as endpoint:
+        old, new = EchoChargePoint("OLD", "1.5"), EchoChargePoint("NEW", "1.6")
+        async with soap.connect(old, endpoint.url), soap.connect(new, endpoint.url):
+            await old.call(v15.HeartbeatRequest())
+            await new.call(v16.HeartbeatRequest())
+            assert server["OLD"].version.version == "1.5"
+            assert server["NEW"].version.version == "1.6"
+
+
+async def test_the_central_system_calls_each_charge_point_at_the_address_it_announced() -> None:
+    server = CentralSystemServer(EchoCentralSystem)
+    async with soap.serve(server) as endpoint:
+        a, b = EchoChargePoint("A", "1.6"), EchoChargePoint("B", "1.6")
+        async with soap.connect(a, endpoint.url) as client_a, soap.connect(b, endpoint.url):
+            await a.call(v16.HeartbeatRequest())
+            await b.call(v16.HeartbeatRequest())
+            await server.call("B", v16.ResetRequest(type="Soft"))
+            assert [type(r) for r in b.received] == [v16.ResetRequest] and a.received == []
+            link = server["A"]._link
+            assert isinstance(link, soap.SoapLink) and link.peer_url == client_a.from_url
+
+
+async def test_a_handler_error_comes_back_as_a_soap_fault_with_its_code() -> None:
+    from ocpprpc import CentralSystem
+
+    server = CentralSystemServer(CentralSystem)  # no handlers at all
+    async with soap.serve(server) as endpoint:
+        cp = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(cp, endpoint.url):
+            with pytest.raises(ActionNotSupported) as exc:
+                await cp.call(v16.HeartbeatRequest())
+            assert exc.value.remote
+            with pytest.raises(OcppError) as bad:
+                await cp.call_raw("Authorize", {"idTag": "X" * 30})
+            assert bad.value.code == "TypeConstraintViolation"
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "status"),
+    [
+        (b"not xml at all", "FormationViolation", 400),
+        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>', "FormationViolation", 400),
+        (
+            b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+            b'<heartbeatRequest xmlns="urn://Nope/"/></s:Body></s:Envelope>',
+            "NotImplemented",
+            None,
+        ),
+        (
+            b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+            b'<heartbeatRequest xmlns="urn://Ocpp/Cs/2015/10/"/></s:Body></s:Envelope>',
+            "ProtocolError",
+            400,
+        ),
+    ],
+    ids=["not-xml", "doctype", "wrong-namespace", "no-identity"],
+)
+async def test_bad_requests_get_a_fault_and_the_server_goes_on(body: bytes, code: str, status: int | None) -> None:
+    server = CentralSystemServer(EchoCentralSystem)
+    async with soap.serve(server) as endpoint, aiohttp.ClientSession() as http:
+        async with http.post(endpoint.url, data=body, headers={"Content-Type": "application/soap+xml"}) as response:
+            text = await response.text()
+            if status is not None:
+                assert response.status == status
+        assert "Fault" in text and code in text
+        cp = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(cp, endpoint.url):
+            await cp.call(v16.HeartbeatRequest())
+
+
+async def test_oversize_bodies_are_refused() -> None:
+    server = CentralSystemServer(EchoCentralSystem)
+    async with soap.serve(server, max_size=2048) as endpoint, aiohttp.ClientSession() as http:
+        async with http.post(endpoint.url, data=b"<x>" + b"a" * 10_000 + b"</x>") as response:
+            assert response.status == 400
+            assert "FormationViolation" in await response.text()
+
+
+async def test_transaction_messages_wait_while_the_central_system_is_down_and_arrive_in_order() -> None:
+    server = CentralSystemServer(EchoCentralSystem)
+    endpoint = await soap.serve(server).start()
+    port = endpoint.port
+    cp = EchoChargePoint("CP1", "1.6")
+    async with soap.connect(cp, endpoint.url, backoff_initial=0.05, backoff_max=0.2):
+        await cp.call(example(v16.StartTransactionRequest))
+        await endpoint.close()
+        meter = [asyncio.create_task(cp.call(example(v16.MeterValuesRequest))) for _ in range(3)]
+        stop = asyncio.create_task(cp.call(example(v16.StopTransactionRequest)))
+        await asyncio.sleep(0.3)
+        assert cp.pending_transaction_messages == 4
+        with pytest.raises(ConnectionClosed):
+            await cp.call(v16.HeartbeatRequest())
+        fresh = CentralSystemServer(EchoCentralSystem)
+        async with soap.serve(fresh, port=port):
+            async with asyncio.timeout(5):
+                await asyncio.gather(*meter, stop)
+            received = [type(r).__name__ for r in fresh["CP1"].received]
+    assert received == ["MeterValuesRequest"] * 3 + ["StopTransactionRequest"]
