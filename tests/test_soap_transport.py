@@ -112,10 +112,13 @@ async def test_bad_requests_get_a_fault_and_the_server_goes_on(body: bytes, code
 
 async def test_oversize_bodies_are_refused() -> None:
     server = CentralSystemServer(EchoCentralSystem)
-    async with soap.serve(server, max_size=2048) as endpoint, aiohttp.ClientSession() as http:
-        async with http.post(endpoint.url, data=b"<x>" + b"a" * 10_000 + b"</x>") as response:
-            assert response.status == 400
-            assert "FormationViolation" in await response.text()
+    async with (
+        soap.serve(server, max_size=2048) as endpoint,
+        aiohttp.ClientSession() as http,
+        http.post(endpoint.url, data=b"<x>" + b"a" * 10_000 + b"</x>") as response,
+    ):
+        assert response.status == 400
+        assert "FormationViolation" in await response.text()
 
 
 async def test_transaction_messages_wait_while_the_central_system_is_down_and_arrive_in_order() -> None:
