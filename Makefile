@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+## The demo: a central system and two charge points, a full charging session over WebSocket and over SOAP.
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
 ## The whole test suite: lint, strict typing, then every test.
 test: lint typecheck unit
 

@@ -114,6 +114,10 @@ class OcppJLink:
             frame_logger.info("%s %s", self._out_label, text)
         await self._channel.send(text)
 
+    async def send_raw(self, text: str) -> None:
+        """Send ``text`` as one frame, unchecked; answers, if any, arrive like any frame."""
+        await self.send_text(text)
+
     async def close(self, reason: str = "") -> None:
         self.close_reason = self.close_reason or reason
         await self._channel.close(1000, reason)

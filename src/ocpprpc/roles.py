@@ -80,6 +80,10 @@ class Link(Protocol):
         """Close the connection; pending requests fail with :class:`ConnectionClosed`."""
         ...
 
+    async def send_raw(self, text: str) -> str | None:
+        """Send ``text`` as is (a WebSocket frame, an HTTP body); the synchronous answer, if the transport has one."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class InboundResult:
@@ -161,6 +165,15 @@ class Role:
         """
         link = await self._current_link()
         return await link.request(action, payload, self._timeout(timeout))
+
+    async def send_raw(self, text: str) -> str | None:
+        """Send any text to the peer as is, to exercise its error handling (the simulator's ``send_raw``).
+
+        Over OCPP-J the text is one WebSocket frame and any answer arrives through the frame log; over
+        OCPP-S it is the HTTP body of a POST and the HTTP response body is returned.
+        """
+        link = await self._current_link()
+        return await link.send_raw(text)
 
     async def close(self, reason: str = "") -> None:
         """Close this connection."""

@@ -1,1 +1,1 @@
-"""Transports: OCPP-J over WebSocket, OCPP-S over SOAP/HTTP, and an in-memory pair for tests."""
+"""Transports: the wire formats and I/O that carry OCPP messages (WebSocket, SOAP)."""

@@ -193,8 +193,8 @@ def content_type(action: str, response: bool = False) -> str:
 
 
 def fault_status(error: OcppError) -> int:
-    """The HTTP status of a fault response: 400 for a Sender fault, 500 for a Receiver fault (SOAP 1.2
-    HTTP binding, part 2 §7.5.1), so HTTP-level tooling sees whose fault it was."""
+    """The HTTP status of a fault response: 400 for a Sender fault, 500 for a Receiver fault (the SOAP 1.2
+    HTTP binding, SOAP 1.2 part 2), so HTTP-level tooling sees whose fault it was."""
     return 400 if error.code in SENDER_FAULTS else 500
 
 
@@ -484,7 +484,6 @@ def _plan(model: type[OcppModel], namespace: str) -> _Plan:
     if plan is not None:
         return plan
     plan = _Plan(model)
-    _PLANS[key] = plan  # before recursing, so a (hypothetical) recursive model terminates
     elements = []
     attributes = []
     fields = model.model_fields
@@ -507,6 +506,9 @@ def _plan(model: type[OcppModel], namespace: str) -> _Plan:
             plan.by_tag[tag] = plan.by_local[child.name] = (json_key, dec, nested, child.repeated)
     plan.elements = tuple(elements)
     plan.attributes = tuple(attributes)
+    # Published only when complete: another thread must never see a half-built plan. Two threads building
+    # the same plan at once is harmless (both are equal). OCPP types are not recursive, so no cycle guard.
+    _PLANS[key] = plan
     return plan
 
 
@@ -929,7 +931,7 @@ def _action_matches(header: str, spec: ActionSpec) -> bool:
 
 
 def decode_message(
-    body: bytes,
+    body: bytes | bytearray | memoryview,
     versions: Iterable[OcppVersion],
     *,
     max_size: int = DEFAULT_MAX_SIZE,

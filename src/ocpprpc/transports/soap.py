@@ -154,6 +154,21 @@ class SoapLink:
             raise ProtocolError(f"the answer to {action} was {message!r}", remote=True)
         return message.payload
 
+    async def send_raw(self, text: str) -> str:
+        """POST ``text`` as the body, unchecked, and return the HTTP response body."""
+        _log_message(self._out_label, "(raw)", text, text.encode())
+        try:
+            async with self._session.post(
+                self.peer_url, data=text.encode(), headers={"Content-Type": "application/soap+xml; charset=utf-8"}
+            ) as response:
+                answer = await response.content.read(self._max_size + 1)
+        except aiohttp.ClientError as exc:
+            raise ConnectionClosed(f"POST to {self.peer_url} failed: {exc}") from None
+        text_answer = answer.decode("utf-8", "replace")
+        if xml_logger.isEnabledFor(logging.DEBUG):
+            xml_logger.debug("%s HTTP %d %s", self._in_label, response.status, text_answer)
+        return text_answer
+
     async def close(self, reason: str = "") -> None:
         self._closed = True
 

@@ -1,0 +1,1 @@
+"""The ocppjs-style simulator behind ``examples/simulator.py``, built only on ocpprpc's public API."""

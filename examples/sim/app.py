@@ -1,0 +1,548 @@
+"""The simulator: central systems and charge points in one process, driven by ocppjs-style commands.
+
+Commands (from the process command line and then stdin, one per line):
+
+    start_cs <port> [-p protocols] [-u endpoint] [-i ping] [-t websocket|soap] [--host HOST]
+    start_cp <url> <id> [-p protocol] [-i ping] [-t websocket|soap] [-f from-url] [-r remote-port]
+    <action> [--id CP] [field=value ...]                 a charge point sends <action>, e.g. heartbeat
+    remote_<action> [--remote-id CP] [field=value ...]    the central system sends <action>, e.g. remote_reset
+    send <Action> <json> / remote_send <Action> <json>    any action and payload in a valid frame, unchecked
+    send_raw <text> / remote_send_raw <text>              any text as the frame (SOAP: as the HTTP body)
+    set cs|cp websocket_ping_interval=N | print_xml=true|false
+    websocket_ping_cs / websocket_ping_cp                 one WebSocket ping now
+    plugins | load <name> | unload <name>
+    help | quit
+
+Every frame in and out is printed as ``[YYYY-MM-DD HH:MM:SS] cs: <<cp#CP1 [2,"…","Heartbeat",{}]`` (over
+SOAP: ``cs: <<cp#CP1 /Heartbeat {}``, or the raw envelopes with ``print_xml``). The central system answers
+every charge point action with a valid default response, and a charge point answers every remote action
+likewise (see ``payloads``), unless a loaded plugin answers first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from ocpprpc import (
+    ALL_VERSIONS,
+    CentralSystem,
+    CentralSystemServer,
+    ChargePoint,
+    OcppError,
+    OcppModel,
+    OcppRpcError,
+    OcppVersion,
+    Role,
+    Side,
+)
+from ocpprpc.transports import soap, websocket
+
+from . import payloads
+from .commands import Command, CommandError, parse
+from .plugin import Plugin, available, load_class
+
+log = logging.getLogger("simulator")
+
+USAGE = {
+    "start_cs": "start_cs <port> [-p ocpp1.6,ocpp1.5,ocpp1.2] [-u endpoint] [-i ping-seconds] [-t websocket|soap]"
+    " [--host HOST]",
+    "start_cp": "start_cp <url> <id> [-p ocpp1.6] [-i ping-seconds] [-t websocket|soap] [-f from-url] [-r port]",
+    "action": '<action> [--id CP] [field=value ...]   e.g. bootnotification chargePointVendor="DBT"',
+    "remote": 'remote_<action> [--remote-id CP] [field=value ...]   e.g. remote_reset type="Hard"',
+    "send": "send [--id CP] <Action> <json-object>   /   remote_send [--remote-id CP] <Action> <json-object>",
+    "send_raw": "send_raw [--id CP] <text>   /   remote_send_raw [--remote-id CP] <text>",
+    "set": "set cs|cp websocket_ping_interval=<seconds, 0 disables> | print_xml=true|false",
+    "ping": "websocket_ping_cs [--remote-id CP]   /   websocket_ping_cp [--id CP]",
+    "plugins": "plugins   /   load <name>   /   unload <name>",
+}
+
+
+def _versions_from(protocols: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if not protocols:
+        return default
+    versions = []
+    for word in protocols.split(","):
+        version = word.strip().removeprefix("ocpp")
+        if version not in ALL_VERSIONS:
+            raise CommandError(f"unknown protocol {word!r}; use ocpp1.6, ocpp1.5 or ocpp1.2")
+        versions.append(version)
+    return tuple(versions)
+
+
+def _seconds(text: str | None, default: float) -> float | None:
+    try:
+        value = float(text) if text is not None else default
+    except ValueError:
+        raise CommandError(f"not a number of seconds: {text!r}") from None
+    return value if value > 0 else None
+
+
+def _transport(command: Command) -> str:
+    transport = command.options.get("t", "websocket")
+    if transport not in ("websocket", "soap"):
+        raise CommandError(f"unknown transport {transport!r}: use -t websocket or -t soap")
+    return transport
+
+
+def _bool(text: Any) -> bool:
+    if isinstance(text, bool):
+        return text
+    if str(text).lower() in ("true", "1", "yes", "on"):
+        return True
+    if str(text).lower() in ("false", "0", "no", "off"):
+        return False
+    raise CommandError(f"not true or false: {text!r}")
+
+
+class SimRoleMixin:
+    """What both simulated roles share: default answers, and plugins that may answer first."""
+
+    simulator: Simulator
+    version: OcppVersion
+    side: Side
+
+    async def on_unhandled(self, action: str, request: OcppModel) -> Any:
+        assert isinstance(self, Role)
+        for plugin in self.simulator.plugins_for(self):
+            answer = await plugin.answer(self, action, request)
+            if answer is not None:
+                return answer
+        spec = self.version.received_by(self.side)[action]
+        return payloads.response(self.version, spec.response, action, self.simulator.state_for(self))
+
+    async def on_connect(self) -> None:
+        assert isinstance(self, Role)
+        await self.simulator.notify_plugins(self, connected=True)
+
+    async def on_disconnect(self) -> None:
+        assert isinstance(self, Role)
+        await self.simulator.notify_plugins(self, connected=False)
+
+
+class SimCentralSystem(SimRoleMixin, CentralSystem):
+    """The simulated central system's side of one charge point connection."""
+
+    async def on_unhandled(self, action: str, request: OcppModel) -> Any:
+        if action == "StartTransaction":
+            state = self.simulator.cs_state
+            state["next_transaction_id"] = state.get("next_transaction_id", 0) + 1
+            state.setdefault("transactions", {})[self.id] = state["next_transaction_id"]
+        return await super().on_unhandled(action, request)
+
+
+class SimChargePoint(SimRoleMixin, ChargePoint):
+    """A simulated charge point."""
+
+    def __init__(self, id: str, version: str | OcppVersion | None = None) -> None:
+        super().__init__(id, version)
+        self.state: dict[str, Any] = {}
+
+
+@dataclass
+class StartedCs:
+    server: CentralSystemServer[SimCentralSystem]
+    transport: str
+    endpoint: websocket.WebSocketServer[SimCentralSystem] | soap.SoapServer
+
+
+@dataclass
+class StartedCp:
+    cp: SimChargePoint
+    transport: str
+    client: websocket.WebSocketClient | soap.SoapChargePointClient
+
+
+class Simulator:
+    """Holds the started central systems and charge points and runs commands against them."""
+
+    def __init__(self, out: TextIO = sys.stdout, host: str = "0.0.0.0") -> None:
+        self.out = out
+        self.host = host
+        self.cs_state: dict[str, Any] = {}
+        self.central_systems: list[StartedCs] = []
+        self.charge_points: dict[str, StartedCp] = {}
+        self.current_cp: str | None = None
+        self.plugins: dict[str, Plugin] = {}
+        self.settings: dict[str, dict[str, Any]] = {
+            "cs": {"websocket_ping_interval": 300.0, "print_xml": False},
+            "cp": {"websocket_ping_interval": 300.0, "print_xml": False},
+        }
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._commands: dict[str, Callable[[Command], Awaitable[None]]] = {
+            "start_cs": self.start_cs,
+            "start_cp": self.start_cp,
+            "send": self.send,
+            "remote_send": self.remote_send,
+            "send_raw": self.send_raw,
+            "remote_send_raw": self.remote_send_raw,
+            "set": self.set,
+            "websocket_ping_cs": self.ping_cs,
+            "websocket_ping_cp": self.ping_cp,
+            "plugins": self.list_plugins,
+            "load": self.load,
+            "unload": self.unload,
+        }
+
+    # -- command dispatch -------------------------------------------------------------------------
+
+    async def execute(self, line: str) -> bool:
+        """Run one command line. False when the simulator should stop. Never raises for bad input."""
+        try:
+            command = parse(line)
+            if command is None:
+                return True
+            if command.name in ("quit", "exit"):
+                return False
+            if command.name == "help":
+                self.print_help()
+            elif command.name in self._commands:
+                await self._commands[command.name](command)
+            elif plugin_command := self._plugin_command(command.name):
+                await plugin_command(command)
+            elif command.name.startswith("remote_"):
+                self.remote_action(command)
+            else:
+                self.cp_action(command)
+        except CommandError as error:
+            self.say(f"error: {error}")
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
+                for e in error.errors(include_url=False)
+            )
+            self.say(f"error: invalid {error.title}: {problems}")
+        except (OcppRpcError, OSError, ValueError, LookupError) as error:
+            self.say(f"error: {error}")
+        return True
+
+    def say(self, text: str) -> None:
+        log.info("%s", text)
+
+    def print_help(self) -> None:
+        lines = ["commands:", *(f"  {usage}" for usage in USAGE.values()), "  help", "  quit"]
+        cp_actions: set[str] = set()
+        cs_actions: set[str] = set()
+        for version in _all_versions():
+            cp_actions.update(a.lower() for a in version.initiated_by(Side.CHARGE_POINT))
+            cs_actions.update("remote_" + _remote_name(a) for a in version.initiated_by(Side.CENTRAL_SYSTEM))
+        lines.append("charge point actions: " + " ".join(sorted(cp_actions)))
+        lines.append("central system actions: " + " ".join(sorted(cs_actions)))
+        for plugin in self.plugins.values():
+            if plugin.commands:
+                lines.append(f"plugin {plugin.name}: " + " ".join(sorted(plugin.commands)))
+        print("\n".join(lines), file=self.out, flush=True)
+
+    # -- start ------------------------------------------------------------------------------------
+
+    async def start_cs(self, command: Command) -> None:
+        if len(command.args) != 1 or not command.args[0].isdigit():
+            raise CommandError("usage: " + USAGE["start_cs"])
+        port = int(command.args[0])
+        versions = _versions_from(command.options.get("p"), ALL_VERSIONS)
+        transport = _transport(command)
+        host = command.options.get("host", self.host)
+        role_class = type("SimCentralSystem", (SimCentralSystem,), {"simulator": self, "versions": versions})
+        server: CentralSystemServer[SimCentralSystem] = CentralSystemServer(role_class)
+        endpoint_path = command.options.get("u", "")
+        endpoint: websocket.WebSocketServer[SimCentralSystem] | soap.SoapServer
+        if transport == "soap":
+            endpoint = soap.serve(server, host, port, path=endpoint_path or "/")
+        else:
+            interval = _seconds(command.options.get("i"), self.settings["cs"]["websocket_ping_interval"] or 0)
+            endpoint = websocket.serve(server, host, port, endpoint=endpoint_path, ping_interval=interval)
+        await endpoint.start()
+        self.central_systems.append(StartedCs(server, transport, endpoint))
+        protocols = ",".join("ocpp" + v for v in versions)
+        self.say(f"cs: listening on {endpoint.url} ({transport}, {protocols})")
+
+    async def start_cp(self, command: Command) -> None:
+        if len(command.args) != 2:
+            raise CommandError("usage: " + USAGE["start_cp"])
+        url, cp_id = command.args
+        if cp_id in self.charge_points:
+            raise CommandError(f"charge point {cp_id} is already started")
+        transport = _transport(command)
+        version = _versions_from(command.options.get("p"), ("1.6",))[0]
+        cp_class = type("SimChargePoint", (SimChargePoint,), {"simulator": self})
+        cp = cp_class(cp_id, version)
+        client: websocket.WebSocketClient | soap.SoapChargePointClient
+        if transport == "soap":
+            from_url = command.options.get("f")
+            port = int(command.options.get("r") or (urlsplit(from_url).port if from_url else 0) or 0)
+            client = soap.connect(cp, url, from_url=from_url, host=command.options.get("host", self.host), port=port)
+            await client.start()
+            where = f" (remote actions at {client.from_url})"
+        else:
+            interval = _seconds(command.options.get("i"), self.settings["cp"]["websocket_ping_interval"] or 0)
+            client = websocket.connect(cp, url, ping_interval=interval)
+            await client.start()
+            where = ""
+        self.charge_points[cp_id] = StartedCp(cp, transport, client)
+        self.current_cp = cp_id
+        self.say(f"cp#{cp_id}: connecting to {url} ({transport}, ocpp{version}){where}")
+
+    # -- finding roles ------------------------------------------------------------------------------
+
+    def started_cp(self, cp_id: str | None) -> StartedCp:
+        cp_id = cp_id or self.current_cp
+        if cp_id is None or cp_id not in self.charge_points:
+            started = f"no charge point {cp_id} started" if cp_id else "no charge point started"
+            raise CommandError(started + "; use start_cp first")
+        return self.charge_points[cp_id]
+
+    def connected_charge_points(self) -> list[SimCentralSystem]:
+        """The central system's side of every charge point connection, oldest first."""
+        return [role for started in self.central_systems for role in started.server.charge_points.values()]
+
+    def remote_target(self, cp_id: str | None) -> SimCentralSystem:
+        connected = self.connected_charge_points()
+        if cp_id is not None:
+            connected = [role for role in connected if role.id == cp_id]
+        if not connected:
+            raise CommandError(f"no charge point {cp_id} connected" if cp_id else "no charge point connected")
+        return connected[-1]
+
+    def state_for(self, role: Role) -> dict[str, Any]:
+        if isinstance(role, SimChargePoint):
+            return role.state
+        return {**self.cs_state, "transaction_id": self.cs_state.get("transactions", {}).get(role.id, 1)}
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def cp_action(self, command: Command) -> None:
+        cp = self.started_cp(command.options.get("id")).cp
+        actions = {name.lower(): spec for name, spec in cp.version.initiated_by(Side.CHARGE_POINT).items()}
+        spec = actions.get(command.name)
+        if spec is None:
+            raise CommandError(f"unknown command {command.name!r}; type help for the list")
+        payload = payloads.request(cp.version, spec.request, spec.name, cp.state)
+        payload.update(command.fields)
+        request = spec.request.model_validate(payload)
+
+        async def run() -> None:
+            response = await cp.call(request)  # type: ignore[arg-type]
+            transaction_id = getattr(response, "transaction_id", None)
+            if spec.name == "StartTransaction" and transaction_id is not None:
+                cp.state["transaction_id"] = transaction_id
+
+        self.spawn(f"cp#{cp.id}", spec.name, run())
+
+    def remote_action(self, command: Command) -> None:
+        name = command.name.removeprefix("remote_")
+        role = self.remote_target(command.options.get("remote-id"))
+        actions = role.version.initiated_by(Side.CENTRAL_SYSTEM)
+        spec = next((s for a, s in actions.items() if a.lower() in (name, "remote" + name)), None)
+        if spec is None:
+            raise CommandError(f"unknown command {command.name!r}; type help for the list")
+        payload = payloads.request(role.version, spec.request, spec.name, self.state_for(role))
+        payload.update(command.fields)
+        request = spec.request.model_validate(payload)
+        self.spawn("cs", spec.name, role.call(request))  # type: ignore[arg-type]
+
+    def _raw_call(self, command: Command) -> tuple[str, dict[str, Any]]:
+        if len(command.args) < 1:
+            raise CommandError("usage: " + USAGE["send"])
+        action = command.args[0]
+        text = " ".join(command.args[1:]) or "{}"
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            raise CommandError(f"not JSON: {text}") from None
+        if not isinstance(payload, dict):
+            raise CommandError("the payload must be a JSON object (use send_raw for anything else)")
+        return action, payload
+
+    async def send(self, command: Command) -> None:
+        cp = self.started_cp(command.options.get("id")).cp
+        action, payload = self._raw_call(command)
+        self.spawn(f"cp#{cp.id}", action, cp.call_raw(action, payload))
+
+    async def remote_send(self, command: Command) -> None:
+        role = self.remote_target(command.options.get("remote-id"))
+        action, payload = self._raw_call(command)
+        self.spawn("cs", action, role.call_raw(action, payload))
+
+    def _raw_text(self, command: Command) -> str:
+        """The text after the command name and its ``--id`` / ``--remote-id`` option, exactly as typed."""
+        text = command.raw
+        parts = text.split(None, 2)
+        if parts and parts[0] in ("--id", "--remote-id"):
+            text = parts[2] if len(parts) > 2 else ""
+        if not text:
+            raise CommandError("usage: " + USAGE["send_raw"])
+        return text
+
+    async def send_raw(self, command: Command) -> None:
+        cp = self.started_cp(command.options.get("id")).cp
+        text = self._raw_text(command)
+        self.spawn(f"cp#{cp.id}", "send_raw", self._print_answer(f"cp#{cp.id}", cp.send_raw(text)))
+
+    async def remote_send_raw(self, command: Command) -> None:
+        role = self.remote_target(command.options.get("remote-id"))
+        text = self._raw_text(command)
+        self.spawn("cs", "remote_send_raw", self._print_answer(f"cs: cp#{role.id}", role.send_raw(text)))
+
+    async def _print_answer(self, who: str, sending: Awaitable[str | None]) -> None:
+        answer = await sending
+        if answer is not None:  # SOAP answers the POST itself; OCPP-J answers show up in the frame log
+            self.say(f"{who}: answer: {answer}")
+
+    # -- settings and pings -------------------------------------------------------------------------
+
+    async def set(self, command: Command) -> None:
+        if len(command.args) != 1 or command.args[0] not in ("cs", "cp") or not command.fields:
+            raise CommandError("usage: " + USAGE["set"])
+        side = command.args[0]
+        for key, value in command.fields.items():
+            if key == "websocket_ping_interval":
+                interval = _seconds(str(value), 0)
+                self.settings[side][key] = interval
+                for endpoint in self._websocket_endpoints(side):
+                    endpoint.ping_interval = interval
+            elif key == "print_xml":
+                self.settings[side][key] = _bool(value)
+                any_on = self.settings["cs"]["print_xml"] or self.settings["cp"]["print_xml"]
+                soap.xml_logger.setLevel(logging.DEBUG if any_on else logging.WARNING)
+            else:
+                raise CommandError(f"unknown setting {key!r}; " + USAGE["set"])
+            self.say(f"{side}: {key} = {self.settings[side][key]}")
+
+    def _websocket_endpoints(self, side: str) -> list[Any]:
+        if side == "cs":
+            return [s.endpoint for s in self.central_systems if s.transport == "websocket"]
+        return [s.client for s in self.charge_points.values() if s.transport == "websocket"]
+
+    async def ping_cs(self, command: Command) -> None:
+        role = self.remote_target(command.options.get("remote-id"))
+        for started in self.central_systems:
+            if started.transport == "websocket" and role.id in started.server.charge_points:
+                endpoint = started.endpoint
+                assert isinstance(endpoint, websocket.WebSocketServer)
+                self.spawn("cs", "ping", self._print_ping(f"cs: cp#{role.id}", endpoint.ping(role.id)))
+                return
+        raise CommandError(f"charge point {role.id} is not connected by WebSocket")
+
+    async def ping_cp(self, command: Command) -> None:
+        started = self.started_cp(command.options.get("id"))
+        if not isinstance(started.client, websocket.WebSocketClient):
+            raise CommandError(f"charge point {started.cp.id} does not use WebSocket")
+        self.spawn(f"cp#{started.cp.id}", "ping", self._print_ping(f"cp#{started.cp.id}", started.client.ping()))
+
+    async def _print_ping(self, who: str, ping: Awaitable[float]) -> None:
+        self.say(f"{who}: pong in {await ping * 1000:.1f} ms")
+
+    # -- plugins ------------------------------------------------------------------------------------
+
+    async def list_plugins(self, command: Command) -> None:
+        for name, _path in available().items():
+            try:
+                plugin_class = load_class(name)
+            except Exception as error:  # a broken plugin file must not break the listing
+                self.say(f"plugin {name}: cannot be loaded: {error}")
+                continue
+            state = "loaded" if name in self.plugins else "available"
+            version = plugin_class.version or "any version"
+            self.say(f"plugin {name} [{state}] ({plugin_class.side}, {version}): {plugin_class.description}")
+
+    async def load(self, command: Command) -> None:
+        if len(command.args) != 1:
+            raise CommandError("usage: load <name>")
+        name = command.args[0]
+        if name in self.plugins:
+            raise CommandError(f"plugin {name} is already loaded")
+        plugin = load_class(name)(self)
+        self.plugins[name] = plugin
+        await plugin.on_load()
+        self.say(f"plugin {name} loaded")
+        for role in self._roles_of(plugin):
+            await plugin.on_connect(role)
+
+    async def unload(self, command: Command) -> None:
+        if len(command.args) != 1 or command.args[0] not in self.plugins:
+            raise CommandError(f"usage: unload <name>; loaded: {', '.join(self.plugins) or 'none'}")
+        plugin = self.plugins.pop(command.args[0])
+        await plugin.on_unload()
+        self.say(f"plugin {plugin.name or command.args[0]} unloaded")
+
+    def _roles_of(self, plugin: Plugin) -> list[Role]:
+        roles: list[Role] = [*self.connected_charge_points(), *(s.cp for s in self.charge_points.values())]
+        return [role for role in roles if role.connected and plugin.applies_to(role)]
+
+    def _plugin_command(self, name: str) -> Callable[[Command], Awaitable[None]] | None:
+        for plugin in self.plugins.values():
+            if name in plugin.commands:
+                return plugin.commands[name]
+        return None
+
+    def plugins_for(self, role: Role) -> list[Plugin]:
+        return [plugin for plugin in self.plugins.values() if plugin.applies_to(role)]
+
+    async def notify_plugins(self, role: Role, *, connected: bool) -> None:
+        for plugin in self.plugins_for(role):
+            try:
+                await (plugin.on_connect(role) if connected else plugin.on_disconnect(role))
+            except Exception as error:  # a plugin's bug must not break the connection
+                self.say(f"plugin {plugin.name}: {'on_connect' if connected else 'on_disconnect'} failed: {error!r}")
+
+    # -- tasks and shutdown -------------------------------------------------------------------------
+
+    def spawn(self, who: str, action: str, call: Awaitable[Any]) -> None:
+        """Run a call in the background, reporting its failure as a line (the command prompt stays free)."""
+
+        async def run() -> None:
+            try:
+                await call
+            except OcppError as error:
+                self.say(f"{who}: {action} answered with {error.code.value}: {error.description}")
+            except OcppRpcError as error:
+                self.say(f"{who}: {action} failed: {error}")
+            except Exception as error:
+                self.say(f"{who}: {action} failed: {error!r}")
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for plugin in list(self.plugins.values()):
+            await plugin.on_unload()
+        self.plugins.clear()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2)
+        for started_cp in self.charge_points.values():
+            await started_cp.client.close()
+        for started_cs in self.central_systems:
+            await started_cs.endpoint.close()
+
+
+def _all_versions() -> list[OcppVersion]:
+    from ocpprpc.messages import v12, v15, v16
+
+    return [v16.VERSION, v15.VERSION, v12.VERSION]
+
+
+def _remote_name(action: str) -> str:
+    lower = action.lower()
+    return lower.removeprefix("remote") if lower.startswith("remote") else lower
+
+
+def configure_logging(out: TextIO) -> None:
+    """Frames and simulator messages on ``out`` as ``[YYYY-MM-DD HH:MM:SS] text``; library warnings too."""
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s", datefmt="%Y-%m-%d %H:%M:%S"))
+    for name, level in (("ocpprpc.frames", logging.INFO), ("simulator", logging.INFO), ("ocpprpc", logging.WARNING)):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.addHandler(handler)
+        logger.propagate = False
+    logging.getLogger("ocpprpc.websocket").setLevel(logging.INFO)
+    soap.xml_logger.setLevel(logging.WARNING)

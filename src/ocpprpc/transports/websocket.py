@@ -1,0 +1,854 @@
+"""OCPP-J over WebSocket: a central system server (:func:`serve`) and a charge point client (:func:`connect`).
+
+    server = CentralSystemServer(MyCentralSystem)
+    async with serve(server, "0.0.0.0", 9000, endpoint="ocpp") as ws_server:
+        ...                                    # charge points connect to ws://host:9000/ocpp/<id>
+        await server.call("CP1", v16.ResetRequest(type="Soft"))
+
+    cp = MyChargePoint("CP1")
+    async with connect(cp, "ws://localhost:9000/ocpp/CP1") as client:
+        await cp.call(v16.HeartbeatRequest())
+
+Theory of operation
+-------------------
+This module only moves text between a socket and the RPC core. Everything OCPP-J (frames, ids, calls
+in flight, bad input, the frame log) lives in :class:`~ocpprpc._ocppj.OcppJLink`; a connection here is
+a :class:`_Connection` that adapts one ``websockets`` connection to the link's
+:class:`~ocpprpc._ocppj.TextChannel` (text frame → ``str``, binary frame → ``bytes``, websockets'
+``ConnectionClosed`` → ours) and sends its keep-alive pings.
+
+*Server.* Everything that can refuse a charge point is decided in ``process_request``, before the
+upgrade, so a refused peer gets a plain HTTP answer with a text body and nothing is allocated for it:
+a path that is not ``/<endpoint>/<chargePointId>`` → 404 (the ocppjs rule: no id, no connection); with
+``auth``, missing or wrong HTTP Basic credentials → 401 with ``WWW-Authenticate: Basic`` (the callback
+gets the id from the path as well, so one charge point's password cannot open another's connection);
+none of our subprotocols offered → 400. The subprotocol picked is the first of *our* preference list
+that the client offers. Then each accepted connection gets a fresh role object from the
+:class:`~ocpprpc.server.CentralSystemServer` (which replaces and closes an older connection of the same
+charge point), its link starts receiving, and only then is it attached: an ``on_connect`` hook that
+calls the charge point must find a link that already reads the answers.
+
+*Client.* :class:`WebSocketClient` runs one background task: connect, attach an OcppJLink to the
+charge point, run it until the socket ends, detach, wait, connect again. Waits grow exponentially from
+``backoff_initial`` to ``backoff_max`` with random jitter (so a fleet of charge points does not
+reconnect in lock step after a central system restart) and fall back to ``backoff_initial`` after a
+successful connection. A refused handshake (401, 404, 400) is retried like any other failure, since the
+server may be reconfigured or restarted; :meth:`WebSocketClient.wait_connected` reports the last
+failure when it gives up. Transaction messages a charge point sends while disconnected wait in its
+outbox (see :class:`~ocpprpc.roles.ChargePoint`) and go out, in order, once a new link is attached.
+
+*Keep-alive.* websockets' own keep-alive is switched off and replaced by a small loop per connection,
+because the ping interval must be changeable while connected (the simulator's
+``set cp websocket_ping_interval=N``): websockets reads its ``ping_interval`` only when a connection
+opens. ``ping_interval`` None or 0 sends no pings; a pong missing for ``ping_timeout`` seconds closes
+the connection with 1011, as websockets does. :meth:`WebSocketClient.ping` and
+:meth:`WebSocketServer.ping` send one ping now and return the round-trip time.
+
+Frames larger than ``max_frame_size`` make websockets close the connection with 1009 (message too
+big). permessage-deflate is not offered: OCPP frames are small, and per-connection compression state
+costs memory on a central system that holds thousands of charge points.
+
+Connection events (connected, refused and why, closed with which code, reconnecting in how long) are
+logged at INFO on the ``ocpprpc.websocket`` logger; frames at INFO on ``ocpprpc.frames``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import inspect
+import logging
+import random
+import ssl as ssl_module
+import urllib.parse
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Generic, TypeVar
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.asyncio.connection import Connection
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.asyncio.server import serve as ws_serve
+from websockets.exceptions import ConnectionClosed as WsConnectionClosed
+from websockets.exceptions import InvalidHeader, InvalidStatus, InvalidURI
+from websockets.headers import (
+    build_authorization_basic,
+    build_www_authenticate_basic,
+    parse_authorization_basic,
+    parse_subprotocol,
+)
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
+
+from .._ocppj import OcppJLink
+from .._versions import by_subprotocol, resolve_version
+from ..errors import ConnectionClosed, OcppRpcError, UsageError
+from ..messages._base import OcppVersion
+from ..roles import CentralSystem, ChargePoint
+from ..server import CentralSystemServer, UnknownChargePoint
+
+__all__ = [
+    "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_PING_INTERVAL",
+    "DEFAULT_PING_TIMEOUT",
+    "AuthCallback",
+    "NotConnected",
+    "WebSocketClient",
+    "WebSocketServer",
+    "connect",
+    "serve",
+]
+
+CS = TypeVar("CS", bound=CentralSystem)
+
+DEFAULT_PING_INTERVAL = 300.0
+"""Seconds between keep-alive pings (the ocppjs default)."""
+
+DEFAULT_PING_TIMEOUT = 20.0
+"""Seconds to wait for a pong before the connection is deemed dead (the websockets default)."""
+
+DEFAULT_MAX_FRAME_SIZE = 16 * 65536
+"""Largest frame accepted, in bytes (1 MiB): room for a large SendLocalList, not for a memory attack."""
+
+AuthCallback = Callable[[str, str, str], bool | Awaitable[bool]]
+"""``auth(charge_point_id, username, password)`` → whether this charge point may connect (sync or async)."""
+
+_log = logging.getLogger("ocpprpc.websocket")
+
+
+class NotConnected(OcppRpcError, TimeoutError):
+    """:meth:`WebSocketClient.wait_connected` gave up: no connection in time, or the client stopped trying.
+
+    ``last_error`` (also the ``__cause__``) is why the last attempt failed, e.g. websockets'
+    ``InvalidStatus`` for a handshake the server refused with 401; None if no attempt failed.
+    """
+
+    def __init__(self, message: str, last_error: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.last_error = last_error
+
+
+# -- one connection ------------------------------------------------------------------------------------
+
+
+class _Connection:
+    """One open WebSocket as a :class:`~ocpprpc._ocppj.TextChannel`, with its keep-alive pings."""
+
+    def __init__(self, ws: Connection, label: str, ping_interval: float | None, ping_timeout: float | None) -> None:
+        self.ws = ws
+        self.label = label
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._interval_changed = asyncio.Event()
+        self._keepalive: asyncio.Task[None] | None = None
+
+    # TextChannel
+
+    async def send(self, text: str) -> None:
+        try:
+            await self.ws.send(text)
+        except WsConnectionClosed as exc:
+            raise _closed(exc) from None
+
+    async def recv(self) -> str | bytes:
+        try:
+            return await self.ws.recv()
+        except WsConnectionClosed as exc:
+            raise _closed(exc) from None
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        # A close frame holds at most 123 bytes of reason; websockets refuses a longer one outright.
+        await self.ws.close(code, reason.encode()[:123].decode(errors="ignore"))
+
+    # keep-alive
+
+    @property
+    def ping_interval(self) -> float | None:
+        return self._ping_interval
+
+    @ping_interval.setter
+    def ping_interval(self, value: float | None) -> None:
+        self._ping_interval = value
+        self._interval_changed.set()
+
+    async def ping(self, timeout: float | None = None) -> float:
+        """Send one ping and return the round-trip time in seconds."""
+        timeout = self._ping_timeout if timeout is None else timeout
+        try:
+            pong = await self.ws.ping()
+            async with asyncio.timeout(timeout):
+                return await pong
+        except WsConnectionClosed as exc:
+            raise _closed(exc) from None
+
+    def start_keepalive(self) -> None:
+        if self._keepalive is None:
+            self._keepalive = asyncio.create_task(self._keep_alive(), name=f"ocpprpc-keepalive-{self.label}")
+
+    async def stop_keepalive(self) -> None:
+        task, self._keepalive = self._keepalive, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _keep_alive(self) -> None:
+        """Ping every ``ping_interval`` seconds; a change of the interval restarts the wait."""
+        while True:
+            self._interval_changed.clear()
+            interval = self._ping_interval
+            if not interval:
+                await self._interval_changed.wait()
+                continue
+            try:
+                async with asyncio.timeout(interval):
+                    await self._interval_changed.wait()
+                continue
+            except TimeoutError:
+                pass
+            try:
+                await self.ping()
+            except ConnectionClosed:
+                return
+            except TimeoutError:
+                _log.info("%s: no pong within %s s; closing", self.label, self._ping_timeout)
+                await self.ws.close(1011, "keepalive ping timeout")
+                return
+
+    def describe_close(self) -> str:
+        """How the connection ended, e.g. ``received 1000 (OK); then sent 1000 (OK)``."""
+        if self.ws.state is State.CLOSED:
+            return str(self.ws.protocol.close_exc)
+        return "closing"
+
+
+def _closed(exc: WsConnectionClosed) -> ConnectionClosed:
+    close = exc.rcvd or exc.sent
+    return ConnectionClosed(
+        f"WebSocket closed: {exc}",
+        code=1006 if close is None else int(close.code),
+        reason="" if close is None else close.reason,
+    )
+
+
+def _subprotocols(values: Sequence[str]) -> tuple[str, ...]:
+    """Normalise ``"1.6"`` / ``"ocpp1.6"`` / an OcppVersion to ``"ocpp1.6"``; UsageError for others."""
+    result: list[str] = []
+    for value in values:
+        subprotocol = resolve_version(value).subprotocol
+        if subprotocol not in result:
+            result.append(subprotocol)
+    if not result:
+        raise UsageError("at least one subprotocol is needed")
+    return tuple(result)
+
+
+def _interval(value: float | None) -> float | None:
+    """A ping interval: None and 0 both mean no pings (ocppjs spells "off" as 0)."""
+    if value is not None and value < 0:
+        raise UsageError(f"a ping interval is a number of seconds >= 0 (0: no pings), not {value}")
+    return value if value else None
+
+
+# -- server ----------------------------------------------------------------------------------------------
+
+
+class WebSocketServer(Generic[CS]):
+    """An OCPP-J central system listening for charge points; made by :func:`serve`.
+
+    Use it as an async context manager, or ``await start()`` / ``await close()``. Closing stops
+    listening and closes every connection with 1001 (going away).
+    """
+
+    def __init__(
+        self,
+        server: CentralSystemServer[CS],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        endpoint: str = "",
+        subprotocols: Sequence[str] | None = None,
+        auth: AuthCallback | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        ping_interval: float | None = DEFAULT_PING_INTERVAL,
+        ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
+        max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+        max_calls_in_flight: int = 1,
+        max_bad_messages: int | None = None,
+    ) -> None:
+        self.server = server
+        """The registry of connected charge points, shared with any other transport."""
+        self.host = host
+        self._requested_port = port
+        self._endpoint = tuple(segment for segment in endpoint.split("/") if segment)
+        self.subprotocols = _subprotocols(subprotocols if subprotocols is not None else server.versions)
+        """The subprotocols served, in order of preference."""
+        served = {resolve_version(version).subprotocol for version in server.versions}
+        if not served.issuperset(self.subprotocols):
+            raise UsageError(
+                f"{server.role_class.__name__} speaks {', '.join(sorted(served))}; "
+                f"it cannot serve {', '.join(self.subprotocols)}"
+            )
+        self._auth = auth
+        self._ssl = ssl
+        self._ping_interval = _interval(ping_interval)
+        self._ping_timeout = ping_timeout
+        self._max_frame_size = max_frame_size
+        self._max_calls_in_flight = max_calls_in_flight
+        self._max_bad_messages = max_bad_messages
+        self._ws_server: Server | None = None
+        self._port = port
+        self._connections: dict[str, _Connection] = {}
+
+    async def __aenter__(self) -> WebSocketServer[CS]:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def endpoint(self) -> str:
+        """The path before the charge point id, without slashes at the ends (may be empty)."""
+        return "/".join(self._endpoint)
+
+    @property
+    def port(self) -> int:
+        """The port listened on: the one actually bound once started (also after close, for a restart)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Where charge points connect, up to the id: ``ws://127.0.0.1:9000/ocpp/``."""
+        scheme = "wss" if self._ssl is not None else "ws"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        path = f"/{self.endpoint}/" if self._endpoint else "/"
+        return f"{scheme}://{host}:{self.port}{path}"
+
+    def url_for(self, charge_point_id: str) -> str:
+        """The URL of charge point ``charge_point_id`` (the id percent-encoded)."""
+        return self.url + urllib.parse.quote(charge_point_id, safe="")
+
+    @property
+    def ping_interval(self) -> float | None:
+        """Seconds between keep-alive pings (None: none); setting it applies to open connections too."""
+        return self._ping_interval
+
+    @ping_interval.setter
+    def ping_interval(self, value: float | None) -> None:
+        self._ping_interval = _interval(value)
+        for connection in self._connections.values():
+            connection.ping_interval = self._ping_interval
+
+    async def start(self) -> None:
+        """Start listening."""
+        if self._ws_server is not None:
+            raise UsageError("the server is already started")
+        self._ws_server = await ws_serve(
+            self._handle,
+            self.host,
+            self._requested_port,
+            subprotocols=[Subprotocol(value) for value in self.subprotocols],
+            process_request=self._process_request,
+            compression=None,
+            ping_interval=None,  # our own keep-alive: see _Connection
+            max_size=self._max_frame_size,
+            ssl=self._ssl,
+        )
+        self._port = int(self._ws_server.sockets[0].getsockname()[1])
+        _log.info("cs: listening on %s (%s)", self.url, ", ".join(self.subprotocols))
+
+    async def close(self) -> None:
+        """Stop listening and close every connection (1001, going away). Idempotent."""
+        ws_server, self._ws_server = self._ws_server, None
+        if ws_server is None:
+            return
+        ws_server.close()
+        await ws_server.wait_closed()
+        _log.info("cs: stopped listening on %s", self.url)
+
+    async def ping(self, charge_point_id: str, timeout: float | None = None) -> float:
+        """Send one WebSocket ping to a charge point now; the round-trip time in seconds.
+
+        Raises :class:`~ocpprpc.server.UnknownChargePoint` when it is not connected to this server,
+        ``TimeoutError`` when no pong comes within ``timeout`` (default: the ping timeout).
+        """
+        connection = self._connections.get(charge_point_id)
+        if connection is None:
+            raise UnknownChargePoint(f"no charge point {charge_point_id!r} is connected to {self.url}")
+        return await connection.ping(timeout)
+
+    # -- handshake ------------------------------------------------------------------------------------
+
+    def _charge_point_id(self, path: str) -> str | None:
+        """The id in ``/<endpoint>/<id>`` (one trailing slash tolerated), or None when the path is not that."""
+        segments = urllib.parse.urlsplit(path).path.split("/")[1:]
+        if segments and segments[-1] == "":
+            segments.pop()
+        if len(segments) != len(self._endpoint) + 1:
+            return None
+        decoded = [urllib.parse.unquote(segment) for segment in segments]
+        if tuple(decoded[:-1]) != self._endpoint or not decoded[-1]:
+            return None
+        return decoded[-1]
+
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        charge_point_id = self._charge_point_id(request.path)
+        if charge_point_id is None:
+            expected = f"/{self.endpoint}/<chargePointId>" if self._endpoint else "/<chargePointId>"
+            return _refuse(connection, http.HTTPStatus.NOT_FOUND, f"{request.path} is not {expected}")
+        if self._auth is not None:
+            refused = await self._authenticate(connection, request, charge_point_id)
+            if refused is not None:
+                return refused
+        offered: list[str] = []
+        try:
+            for header in request.headers.get_all("Sec-WebSocket-Protocol"):
+                offered.extend(parse_subprotocol(header))
+        except InvalidHeader as exc:
+            return _refuse(connection, http.HTTPStatus.BAD_REQUEST, f"{charge_point_id}: {exc}")
+        if not any(subprotocol in offered for subprotocol in self.subprotocols):
+            what = ", ".join(offered) if offered else "no subprotocol"
+            return _refuse(
+                connection,
+                http.HTTPStatus.BAD_REQUEST,
+                f"{charge_point_id} offered {what}; this central system speaks {', '.join(self.subprotocols)}",
+            )
+        return None
+
+    async def _authenticate(
+        self, connection: ServerConnection, request: Request, charge_point_id: str
+    ) -> Response | None:
+        assert self._auth is not None
+        header = request.headers.get("Authorization")
+        if header is None:
+            return _unauthorized(connection, f"{charge_point_id}: credentials missing")
+        try:
+            username, password = parse_authorization_basic(header)
+        except InvalidHeader:
+            return _unauthorized(connection, f"{charge_point_id}: not HTTP Basic credentials")
+        verdict = self._auth(charge_point_id, username, password)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        if not verdict:
+            return _unauthorized(connection, f"{charge_point_id}: credentials of {username!r} not accepted")
+        return None
+
+    # -- one connection ---------------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        charge_point_id = self._charge_point_id(ws.request.path if ws.request is not None else "")
+        version = by_subprotocol(ws.subprotocol or "")
+        if charge_point_id is None or version is None:  # process_request made sure of both
+            await ws.close(1011, "handshake state lost")
+            return
+        role = self.server.create(charge_point_id, version)
+        connection = _Connection(ws, f"cs: cp#{charge_point_id}", self._ping_interval, self._ping_timeout)
+        link = OcppJLink(
+            connection, role, max_calls_in_flight=self._max_calls_in_flight, max_bad_messages=self._max_bad_messages
+        )
+        _log.info("cs: charge point %s connected from %s (%s)", charge_point_id, _address(ws), version.subprotocol)
+        self._connections[charge_point_id] = connection
+        # Receive before attaching: an on_connect hook that calls the charge point needs its answer read.
+        receiving = asyncio.create_task(link.run(), name=f"ocpprpc-cs-{charge_point_id}")
+        try:
+            await self.server.attach(role, link, version)
+            connection.start_keepalive()
+            await receiving
+        finally:
+            if not receiving.done():
+                await link.close("central system failed")
+                await asyncio.gather(receiving, return_exceptions=True)
+            await connection.stop_keepalive()
+            if self._connections.get(charge_point_id) is connection:
+                del self._connections[charge_point_id]
+            await self.server.detach(role, link)
+            _log.info("cs: charge point %s disconnected: %s", charge_point_id, connection.describe_close())
+
+
+def _refuse(connection: ServerConnection, status: http.HTTPStatus, reason: str) -> Response:
+    _log.info("cs: refused %s: HTTP %d %s", _address(connection), status.value, reason)
+    return connection.respond(status, f"{reason}\n")
+
+
+def _unauthorized(connection: ServerConnection, reason: str) -> Response:
+    response = _refuse(connection, http.HTTPStatus.UNAUTHORIZED, reason)
+    response.headers["WWW-Authenticate"] = build_www_authenticate_basic("OCPP")
+    return response
+
+
+def _address(ws: Connection) -> str:
+    try:
+        address = ws.remote_address
+    except Exception:  # no transport (yet)
+        return "?"
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)
+
+
+def serve(
+    server: CentralSystemServer[CS],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    endpoint: str = "",
+    subprotocols: Sequence[str] | None = None,
+    auth: AuthCallback | None = None,
+    ssl: ssl_module.SSLContext | None = None,
+    ping_interval: float | None = DEFAULT_PING_INTERVAL,
+    ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
+    max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+    max_calls_in_flight: int = 1,
+    max_bad_messages: int | None = None,
+) -> WebSocketServer[CS]:
+    """Serve ``server``'s central system to charge points at ``ws[s]://host:port/<endpoint>/<chargePointId>``.
+
+    Returns the (not yet started) :class:`WebSocketServer`: ``async with serve(...) as ws_server:``.
+
+    Args:
+        server: the registry; each connection gets a role object from ``server.create``.
+        host: the interface to bind; port: the port (0: any free one, see ``ws_server.port``).
+        endpoint: the path before the id (``"ocpp"``, ``"a/b"``, or empty). Any other path → HTTP 404.
+        subprotocols: the OCPP versions served, in order of preference (``"ocpp1.6"`` or ``"1.6"``);
+            default: the role class's ``versions``. The first of these that the client offers is
+            picked; a client offering none of them → HTTP 400.
+        auth: ``auth(charge_point_id, username, password)``, sync or async, checks HTTP Basic
+            credentials before the upgrade; a missing or refused one → HTTP 401.
+        ssl: a server-side TLS context, for ``wss://``.
+        ping_interval: seconds between keep-alive pings; None or 0: none. Changeable while running.
+        ping_timeout: seconds without a pong before the connection is closed (1011); None: wait forever.
+        max_frame_size: largest frame accepted (bytes); a larger one closes the connection with 1009.
+        max_calls_in_flight: unanswered CALLs to one charge point at a time (OCPP-J: 1).
+        max_bad_messages: close a connection (1008) after this many malformed frames in a row.
+    """
+    return WebSocketServer(
+        server,
+        host,
+        port,
+        endpoint=endpoint,
+        subprotocols=subprotocols,
+        auth=auth,
+        ssl=ssl,
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        max_frame_size=max_frame_size,
+        max_calls_in_flight=max_calls_in_flight,
+        max_bad_messages=max_bad_messages,
+    )
+
+
+# -- client -------------------------------------------------------------------------------------------
+
+
+class WebSocketClient:
+    """A charge point's OCPP-J connection that keeps itself connected; made by :func:`connect`.
+
+    ``async with`` starts it and waits for the first connection (up to ``open_timeout``, else
+    :class:`NotConnected`); :meth:`start` only starts it. :meth:`close` stops reconnecting and closes
+    the socket; transaction messages still queued in the charge point's outbox stay there.
+    """
+
+    def __init__(
+        self,
+        charge_point: ChargePoint,
+        url: str,
+        *,
+        subprotocols: Sequence[str] | None = None,
+        auth: tuple[str, str] | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        ping_interval: float | None = DEFAULT_PING_INTERVAL,
+        ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
+        max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+        open_timeout: float = 10.0,
+        reconnect: bool = True,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        backoff_factor: float = 2.0,
+        jitter: float = 0.5,
+        max_calls_in_flight: int = 1,
+        max_bad_messages: int | None = None,
+    ) -> None:
+        self.charge_point = charge_point
+        self.url = _charge_point_url(url, charge_point.id)
+        """The URL connected to, ending with the charge point's (percent-encoded) id."""
+        try:
+            secure = parse_uri(self.url).secure
+        except InvalidURI as exc:
+            raise UsageError(f"not a WebSocket URL: {url!r} ({exc})") from None
+        if ssl is not None and not secure:
+            raise UsageError(f"an ssl context needs a wss:// URL, not {url!r}")
+        if not 0 <= jitter <= 1 or backoff_initial <= 0 or backoff_factor < 1 or backoff_max < backoff_initial:
+            raise UsageError("need 0 <= jitter <= 1, 0 < backoff_initial <= backoff_max and backoff_factor >= 1")
+        self.subprotocols = _subprotocols(
+            subprotocols if subprotocols is not None else [charge_point.version.subprotocol]
+        )
+        """The subprotocols offered, in order of preference."""
+        self._headers = {"Authorization": build_authorization_basic(*auth)} if auth is not None else {}
+        self._ssl = ssl
+        self._ping_interval = _interval(ping_interval)
+        self._ping_timeout = ping_timeout
+        self._max_frame_size = max_frame_size
+        self.open_timeout = open_timeout
+        self.reconnect = reconnect
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.backoff_factor = backoff_factor
+        self.jitter = jitter
+        self._max_calls_in_flight = max_calls_in_flight
+        self._max_bad_messages = max_bad_messages
+        self._label = f"cp#{charge_point.id}"
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._wake = asyncio.Event()
+        self._up = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._connection: _Connection | None = None
+        self._link: OcppJLink | None = None
+        self._version: OcppVersion | None = None
+        self.last_error: BaseException | None = None
+        """Why the last connection attempt failed (None once one succeeds)."""
+
+    async def __aenter__(self) -> WebSocketClient:
+        await self.start()
+        try:
+            await self.wait_connected(self.open_timeout)
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def connected(self) -> bool:
+        """True while a connection is open and attached to the charge point."""
+        return self._up.is_set() and self._link is not None and not self._link.closed
+
+    @property
+    def version(self) -> OcppVersion | None:
+        """The OCPP version negotiated on the current (or last) connection; None before the first."""
+        return self._version
+
+    @property
+    def ping_interval(self) -> float | None:
+        """Seconds between keep-alive pings (None: none); setting it applies to the open connection too."""
+        return self._ping_interval
+
+    @ping_interval.setter
+    def ping_interval(self, value: float | None) -> None:
+        self._ping_interval = _interval(value)
+        if self._connection is not None:
+            self._connection.ping_interval = self._ping_interval
+
+    async def start(self) -> None:
+        """Start connecting in the background (returns at once; see :meth:`wait_connected`)."""
+        if self._task is not None:
+            raise UsageError("the client is already started")
+        self._task = asyncio.create_task(self._keep_connected(), name=f"ocpprpc-{self._label}")
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait until connected; :class:`NotConnected` (with the last failure) on timeout or when stopped."""
+        if self._task is None:
+            raise UsageError("start() the client first")
+        up = asyncio.ensure_future(self._up.wait())
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({up, stopped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            up.cancel()
+            stopped.cancel()
+        if self.connected:
+            return
+        why = "the client stopped" if self._stopped.is_set() else f"not connected within {timeout} s"
+        if self.last_error is not None:
+            why += f"; last error: {_describe_error(self.last_error)}"
+        raise NotConnected(f"{self._label}: {why}", self.last_error) from self.last_error
+
+    async def close(self) -> None:
+        """Stop reconnecting and close the connection (normal closure, 1000). Idempotent."""
+        self._closing = True
+        self._wake.set()
+        task = self._task
+        if task is None or task.done():
+            return
+        link = self._link
+        if link is not None and not link.closed:
+            await link.close("charge point closing")
+        else:
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    async def ping(self, timeout: float | None = None) -> float:
+        """Send one WebSocket ping now; the round-trip time in seconds.
+
+        Raises :class:`~ocpprpc.errors.ConnectionClosed` when not connected, ``TimeoutError`` when no
+        pong comes within ``timeout`` (default: the ping timeout).
+        """
+        connection = self._connection
+        if connection is None:
+            raise ConnectionClosed(f"{self._label} is not connected")
+        return await connection.ping(timeout)
+
+    # -- the background task --------------------------------------------------------------------------
+
+    async def _keep_connected(self) -> None:
+        delay = self.backoff_initial
+        try:
+            while not self._closing:
+                try:
+                    ws = await ws_connect(
+                        self.url,
+                        subprotocols=[Subprotocol(value) for value in self.subprotocols],
+                        additional_headers=self._headers,
+                        compression=None,
+                        open_timeout=self.open_timeout,
+                        ping_interval=None,  # our own keep-alive: see _Connection
+                        max_size=self._max_frame_size,
+                        ssl=self._ssl,
+                    )
+                except Exception as exc:
+                    self.last_error = exc
+                    _log.info("%s: cannot connect to %s: %s", self._label, self.url, _describe_error(exc))
+                else:
+                    self.last_error = None
+                    delay = self.backoff_initial
+                    await self._session(ws)
+                if self._closing:
+                    break
+                if not self.reconnect:
+                    _log.info("%s: not reconnecting (reconnect=False)", self._label)
+                    break
+                pause = delay * (1 - self.jitter * random.random())
+                delay = min(delay * self.backoff_factor, self.backoff_max)
+                _log.info("%s: reconnecting in %.2f s", self._label, pause)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(pause):
+                        await self._wake.wait()
+        finally:
+            self._stopped.set()
+
+    async def _session(self, ws: ClientConnection) -> None:
+        """Serve one open connection until it ends."""
+        version = by_subprotocol(ws.subprotocol or "")
+        if version is None:
+            # A server that ignores subprotocols: speak the one we prefer, as the peer did not object.
+            version = resolve_version(self.subprotocols[0])
+            _log.warning("%s: the server chose no subprotocol; speaking %s", self._label, version.subprotocol)
+        self._version = version
+        connection = _Connection(ws, self._label, self._ping_interval, self._ping_timeout)
+        link = OcppJLink(
+            connection,
+            self.charge_point,
+            max_calls_in_flight=self._max_calls_in_flight,
+            max_bad_messages=self._max_bad_messages,
+        )
+        _log.info("%s: connected to %s (%s)", self._label, self.url, version.subprotocol)
+        self._connection, self._link = connection, link
+        receiving = asyncio.create_task(link.run(), name=f"ocpprpc-{self._label}")
+        try:
+            if self._closing:
+                return
+            await self.charge_point.attach(link, version)
+            self._up.set()
+            connection.start_keepalive()
+            await receiving
+        finally:
+            self._up.clear()
+            if not receiving.done():
+                await link.close("charge point closing")
+                await asyncio.gather(receiving, return_exceptions=True)
+            await connection.stop_keepalive()
+            self._connection = self._link = None
+            await self.charge_point.detach(link)
+            _log.info("%s: disconnected: %s", self._label, connection.describe_close())
+
+
+def _charge_point_url(url: str, charge_point_id: str) -> str:
+    """``url`` if its last path segment is already the id, else ``url`` + ``/<id>`` (percent-encoded)."""
+    parts = urllib.parse.urlsplit(url)
+    last = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if urllib.parse.unquote(last) == charge_point_id and not parts.path.endswith("/"):
+        return url
+    path = parts.path.rstrip("/") + "/" + urllib.parse.quote(charge_point_id, safe="")
+    return urllib.parse.urlunsplit(parts._replace(path=path))
+
+
+def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, InvalidStatus):
+        body = (exc.response.body or b"").decode("utf-8", "replace").strip()
+        text = f"refused with HTTP {exc.response.status_code}"
+        return f"{text}: {body}" if body else text
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def connect(
+    charge_point: ChargePoint,
+    url: str,
+    *,
+    subprotocols: Sequence[str] | None = None,
+    auth: tuple[str, str] | None = None,
+    ssl: ssl_module.SSLContext | None = None,
+    ping_interval: float | None = DEFAULT_PING_INTERVAL,
+    ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
+    max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+    open_timeout: float = 10.0,
+    reconnect: bool = True,
+    backoff_initial: float = 1.0,
+    backoff_max: float = 60.0,
+    backoff_factor: float = 2.0,
+    jitter: float = 0.5,
+    max_calls_in_flight: int = 1,
+    max_bad_messages: int | None = None,
+) -> WebSocketClient:
+    """Connect ``charge_point`` to a central system at ``url``, and keep it connected.
+
+    Returns the (not yet started) :class:`WebSocketClient`: ``async with connect(...) as client:``
+    waits for the first connection; ``await client.start()`` does not.
+
+    Args:
+        charge_point: the role object; it is attached to each new connection in turn.
+        url: ``ws[s]://host:port/<endpoint>/<chargePointId>``. When its last path segment is not the
+            charge point's id, ``/<id>`` is appended (so the central system's base URL works too).
+        subprotocols: the versions offered, in order of preference (``"ocpp1.6"`` or ``"1.6"``);
+            default: the charge point's own version only. The connection speaks the one the server picks.
+        auth: ``(username, password)`` for HTTP Basic authentication.
+        ssl: a client TLS context for ``wss://`` (e.g. one trusting a private CA); by default
+            websockets uses the system's trust store for ``wss://`` URLs.
+        ping_interval / ping_timeout / max_frame_size: as for :func:`serve`.
+        open_timeout: seconds one connection attempt may take; also how long ``async with`` waits for
+            the first connection.
+        reconnect: connect again when the connection is lost or an attempt fails, until closed.
+        backoff_initial / backoff_max / backoff_factor: waits between attempts grow from
+            ``backoff_initial`` by ``backoff_factor`` up to ``backoff_max`` seconds, and start over
+            after a successful connection.
+        jitter: each wait is shortened by a random fraction of up to ``jitter`` (0.5: between half the
+            delay and the full delay).
+        max_calls_in_flight / max_bad_messages: as for :func:`serve`.
+    """
+    return WebSocketClient(
+        charge_point,
+        url,
+        subprotocols=subprotocols,
+        auth=auth,
+        ssl=ssl,
+        ping_interval=ping_interval,
+        ping_timeout=ping_timeout,
+        max_frame_size=max_frame_size,
+        open_timeout=open_timeout,
+        reconnect=reconnect,
+        backoff_initial=backoff_initial,
+        backoff_max=backoff_max,
+        backoff_factor=backoff_factor,
+        jitter=jitter,
+        max_calls_in_flight=max_calls_in_flight,
+        max_bad_messages=max_bad_messages,
+    )
