@@ -14,9 +14,12 @@ def test_the_demo_completes_a_charging_session_over_websocket_and_over_soap() ->
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "demo: OK" in out
-    for who in ("CP-WS", "CP-SOAP"):
-        for action in ("BootNotification", "StartTransaction", "MeterValues", "StopTransaction"):
-            assert f"cs: <<cp#{who}" in out and action in out
-    assert 'cs: <<cp#CP-WS [2,' in out  # OCPP-J frames
-    assert "cs: <<cp#CP-SOAP /StopTransaction" in out  # OCPP-S messages
-    assert "cp#CP-WS: <<cs [2," in out and "GetConfiguration" in out  # and the central system calling out
+    lines = out.splitlines()
+    for action in ("BootNotification", "Authorize", "StartTransaction", "MeterValues", "StopTransaction"):
+        # OCPP-J frames over WebSocket, OCPP-S messages over SOAP, each received and answered
+        assert any('cs: <<cp#CP-WS [2,"' in line and f'","{action}",' in line for line in lines), action
+        assert any(f"cs: <<cp#CP-SOAP /{action} {{" in line for line in lines), action
+        assert any(f"cs: >>cp#CP-SOAP /{action}Response {{" in line for line in lines), action
+    # and the central system calling out to each charge point
+    assert any('cp#CP-WS: <<cs [2,"' in line and '"GetConfiguration"' in line for line in lines)
+    assert any("cp#CP-SOAP: <<cs /GetConfiguration " in line for line in lines)
