@@ -193,7 +193,11 @@ class Role:
     # -- for transports ------------------------------------------------------------------------------
 
     async def attach(self, link: Link, version: OcppVersion | None = None) -> None:
-        """Bind a freshly opened connection (and its negotiated version) to this role; runs ``on_connect``."""
+        """Bind a freshly opened connection (and its negotiated version) to this role; runs ``on_connect``.
+
+        A transport must already be reading the connection when it attaches: ``on_connect`` may call
+        the peer, and the answer has to be received.
+        """
         async with self._link_changed:
             self._link = link
             if version is not None:
@@ -323,6 +327,10 @@ class ChargePoint(Role):
     they wait and are delivered in order after the next reconnect; ``call`` returns once the central
     system has answered. A timed-out transaction message is retried up to
     ``transaction_message_attempts`` times in all, then its caller gets :class:`CallTimeout`.
+
+    Delivery is at least once: when the connection drops after the central system handled a message
+    but before its answer arrived, the message is sent again after reconnecting (OCPP has no message
+    de-duplication; a central system recognises a repeated StartTransaction by its content).
     """
 
     side = Side.CHARGE_POINT
@@ -350,6 +358,22 @@ class ChargePoint(Role):
             self._outbox_task = asyncio.create_task(self._deliver_outbox(), name=f"ocpprpc-outbox-{self.id}")
         # The message stays queued even if the caller stops waiting: it is delivered all the same.
         return await asyncio.shield(future)
+
+    def abandon_outbox(self, error: BaseException | None = None) -> int:
+        """Give up on every queued transaction message: their callers get ``error`` (ConnectionClosed).
+
+        For a charge point shutting down for good; returns how many messages were dropped.
+        """
+        dropped = 0
+        while self._outbox:
+            *_, future = self._outbox.popleft()
+            dropped += 1
+            if not future.done():
+                future.set_exception(error or ConnectionClosed(f"charge point {self.id} stopped"))
+        if self._outbox_task is not None:
+            self._outbox_task.cancel()
+            self._outbox_task = None
+        return dropped
 
     async def _deliver_outbox(self) -> None:
         attempts = 0

@@ -48,6 +48,7 @@ class CentralSystemServer(Generic[CS]):
     ) -> None:
         self.role_class = role_class
         self._connected: dict[str, CS] = {}
+        self._changed = asyncio.Condition()
         self._on_connect: list[Listener[CS]] = [on_connect] if on_connect else []
         self._on_disconnect: list[Listener[CS]] = [on_disconnect] if on_disconnect else []
 
@@ -89,9 +90,8 @@ class CentralSystemServer(Generic[CS]):
 
     async def wait_for(self, charge_point_id: str, timeout: float | None = None) -> CS:
         """Wait until ``charge_point_id`` is connected and return its role object."""
-        async with asyncio.timeout(timeout):
-            while charge_point_id not in self._connected:
-                await asyncio.sleep(0.01)
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: charge_point_id in self._connected)
         return self._connected[charge_point_id]
 
     # -- for transports -------------------------------------------------------------------------------
@@ -104,10 +104,14 @@ class CentralSystemServer(Generic[CS]):
         """Register ``role`` as the connection of its charge point, replacing (and closing) an older one."""
         old = self._connected.get(role.id)
         self._connected[role.id] = role
+        # Attach first: closing the old connection may take a closing handshake's time, and meanwhile
+        # calls to this charge point must already reach the new one.
+        await role.attach(link, version)
+        async with self._changed:
+            self._changed.notify_all()
         if old is not None and old is not role:
             _log.info("charge point %s connected again; closing its previous connection", role.id)
             await old.close("replaced by a new connection")
-        await role.attach(link, version)
         await self._notify(self._on_connect, role)
 
     async def detach(self, role: CS, link: Link) -> None:
