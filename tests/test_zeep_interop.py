@@ -17,7 +17,7 @@ applied in ``SoapBinding._create``), so no ``WsAddressingPlugin`` is passed (it 
 ``chargeBoxIdentity`` is a ``soap12:header`` part named ``ChargeBoxIdentity`` in every operation's input,
 passed as ``_soapheaders={"ChargeBoxIdentity": ...}``. zeep returns a response element with one child
 element and no attributes as that child's value, and an empty response as None
-(``SoapMessage.deserialize``); :func:`_zeep_result_as_payload` undoes that. 1.5's MeterValue ``value``
+(``SoapMessage.deserialize``); :func:`zeep_result_as_payload` undoes that. 1.5's MeterValue ``value``
 (``xs:simpleContent`` with attributes) is ``{"_value_1": text, "unit": ...}`` for zeep.
 
 Faults: zeep raises :class:`zeep.exceptions.Fault` with ``code`` = the text of ``Code/Value`` (as written,

@@ -102,11 +102,14 @@ class Role:
 
     * ``versions``: the OCPP versions it speaks, in order of preference (default: 1.6, 1.5, 1.2).
     * ``call_timeout``: seconds a call waits for its answer (default 30).
+    * ``handler_timeout``: seconds a handler may take before the peer is answered with InternalError
+      (default 30, the peer's own call timeout; None: no limit). A hung handler then ties up nothing.
     """
 
     side: ClassVar[Side]
     versions: ClassVar[tuple[str, ...]] = ALL_VERSIONS
     call_timeout: ClassVar[float] = DEFAULT_CALL_TIMEOUT
+    handler_timeout: ClassVar[float | None] = DEFAULT_CALL_TIMEOUT
     _handlers: ClassVar[HandlerTable] = HandlerTable()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -228,13 +231,18 @@ class Role:
             request = spec.request.model_validate(payload)
         except ValidationError as exc:
             return InboundResult(None, error_from_validation(exc, action))
+        deadline = asyncio.timeout(self.handler_timeout)
         try:
-            response = await self._invoke(spec, request)
+            async with deadline:
+                response = await self._invoke(spec, request)
         except OcppError as error:
             return InboundResult(None, error)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            if isinstance(exc, TimeoutError) and deadline.expired():
+                self.logger.error("handler for %s from %s took over %s s", action, self.id, self.handler_timeout)
+                return InboundResult(None, InternalError(f"the {self.side.value} took too long to handle {action}"))
             self.logger.exception("handler for %s from %s failed", action, self.id)
             return InboundResult(None, InternalError(f"the {self.side.value} failed while handling {action}"))
         hooks = self._handlers.after_hooks(version, action)

@@ -17,6 +17,9 @@ child element, an XML attribute or the element's own text, the scalar kind of it
 repeats. The first time a (model, namespace) pair is used, those facts are compiled into a :class:`_Plan`
 (dicts from tag to JSON key and converter, tuples in schema order for output); every later call only
 does dict look-ups, which is what keeps the codec several times faster than a WSDL-driven SOAP stack.
+Input is parsed with lxml; output is written as text straight from the plans (constant tags, every value
+escaped, characters XML cannot carry refused), which is an order of magnitude faster than building an
+lxml tree and serialising it (see the comment above ``_write``).
 
 Wire shape (PROTOCOL.md, "OCPP-S")::
 
@@ -77,7 +80,8 @@ has its later parts read as subcodes.
 Safety and malformed input
 --------------------------
 Envelopes come from the network. Input longer than ``max_size`` bytes is refused before parsing; any
-``<!DOCTYPE`` is refused outright (entity expansion and external entities need one), and the parser
+``<!DOCTYPE`` is refused outright (entity expansion and external entities need one: checked on the bytes
+before parsing, and on the parsed document for encodings such as UTF-16 or UTF-7 that hide it), and the parser
 neither resolves entities nor loads DTDs nor touches the network, and keeps libxml2's size and depth
 limits (``huge_tree=False``). Every malformed input raises :class:`EnvelopeError`, and nothing else; it is
 an :class:`OcppError` whose ``code`` is the one to answer with, and which carries what could be read
@@ -101,8 +105,10 @@ headers we act on are all understood, others are skipped); ``MessageID``, ``From
 and ``Action`` may be missing; envelopes in the SOAP 1.1 namespace are read like SOAP 1.2 ones; headers
 and child elements are matched by local name whatever their namespace (WS-Addressing 2004/08 headers,
 unqualified children); attributes are matched by local name whatever their namespace (1.5's
-``tns:unit="Wh"``); an Action header may lack the leading ``/`` and a response may repeat the request's
-Action. A prefix used without a declaration (``SOAP-ENV:mustUnderstand`` in an envelope that declares
+``tns:unit="Wh"``); an Action header is matched by its last path segment with or without ``Response``
+(``BootNotification``, ``/BootNotificationResponse`` and ``urn:x/BootNotification`` all name the
+bootNotification body elements); header values are stripped of surrounding whitespace and the first of
+a repeated header wins. A prefix used without a declaration (``SOAP-ENV:mustUnderstand`` in an envelope that declares
 ``soap``) is an XML namespace error, and strict parsers refuse the document; here the document is parsed
 strictly first and, only when every error was a namespace error, parsed again in libxml2's recover mode,
 where the undeclared ``prefix:name`` is kept as a plain name, which the local-name matching then reads.
