@@ -29,7 +29,7 @@ from ocpprpc.errors import (
 )
 from ocpprpc.messages import v12, v15, v16
 from ocpprpc.messages._base import ActionSpec, OcppModel, OcppVersion, Side
-from ocpprpc.messages.examples import example_payload
+from ocpprpc.messages.examples import example, example_payload
 from ocpprpc.transports._soap_codec import (
     DEFAULT_MAX_SIZE,
     FAULT_ACTION,
@@ -108,7 +108,8 @@ def _decode_error(data: bytes, versions: list[OcppVersion] = ALL, **kwargs: Any)
 @pytest.mark.parametrize(("version", "spec", "response", "optional"), CASES)
 def test_every_message_round_trips(version: OcppVersion, spec: ActionSpec, response: bool, optional: bool) -> None:
     model = spec.response if response else spec.request
-    payload = example_payload(model, optional=optional)
+    original = example(model, optional=optional)
+    payload = original.to_json_dict()
     message = decode_message(_encode(version, spec, payload, response), ALL)
     assert message.version is version
     assert message.spec is spec
@@ -116,7 +117,7 @@ def test_every_message_round_trips(version: OcppVersion, spec: ActionSpec, respo
     assert message.fault is None
     assert message.model is model
     assert message.payload == payload
-    assert model.model_validate(message.payload) == model.model_validate(payload)
+    assert model.model_validate(message.payload) == original
 
 
 @functools.cache
@@ -323,6 +324,45 @@ def test_unknown_and_repeated_elements_are_left_for_the_model_to_refuse() -> Non
         v16.AuthorizeRequest.model_validate(payload)
 
 
+_XML_CHAR = st.characters(blacklist_categories=["Cs"]).filter(
+    lambda c: c in "\t\n\r" or (c >= " " and c not in "\ufffe\uffff")
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(_XML_CHAR, max_size=40), attr=st.text(_XML_CHAR, max_size=40))
+def test_any_xml_text_survives_elements_and_attributes(text: str, attr: str) -> None:
+    spec = _spec(v15.VERSION, "MeterValues")
+    reading = {"value": text, "unit": attr}  # 1.5: the reading is element text, the unit an attribute
+    payload = {"connectorId": 1, "values": [{"timestamp": "2026-11-24T10:00:00Z", "values": [reading]}]}
+    assert decode_message(_encode(v15.VERSION, spec, payload, False), ALL).payload == payload
+    # header text is stripped of surrounding whitespace on input
+    data = encode_request(
+        v16.VERSION,
+        _spec(v16.VERSION, "Heartbeat"),
+        {},
+        charge_box_identity="CP",
+        message_id="m",
+        to="http://cs",
+        from_=text,
+    )
+    assert decode_message(data, ALL).from_address == (text.strip(" \t\r\n") or None)
+
+
+@pytest.mark.parametrize(
+    ("bad", "cleaned"), [("\x00", ""), ("\x1b", ""), ("\ud800", ""), ("\uffff", ""), ("a\x0bb", "ab")]
+)
+def test_characters_xml_cannot_carry_are_a_usage_error(bad: str, cleaned: str) -> None:
+    spec = _spec(v16.VERSION, "Authorize")
+    with pytest.raises(UsageError):
+        _encode(v16.VERSION, spec, {"idTag": bad}, False)
+    with pytest.raises(UsageError):
+        encode_request(v16.VERSION, spec, {"idTag": "A"}, charge_box_identity=bad, message_id="m", to="http://cs")
+    # a fault's description may quote the peer's bad input: it is cleaned, never refused
+    fault = decode_message(encode_fault(ProtocolError(f"bad {bad}!")), ALL).fault
+    assert fault is not None and fault.description == f"bad {cleaned}!"
+
+
 def test_text_keeps_its_whitespace_and_markup_characters() -> None:
     spec = _spec(v15.VERSION, "DataTransfer")
     payload = {"vendorId": " v ", "data": "a < b && c > d\n\t]]> 'q' \"q\""}
@@ -344,7 +384,7 @@ def test_request_headers() -> None:
         from_="http://cp.example:8080/",
         reply_to="http://cp.example:8080/replies",
     )
-    assert data.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert data.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
     root = etree.fromstring(data)
     assert root.tag == f"{{{SOAP_NS}}}Envelope"
     header = root.find(f"{{{SOAP_NS}}}Header")
@@ -592,9 +632,9 @@ def test_bytes_like_input_and_other_encodings() -> None:
     data = _encode(v16.VERSION, spec, {"idTag": "é"}, False)
     assert decode_message(bytearray(data), ALL).payload == {"idTag": "é"}
     assert decode_message(memoryview(data), ALL).payload == {"idTag": "é"}
-    latin = data.replace(b"encoding='utf-8'", b"encoding='iso-8859-1'").replace("é".encode(), "é".encode("latin-1"))
+    latin = data.replace(b'encoding="utf-8"', b'encoding="iso-8859-1"').replace("é".encode(), "é".encode("latin-1"))
     assert decode_message(latin, ALL).payload == {"idTag": "é"}
-    utf16 = data.decode().replace("encoding='utf-8'", "encoding='utf-16'").encode("utf-16")
+    utf16 = data.decode().replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-16")
     assert decode_message(utf16, ALL).payload == {"idTag": "é"}
 
 
