@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LINTED := $(wildcard src codegen tests examples benchmarks)
 
-.PHONY: setup demo test lint typecheck unit regenerate bench clean
+.PHONY: setup demo test lint typecheck unit regenerate docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ unit: $(STAMP)
 ## Regenerate src/ocpprpc/messages from ../shared/ocpp-wsdl (or WSDL_DIR=...).
 regenerate: $(STAMP)
 	$(BIN)/python -m codegen $(if $(WSDL_DIR),--wsdl-dir $(WSDL_DIR))
+
+## Regenerate the message reference under docs/messages from the models.
+docs: $(STAMP)
+	$(BIN)/python -m codegen.reference
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
