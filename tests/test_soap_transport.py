@@ -124,7 +124,6 @@ async def test_oversize_bodies_are_refused() -> None:
 async def test_transaction_messages_wait_while_the_central_system_is_down_and_arrive_in_order() -> None:
     server = CentralSystemServer(EchoCentralSystem)
     endpoint = await soap.serve(server).start()
-    port = endpoint.port
     cp = EchoChargePoint("CP1", "1.6")
     async with soap.connect(cp, endpoint.url, backoff_initial=0.05, backoff_max=0.2):
         await cp.call(example(v16.StartTransactionRequest))
@@ -136,7 +135,7 @@ async def test_transaction_messages_wait_while_the_central_system_is_down_and_ar
         with pytest.raises(ConnectionClosed):
             await cp.call(v16.HeartbeatRequest())
         fresh = CentralSystemServer(EchoCentralSystem)
-        async with soap.serve(fresh, port=port):
+        async with soap.serve(fresh, port=endpoint.port):  # the port stays known after closing
             async with asyncio.timeout(5):
                 await asyncio.gather(*meter, stop)
             received = [type(r).__name__ for r in fresh["CP1"].received]

@@ -28,7 +28,7 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,16 +226,59 @@ async def _send_then_after(
     return response
 
 
+class _HttpEndpoint:
+    """What both SOAP endpoints share: an aiohttp server, a client session for calling out, background tasks."""
+
+    def __init__(self, host: str, port: int, max_size: int) -> None:
+        self.host = host
+        self._port = port
+        self.max_size = max_size
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (kept after closing, so a test can start again on it)."""
+        return self._port
+
+    async def _start_http(
+        self, routes: list[tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]
+    ) -> None:
+        self._session = aiohttp.ClientSession()
+        app = web.Application(client_max_size=self.max_size)
+        for path, handler in routes:
+            app.router.add_post(path, handler)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self._port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None)
+        if sockets:
+            self._port = int(sockets[0].getsockname()[1])
+
+    async def _close_http(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
 # -- central system ----------------------------------------------------------------------------------
 
 
 @dataclass
 class _Registered:
+    role: CentralSystem
     link: SoapLink
     version: OcppVersion
 
 
-class SoapServer:
+class SoapServer(_HttpEndpoint):
     """The central system's SOAP endpoint (from :func:`serve`); an async context manager."""
 
     def __init__(
@@ -249,57 +292,32 @@ class SoapServer:
         max_size: int = DEFAULT_MAX_SIZE,
         max_calls_in_flight: int = 1,
     ) -> None:
+        super().__init__(host, port, max_size)
         self.server = server
-        self.host = host
-        self._port = port
         self.path = "/" + path.strip("/") if path.strip("/") else "/"
         self.versions = [resolve_version(v) for v in (versions or server.versions)]
-        self.max_size = max_size
         self.max_calls_in_flight = max_calls_in_flight
         self._links: dict[str, _Registered] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def port(self) -> int:
-        if self._site is not None and self._site._server is not None:
-            sockets = getattr(self._site._server, "sockets", None)
-            if sockets:
-                return int(sockets[0].getsockname()[1])
-        return self._port
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}{self.path}"
 
     async def start(self) -> SoapServer:
-        self._session = aiohttp.ClientSession()
-        app = web.Application(client_max_size=self.max_size)
-        app.router.add_post(self.path, self._handle)
+        routes = [(self.path, self._handle)]
         if self.path != "/":
-            app.router.add_post(self.path.rstrip("/") + "/", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.host, self._port)
-        await self._site.start()
+            routes.append((self.path.rstrip("/") + "/", self._handle))
+        await self._start_http(routes)
         _log.info("SOAP central system listening on %s", self.url)
         return self
 
     async def close(self) -> None:
-        for cp_id, registered in list(self._links.items()):
+        """Forget every SOAP charge point (each gets ``on_disconnect``) and stop serving."""
+        for registered in list(self._links.values()):
             await registered.link.close()
-            role = self.server.charge_points.get(cp_id)
-            if role is not None:
-                await self.server.detach(role, registered.link)
+            await self.server.detach(registered.role, registered.link)
         self._links.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._runner is not None:
-            await self._runner.cleanup()
-        if self._session is not None:
-            await self._session.close()
+        await self._close_http()
 
     async def __aenter__(self) -> SoapServer:
         return await self.start()
@@ -332,20 +350,19 @@ class SoapServer:
         assert message.version is not None and self._session is not None
         address = message.from_address or message.reply_to_address
         registered = self._links.get(cp_id)
-        role: Role | None = self.server.charge_points.get(cp_id)
-        if registered is not None and role is not None and registered.version is message.version:
+        current: Role | None = self.server.charge_points.get(cp_id)
+        if registered is not None and registered.role is current and registered.version is message.version:
             if address and address != registered.link.peer_url:
                 _log.info("charge point %s now at %s", cp_id, address)
                 registered.link.peer_url = address
-            if registered.link.role is role:
-                return role
+            return registered.role
         new_role: CentralSystem = self.server.create(cp_id, message.version)
         link = SoapLink(
             new_role, self._session, address or "", max_calls_in_flight=self.max_calls_in_flight, max_size=self.max_size
         )
         if not address:
             _log.warning("charge point %s sent no From / ReplyTo address: it cannot be called", cp_id)
-        self._links[cp_id] = _Registered(link, message.version)
+        self._links[cp_id] = _Registered(new_role, link, message.version)
         await self.server.attach(new_role, link, message.version)
         return new_role
 
@@ -373,7 +390,7 @@ def serve(
 # -- charge point ----------------------------------------------------------------------------------------
 
 
-class SoapChargePointClient:
+class SoapChargePointClient(_HttpEndpoint):
     """A charge point speaking SOAP (from :func:`connect`): its remote action port and its link out."""
 
     def __init__(
@@ -390,31 +407,17 @@ class SoapChargePointClient:
         backoff_max: float = 60.0,
         jitter: float = 0.5,
     ) -> None:
+        super().__init__(host, port, max_size)
         self.charge_point = charge_point
         self.central_system_url = central_system_url
-        self.host = host
-        self._port = port
         self._from_url = from_url
-        self.max_size = max_size
         self.max_calls_in_flight = max_calls_in_flight
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.jitter = jitter
-        self._session: aiohttp.ClientSession | None = None
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
         self._link: SoapLink | None = None
         self._watch: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
-
-    @property
-    def port(self) -> int:
-        if self._site is not None and self._site._server is not None:
-            sockets = getattr(self._site._server, "sockets", None)
-            if sockets:
-                return int(sockets[0].getsockname()[1])
-        return self._port
 
     @property
     def from_url(self) -> str:
@@ -422,13 +425,7 @@ class SoapChargePointClient:
         return self._from_url or f"http://{self.host}:{self.port}/"
 
     async def start(self) -> SoapChargePointClient:
-        self._session = aiohttp.ClientSession()
-        app = web.Application(client_max_size=self.max_size)
-        app.router.add_post("/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.host, self._port)
-        await self._site.start()
+        await self._start_http([("/{tail:.*}", self._handle)])
         _log.info("charge point %s: remote action port at %s", self.charge_point.id, self.from_url)
         await self._attach_new_link()
         self._watch = asyncio.create_task(self._keep_linked())
@@ -441,12 +438,7 @@ class SoapChargePointClient:
         if self._link is not None:
             await self._link.close()
             await self.charge_point.detach(self._link)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._runner is not None:
-            await self._runner.cleanup()
-        if self._session is not None:
-            await self._session.close()
+        await self._close_http()
 
     async def __aenter__(self) -> SoapChargePointClient:
         return await self.start()
