@@ -243,7 +243,7 @@ class _HttpEndpoint:
         return self._port
 
     async def _start_http(
-        self, routes: list[tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]
+        self, routes: Sequence[tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]
     ) -> None:
         self._session = aiohttp.ClientSession()
         app = web.Application(client_max_size=self.max_size)
