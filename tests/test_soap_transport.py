@@ -140,3 +140,27 @@ async def test_transaction_messages_wait_while_the_central_system_is_down_and_ar
                 await asyncio.gather(*meter, stop)
             received = [type(r).__name__ for r in fresh["CP1"].received]
     assert received == ["MeterValuesRequest"] * 3 + ["StopTransactionRequest"]
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "code"),
+    [
+        ("FooBar", {"a": 1}, "NotImplemented"),
+        ("Authorize", {"idTag": "A", "color": "red"}, "PropertyConstraintViolation"),
+        ("StatusNotification", {"connectorId": "one", "errorCode": "NoError", "status": "Available"}, None),
+        ("Authorize", {}, "OccurenceConstraintViolation"),
+    ],
+)
+async def test_unchecked_requests_reach_the_peer_as_sent_and_get_its_fault(
+    action: str, payload: dict[str, object], code: str | None
+) -> None:
+    server = CentralSystemServer(EchoCentralSystem)
+    async with soap.serve(server) as endpoint:
+        cp = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(cp, endpoint.url):
+            with pytest.raises(OcppError) as exc:
+                await cp.call_raw(action, payload)
+            assert exc.value.remote
+            # "one" is no integer: the peer sees text where a number belongs
+            assert exc.value.code == (code or "TypeConstraintViolation")
+            await cp.call(v16.HeartbeatRequest())

@@ -22,6 +22,8 @@ likewise (see ``payloads``), unless a loaded plugin answers first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import logging
 import sys
@@ -44,6 +46,7 @@ from ocpprpc import (
     Role,
     Side,
 )
+from ocpprpc.roles import InboundResult
 from ocpprpc.transports import soap, websocket
 
 from . import payloads
@@ -109,6 +112,25 @@ class SimRoleMixin:
     simulator: Simulator
     version: OcppVersion
     side: Side
+
+    async def handle_call(self, action: str, payload: dict[str, Any]) -> InboundResult:
+        assert isinstance(self, Role)
+        result = await Role.handle_call(self, action, payload)
+        plugins = self.simulator.plugins_for(self)
+        if result.payload is None or not plugins:
+            return result
+        answer, before = result.payload, result.after
+
+        async def after() -> None:
+            if before is not None:
+                await before()
+            for plugin in plugins:
+                try:
+                    await plugin.answered(self, action, payload, answer)
+                except Exception as error:  # a plugin's bug must not break the connection
+                    self.simulator.say(f"plugin {plugin.name}: answered({action}) failed: {error!r}")
+
+        return dataclasses.replace(result, after=after)
 
     async def on_unhandled(self, action: str, request: OcppModel) -> Any:
         assert isinstance(self, Role)
@@ -222,6 +244,8 @@ class Simulator:
             self.say(f"error: invalid {error.title}: {problems}")
         except (OcppRpcError, OSError, ValueError, LookupError) as error:
             self.say(f"error: {error}")
+        except Exception as error:  # a plugin's bug, say: report it, keep the simulator running
+            self.say(f"error: {line.strip()} failed: {error!r}")
         return True
 
     def say(self, text: str) -> None:
@@ -285,6 +309,9 @@ class Simulator:
             interval = _seconds(command.options.get("i"), self.settings["cp"]["websocket_ping_interval"] or 0)
             client = websocket.connect(cp, url, ping_interval=interval)
             await client.start()
+            # Commands typed next expect a connection; a slow one is reported by the client itself.
+            with contextlib.suppress(OcppRpcError):
+                await client.wait_connected(timeout=5)
             where = ""
         self.charge_points[cp_id] = StartedCp(cp, transport, client)
         self.current_cp = cp_id
@@ -329,7 +356,7 @@ class Simulator:
         request = spec.request.model_validate(payload)
 
         async def run() -> None:
-            response = await cp.call(request)  # type: ignore[arg-type]
+            response: Any = await cp.call(request)  # type: ignore[arg-type]
             transaction_id = getattr(response, "transaction_id", None)
             if spec.name == "StartTransaction" and transaction_id is not None:
                 cp.state["transaction_id"] = transaction_id
@@ -414,7 +441,8 @@ class Simulator:
                 soap.xml_logger.setLevel(logging.DEBUG if any_on else logging.WARNING)
             else:
                 raise CommandError(f"unknown setting {key!r}; " + USAGE["set"])
-            self.say(f"{side}: {key} = {self.settings[side][key]}")
+            shown = self.settings[side][key]
+            self.say(f"{side}: {key} = {'0 (off)' if shown is None else shown}")
 
     def _websocket_endpoints(self, side: str) -> list[Any]:
         if side == "cs":
@@ -470,7 +498,7 @@ class Simulator:
         if len(command.args) != 1 or command.args[0] not in self.plugins:
             raise CommandError(f"usage: unload <name>; loaded: {', '.join(self.plugins) or 'none'}")
         plugin = self.plugins.pop(command.args[0])
-        await plugin.on_unload()
+        await self._unload(plugin)
         self.say(f"plugin {plugin.name or command.args[0]} unloaded")
 
     def _roles_of(self, plugin: Plugin) -> list[Role]:
@@ -512,9 +540,15 @@ class Simulator:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _unload(self, plugin: Plugin) -> None:
+        try:
+            await plugin.on_unload()
+        except Exception as error:  # a plugin's bug must not stop the simulator from stopping
+            self.say(f"plugin {plugin.name}: on_unload failed: {error!r}")
+
     async def close(self) -> None:
         for plugin in list(self.plugins.values()):
-            await plugin.on_unload()
+            await self._unload(plugin)
         self.plugins.clear()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=2)

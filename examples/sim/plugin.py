@@ -15,6 +15,8 @@ and overrides the hooks it needs, all optional:
   (``role`` is the simulator's CentralSystem or ChargePoint object; ``await role.call(...)`` calls out);
 * ``answer(role, action, request)``: return a response (model or dict) to override the default answer to
   an incoming request, or None to leave it to the next plugin / the default;
+* ``answered(role, action, request, response)``: runs once the answer to an incoming request was sent
+  (e.g. a RemoteStartTransaction accepted, now start the transaction);
 * ``commands``: a dict ``{"name": coroutine function(args: Command)}`` of its own commands.
 
 ``self.sim`` is the :class:`~sim.app.Simulator`: ``self.sim.say(text)`` prints a line,
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -73,6 +76,9 @@ class Plugin:
         """A response to use instead of the default one, or None."""
         return None
 
+    async def answered(self, role: Role, action: str, request: dict[str, Any], response: dict[str, Any]) -> None:
+        """The answer to an incoming request (both as OCPP-J payloads) has been sent."""
+
 
 def available() -> dict[str, Path]:
     """The plugin files in ``examples/plugins/``, by name."""
@@ -87,7 +93,13 @@ def load_class(name: str) -> type[Plugin]:
     spec = importlib.util.spec_from_file_location(f"sim_plugin_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # Registered while it runs: dataclasses and typing resolve a module's names through sys.modules.
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(spec.name, None)
+        raise
     found = [
         value
         for value in vars(module).values()

@@ -25,6 +25,8 @@ what lets the charge point's transaction outbox retry, in order, until the centr
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import random
 import uuid
@@ -34,15 +36,18 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from lxml import etree
 
 from .._versions import resolve_version
 from ..errors import CallTimeout, ConnectionClosed, OcppError, ProtocolError, UsageError
-from ..messages._base import OcppVersion, Side
+from ..messages._base import OcppModel, OcppVersion, Side
 from ..roles import CentralSystem, ChargePoint, InboundResult, Role
 from ..server import CentralSystemServer
 from ._soap_codec import (
     DEFAULT_MAX_SIZE,
     FAULT_CONTENT_TYPE,
+    SOAP_NS,
+    WSA_NS,
     EnvelopeError,
     SoapMessage,
     content_type,
@@ -81,6 +86,55 @@ def _log_message(label: str, action: str, payload: Any, body: bytes) -> None:
         xml_logger.debug("%s %s", label, body.decode("utf-8", "replace"))
 
 
+@functools.cache
+def _wire_names(model: type[OcppModel]) -> frozenset[str]:
+    return frozenset(info.alias or name for name, info in model.model_fields.items())
+
+
+def _generic_request(
+    namespace: str,
+    action: str,
+    payload: dict[str, Any],
+    *,
+    charge_box_identity: str,
+    message_id: str,
+    to: str,
+    from_: str | None,
+) -> bytes:
+    """A request envelope for any action and payload, JSON mapped to elements plainly (for ``call_raw``).
+
+    Objects become child elements, lists repeated elements, scalars text. No model is consulted, so an
+    unknown action or field reaches the peer as sent, and the peer's answer (a Fault) shows how it copes.
+    """
+    soap_ns, wsa_ns = SOAP_NS, WSA_NS
+    envelope = etree.Element(f"{{{soap_ns}}}Envelope", nsmap={"s": soap_ns, "a": wsa_ns, "tns": namespace})
+    header = etree.SubElement(envelope, f"{{{soap_ns}}}Header")
+    etree.SubElement(header, f"{{{namespace}}}chargeBoxIdentity").text = charge_box_identity
+    etree.SubElement(header, f"{{{wsa_ns}}}Action").text = "/" + action
+    etree.SubElement(header, f"{{{wsa_ns}}}MessageID").text = message_id
+    etree.SubElement(header, f"{{{wsa_ns}}}To").text = to
+    if from_ is not None:
+        etree.SubElement(etree.SubElement(header, f"{{{wsa_ns}}}From"), f"{{{wsa_ns}}}Address").text = from_
+    body = etree.SubElement(envelope, f"{{{soap_ns}}}Body")
+    name = (action[:1].lower() + action[1:] or "unnamed") + "Request"
+
+    def fill(parent: etree._Element, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                for one in item if isinstance(item, list) else [item]:
+                    fill(etree.SubElement(parent, f"{{{namespace}}}{key}"), one)
+        elif isinstance(value, bool):
+            parent.text = "true" if value else "false"
+        elif value is not None:
+            parent.text = str(value)
+
+    try:
+        fill(etree.SubElement(body, f"{{{namespace}}}{name}"), payload)
+    except ValueError as exc:  # a key that is no XML name
+        raise UsageError(f"cannot write {action} as XML: {exc}") from None
+    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+
+
 class SoapLink:
     """The :class:`~ocpprpc.roles.Link` of one SOAP peer: each call is an HTTP POST to ``peer_url``."""
 
@@ -113,19 +167,30 @@ class SoapLink:
             raise ConnectionClosed(f"SOAP link to {self.role.id} is closed")
         version = self.role.version
         spec = version.initiated_by(self.role.side).get(action)
-        if spec is None:
-            raise UsageError(f"{action} is not an action a {self.role.side.value} sends in OCPP {version.version}")
         message_id = _message_id()
-        body = encode_request(
-            version,
-            spec,
-            payload,
-            charge_box_identity=self.role.id,
-            message_id=message_id,
-            to=self.peer_url,
-            from_=self.own_url,
-            reply_to=self.own_url,
-        )
+        body: bytes | None = None
+        if spec is not None and payload.keys() <= _wire_names(spec.request):
+            with contextlib.suppress(UsageError):  # a value of the wrong type: written plainly below
+                body = encode_request(
+                    version,
+                    spec,
+                    payload,
+                    charge_box_identity=self.role.id,
+                    message_id=message_id,
+                    to=self.peer_url,
+                    from_=self.own_url,
+                    reply_to=self.own_url,
+                )
+        if body is None:  # a test tool's unchecked request (``call_raw``): written as is, for the peer to judge
+            body = _generic_request(
+                version.namespace_of(self.role.side.other),
+                action,
+                payload,
+                charge_box_identity=self.role.id,
+                message_id=message_id,
+                to=self.peer_url,
+                from_=self.own_url,
+            )
         async with self._in_flight:
             _log_message(self._out_label, action, payload, body)
             try:
