@@ -36,6 +36,10 @@ unit: $(STAMP)
 regenerate: $(STAMP)
 	$(BIN)/python -m codegen $(if $(WSDL_DIR),--wsdl-dir $(WSDL_DIR))
 
+## Side-by-side benchmarks, not tests: about 6 minutes on 2 cores. BENCH_ARGS="--only codec" or "--quick".
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
 ## Regenerate the message reference under docs/messages from the models.
 docs: $(STAMP)
 	$(BIN)/python -m codegen.reference

@@ -110,7 +110,7 @@ def _xml_child(f: FieldDef) -> str:
 
 
 def render_model(m: ModelDef, fallback_doc: str, response: str | None = None) -> str:
-    base = f"OcppRequest[{response}]" if response else "OcppModel"
+    base = f"OcppRequest[{response}]" if response else "OcppLegacyListsModel" if m.legacy_lists else "OcppModel"
     lines = [f"class {m.name}({base}):", f"    {_doc(m.doc, fallback_doc)}", ""]
     for f in m.fields:
         if keyword.iskeyword(f.py_name):
@@ -149,14 +149,18 @@ def model_order(vdef: VersionDef) -> list[str]:
     return order
 
 
+_ALWAYS_IMPORTED = ("OcppModel", "OcppRequest", "XmlChild", "XmlFacts")
+
+
 def render_models(vdef: VersionDef) -> str:
     body = _render_model_body(vdef)
     base_names = [n for n in ("Boolean", "DateTime", "Decimal", "Integer") if f"{n}" in body]
+    legacy = ["OcppLegacyListsModel"] if "(OcppLegacyListsModel)" in body else []
     out = [
         header(vdef, "request / response models of every operation, and the data types they use."),
         "from typing import Annotated\n\n" if "Annotated[" in body else "",
         "from pydantic import Field\n\n",
-        f"from .._base import {', '.join([*base_names, 'OcppModel', 'OcppRequest', 'XmlChild', 'XmlFacts'])}\n",
+        f"from .._base import {', '.join([*base_names, *legacy, *_ALWAYS_IMPORTED])}\n",
     ]
     used_enums = sorted({f.type.name for m in vdef.models.values() for f in m.fields if f.type.kind == "enum"})
     if used_enums:

@@ -87,6 +87,7 @@ class HandlerTable:
 
     handlers: dict[Key, str] = field(default_factory=dict)
     afters: dict[Key, list[str]] = field(default_factory=dict)
+    _after_cache: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, role_class: type) -> HandlerTable:
@@ -105,5 +106,9 @@ class HandlerTable:
     def handler(self, version: OcppVersion, action: str) -> str | None:
         return self.handlers.get((version.version, action)) or self.handlers.get((None, action))
 
-    def after_hooks(self, version: OcppVersion, action: str) -> list[str]:
-        return [*self.afters.get((version.version, action), ()), *self.afters.get((None, action), ())]
+    def after_hooks(self, version: OcppVersion, action: str) -> tuple[str, ...]:
+        key = (version.version, action)
+        hooks = self._after_cache.get(key)
+        if hooks is None:
+            hooks = self._after_cache[key] = (*self.afters.get(key, ()), *self.afters.get((None, action), ()))
+        return hooks

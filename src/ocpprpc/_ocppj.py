@@ -151,7 +151,7 @@ class OcppJLink:
         if isinstance(frame, Call):
             if self._inbound:
                 _log.debug("%s: CALL %s while %d still handled", self._role.id, frame.action, len(self._inbound))
-            task = asyncio.create_task(self._serve(frame), name=f"ocpprpc-{self._role.id}-{frame.action}")
+            task = asyncio.create_task(self._serve(frame))
             self._inbound.add(task)
             task.add_done_callback(self._inbound.discard)
         elif isinstance(frame, CallResult):

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from ._dispatch import HandlerTable
 from ._validation import error_from_validation
 from ._versions import ALL_VERSIONS, resolve_version
+from ._watchdog import HandlerDeadline
 from .errors import (
     ActionNotImplemented,
     ActionNotSupported,
@@ -231,20 +232,20 @@ class Role:
             request = spec.request.model_validate(payload)
         except ValidationError as exc:
             return InboundResult(None, error_from_validation(exc, action))
-        deadline = asyncio.timeout(self.handler_timeout)
+        deadline = HandlerDeadline(self.handler_timeout)
         try:
-            async with deadline:
+            with deadline:
                 response = await self._invoke(spec, request)
         except OcppError as error:
             return InboundResult(None, error)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
-            if isinstance(exc, TimeoutError) and deadline.expired():
-                self.logger.error("handler for %s from %s took over %s s", action, self.id, self.handler_timeout)
-                return InboundResult(None, InternalError(f"the {self.side.value} took too long to handle {action}"))
+        except Exception:
             self.logger.exception("handler for %s from %s failed", action, self.id)
             return InboundResult(None, InternalError(f"the {self.side.value} failed while handling {action}"))
+        if deadline.expired:
+            self.logger.error("handler for %s from %s took over %s s", action, self.id, self.handler_timeout)
+            return InboundResult(None, InternalError(f"the {self.side.value} took too long to handle {action}"))
         hooks = self._handlers.after_hooks(version, action)
         after = self._after_callback(hooks, request, response) if hooks else None
         return InboundResult(response.to_json_dict(), None, after)
@@ -299,7 +300,7 @@ class Role:
             raise InternalError(f"the {self.side.value} built an invalid {spec.name} response")
         return result
 
-    def _after_callback(self, hooks: list[str], request: OcppModel, response: OcppModel) -> AfterCallback:
+    def _after_callback(self, hooks: tuple[str, ...], request: OcppModel, response: OcppModel) -> AfterCallback:
         async def run_after() -> None:
             for name in hooks:
                 try:

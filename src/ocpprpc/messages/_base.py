@@ -31,6 +31,7 @@ __all__ = [
     "DateTime",
     "Decimal",
     "Integer",
+    "OcppLegacyListsModel",
     "OcppModel",
     "OcppRequest",
     "OcppVersion",
@@ -114,12 +115,20 @@ class OcppModel(BaseModel):
     __ocpp_xml__: ClassVar[XmlFacts] = XmlFacts(type_name="")
     """The XML facts of this model; set by the generated code."""
 
-    __ocpp_legacy_lists__: ClassVar[tuple[tuple[str, str], ...]] = ()
-    """(json key, legacy key) pairs for 1.5 repeated simple-content elements; see ``_accept_legacy``."""
-
     def to_json_dict(self) -> dict[str, Any]:
         """This model as an OCPP-J payload: wire names, absent fields left out, JSON types only."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class OcppLegacyListsModel(OcppModel):
+    """Base of the few models (1.5's MeterValue) whose JSON form has an older ocppjs spelling too.
+
+    A separate base so that the Python-level validator below runs only for them, not for every model
+    on the hot path.
+    """
+
+    __ocpp_legacy_lists__: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """(json key, legacy key) pairs for 1.5 repeated simple-content elements; see ``_accept_legacy``."""
 
     @model_validator(mode="before")
     @classmethod

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .._base import Boolean, DateTime, Integer, OcppModel, OcppRequest, XmlChild, XmlFacts
+from .._base import Boolean, DateTime, Integer, OcppLegacyListsModel, OcppModel, OcppRequest, XmlChild, XmlFacts
 from .enums import (
     AuthorizationStatus,
     AvailabilityStatus,
@@ -204,7 +204,7 @@ class MeterValueValue(OcppModel):
     )
 
 
-class MeterValue(OcppModel):
+class MeterValue(OcppLegacyListsModel):
     """Defines single value of the meter-value-value"""
 
     timestamp: DateTime

@@ -1,0 +1,164 @@
+"""The three central systems under test, each run alone in its own process: ``python -m benchmarks._servers KIND``.
+
+* ``ocpprpc``: a :class:`ocpprpc.CentralSystem` subclass with ``@on`` handlers, served by
+  ``ocpprpc.transports.websocket.serve`` with its defaults (the way the README shows it).
+* ``mobilityhouse``: the ``ocpp`` package's ``ocpp.v16.ChargePoint`` with ``@on`` handlers, one per
+  connection, on a ``websockets`` server, the way that package's README and examples set it up (its
+  defaults: JSON-schema validation of every request and response, run in the default thread pool).
+* ``bare``: a ``websockets`` server whose handler only parses each frame with ``json.loads`` and answers a
+  CALLRESULT built with ``json.dumps``: no validation, no models, no dispatch. The ceiling for any OCPP
+  library on ``websockets``.
+
+All three listen on 127.0.0.1 at ``/ocpp/<chargePointId>``, offer the subprotocol ``ocpp1.6``, run on the
+default asyncio event loop, and answer the same two actions with the same payloads (MeterValues → ``{}``,
+Heartbeat → ``{"currentTime": now}``). Handlers are ``async def`` in both libraries, as their READMEs
+write them. permessage-deflate is not negotiated for any (the load generator does not offer it).
+
+The process prints one JSON line ``{"port": ..., "pid": ...}`` once it listens, and runs until SIGTERM.
+On SIGUSR1 it prints one JSON line with the full (generation 2) garbage collections since the previous
+SIGUSR1: how many and their longest and total pause. With thousands of connections a full collection
+stops the event loop for a noticeable time, which shows up in tail latencies; this says when it did.
+Nothing is logged (no logging configured: both libraries are then quiet at INFO).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from ._common import raise_nofile_limit
+
+KINDS = ("ocpprpc", "mobilityhouse", "bare")
+
+
+_gc_full = {"count": 0, "max_ms": 0.0, "total_ms": 0.0}
+_gc_started = [0.0]
+
+
+def _gc_callback(phase: str, info: dict[str, Any]) -> None:
+    if info["generation"] != 2:
+        return
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+        return
+    pause = (time.perf_counter() - _gc_started[0]) * 1e3
+    _gc_full["count"] += 1
+    _gc_full["total_ms"] += pause
+    _gc_full["max_ms"] = max(_gc_full["max_ms"], pause)
+
+
+def _report_gc() -> None:
+    print(json.dumps({"gc_full": dict(_gc_full)}), flush=True)
+    _gc_full.update(count=0, max_ms=0.0, total_ms=0.0)
+
+
+async def _until_terminated() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _report_gc)
+    await stop.wait()
+
+
+def _ready(port: int) -> None:
+    print(json.dumps({"port": port, "pid": os.getpid()}), flush=True)
+
+
+def _cp_id(path: str) -> str:
+    return path.rstrip("/").rpartition("/")[2]
+
+
+async def run_ocpprpc(host: str, port: int) -> None:
+    from ocpprpc import CentralSystem, CentralSystemServer, on
+    from ocpprpc.messages import v16
+    from ocpprpc.transports import websocket
+
+    class BenchCentralSystem(CentralSystem):
+        versions = ("1.6",)
+
+        @on("MeterValues")
+        async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
+            return v16.MeterValuesResponse()
+
+        @on("Heartbeat")
+        async def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
+            return v16.HeartbeatResponse(current_time=datetime.now(UTC))
+
+    server = CentralSystemServer(BenchCentralSystem)
+    async with websocket.serve(server, host, port, endpoint="ocpp") as ws_server:
+        _ready(ws_server.port)
+        await _until_terminated()
+
+
+async def run_mobilityhouse(host: str, port: int) -> None:
+    import websockets
+    from ocpp.routing import on
+    from ocpp.v16 import ChargePoint, call_result
+    from ocpp.v16.enums import Action
+    from websockets.typing import Subprotocol
+
+    class BenchChargePoint(ChargePoint):
+        @on(Action.meter_values)
+        async def on_meter_values(self, connector_id: int, meter_value: list[Any], **kwargs: Any) -> Any:
+            return call_result.MeterValues()
+
+        @on(Action.heartbeat)
+        async def on_heartbeat(self, **kwargs: Any) -> Any:
+            return call_result.Heartbeat(current_time=datetime.now(UTC).isoformat())
+
+    async def handler(ws: Any) -> None:
+        charge_point = BenchChargePoint(_cp_id(ws.request.path), ws)
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await charge_point.start()
+
+    async with websockets.serve(handler, host, port, subprotocols=[Subprotocol("ocpp1.6")]) as server:
+        _ready(server.sockets[0].getsockname()[1])
+        await _until_terminated()
+
+
+async def run_bare(host: str, port: int) -> None:
+    import websockets
+    from websockets.typing import Subprotocol
+
+    loads = json.loads
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+    async def handler(ws: Any) -> None:
+        try:
+            async for message in ws:
+                frame = loads(message)
+                payload = {"currentTime": datetime.now(UTC).isoformat()} if frame[2] == "Heartbeat" else {}
+                await ws.send(dumps([3, frame[1], payload]))
+        except websockets.ConnectionClosed:
+            pass
+
+    async with websockets.serve(handler, host, port, subprotocols=[Subprotocol("ocpp1.6")]) as server:
+        _ready(server.sockets[0].getsockname()[1])
+        await _until_terminated()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    raise_nofile_limit()
+    gc.callbacks.append(_gc_callback)
+    runner = {"ocpprpc": run_ocpprpc, "mobilityhouse": run_mobilityhouse, "bare": run_bare}[args.kind]
+    asyncio.run(runner(args.host, args.port))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
