@@ -392,3 +392,17 @@ async def test_transaction_messages_sent_while_offline_are_delivered_in_order_af
             await asyncio.gather(*queued)
         assert cs.transactions == ["MeterValuesRequest"] * 3 + ["StopTransactionRequest"]  # type: ignore[attr-defined]
     assert cp.pending_transaction_messages == 0
+
+
+async def test_a_response_that_cannot_be_written_is_answered_with_internal_error() -> None:
+    class Careless(CentralSystem):
+        @on("Heartbeat")
+        def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
+            return v16.HeartbeatResponse.model_construct(current_time="not a datetime")  # skips validation
+
+    cp = DemoChargePoint("CP1")
+    async with memory.connect(CentralSystemServer(Careless), cp):
+        with pytest.raises(InternalError):
+            await cp.call(v16.HeartbeatRequest())
+        with pytest.raises(ActionNotSupported):  # and the connection goes on
+            await cp.call(v16.AuthorizeRequest(id_tag="T"))

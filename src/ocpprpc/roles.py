@@ -246,9 +246,14 @@ class Role:
         if deadline.expired:
             self.logger.error("handler for %s from %s took over %s s", action, self.id, self.handler_timeout)
             return InboundResult(None, InternalError(f"the {self.side.value} took too long to handle {action}"))
+        try:
+            answer = response.to_json_dict()
+        except Exception:  # e.g. a model_construct()-ed response holding what JSON cannot carry
+            self.logger.exception("the %s response cannot be written", action)
+            return InboundResult(None, InternalError(f"the {self.side.value} built an invalid {action} response"))
         hooks = self._handlers.after_hooks(version, action)
         after = self._after_callback(hooks, request, response) if hooks else None
-        return InboundResult(response.to_json_dict(), None, after)
+        return InboundResult(answer, None, after)
 
     # -- internals ------------------------------------------------------------------------------------
 
