@@ -439,6 +439,8 @@ class Simulator:
                 self.settings[side][key] = _bool(value)
                 any_on = self.settings["cs"]["print_xml"] or self.settings["cp"]["print_xml"]
                 soap.xml_logger.setLevel(logging.DEBUG if any_on else logging.WARNING)
+                if not any(isinstance(f, _SideFilter) for f in soap.xml_logger.filters):
+                    soap.xml_logger.addFilter(_SideFilter(self.settings))
             else:
                 raise CommandError(f"unknown setting {key!r}; " + USAGE["set"])
             shown = self.settings[side][key]
@@ -556,6 +558,22 @@ class Simulator:
             await started_cp.client.close()
         for started_cs in self.central_systems:
             await started_cs.endpoint.close()
+
+
+class _SideFilter(logging.Filter):
+    """Let raw envelopes through only for the side (cs / cp) whose ``print_xml`` is on.
+
+    The SOAP transport labels each envelope with who logs it: ``cs: ...`` or ``cp#ID: ...``.
+    """
+
+    def __init__(self, settings: dict[str, dict[str, Any]]) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        label = str(record.args[0]) if isinstance(record.args, tuple) and record.args else ""
+        side = "cs" if label.startswith("cs:") else "cp"
+        return bool(self.settings[side]["print_xml"])
 
 
 def _all_versions() -> list[OcppVersion]:
