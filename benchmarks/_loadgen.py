@@ -299,24 +299,39 @@ async def _calls_loop(
     end = rec.end
     while clock() < end:
         action, payload = cycle[n % len(cycle)]
-        unique_id = f"{index}.{n}"
+        if not await _one_call(client, index, f"{index}.{n}", action, payload, rec, timeout):
+            return
         n += 1
-        text = f'[2,"{unique_id}","{action}",{payload}]'.encode()
-        expected = f'[3,"{unique_id}",'.encode()
-        sent = clock()
-        try:
-            reply = await client.request(text, timeout)
-        except TimeoutError:
-            rec.error(clock(), "timeout")
-            return
-        except ConnectionError as exc:
-            rec.error(clock(), f"connection: {exc}")
-            return
-        done = clock()
-        if reply.startswith(expected):
-            rec.ok(index, sent, done)
-        else:
-            rec.error(done, _classify(reply))
+
+
+async def _one_call(
+    client: RawClient | WebsocketsClient,
+    index: int,
+    unique_id: str,
+    action: str,
+    payload: str,
+    rec: Recorder,
+    timeout: float,
+) -> bool:
+    """Send one CALL and record its answer; False when the connection is unusable (timeout, closed)."""
+    clock = time.perf_counter
+    text = f'[2,"{unique_id}","{action}",{payload}]'.encode()
+    expected = f'[3,"{unique_id}",'.encode()
+    sent = clock()
+    try:
+        reply = await client.request(text, timeout)
+    except TimeoutError:
+        rec.error(clock(), "timeout")
+        return False
+    except ConnectionError as exc:
+        rec.error(clock(), f"connection: {exc}")
+        return False
+    done = clock()
+    if reply.startswith(expected):
+        rec.ok(index, sent, done)
+    else:
+        rec.error(done, _classify(reply))
+    return True
 
 
 async def _heartbeat_loop(
@@ -330,24 +345,9 @@ async def _heartbeat_loop(
         if due >= rec.end:
             return
         await asyncio.sleep(max(0.0, due - clock()))
-        unique_id = f"{index}.{n}"
+        if not await _one_call(client, index, f"{index}.{n}", "Heartbeat", "{}", rec, timeout):
+            return
         n += 1
-        text = f'[2,"{unique_id}","Heartbeat",{{}}]'.encode()
-        expected = f'[3,"{unique_id}",'.encode()
-        sent = clock()
-        try:
-            reply = await client.request(text, timeout)
-        except TimeoutError:
-            rec.error(clock(), "timeout")
-            return
-        except ConnectionError as exc:
-            rec.error(clock(), f"connection: {exc}")
-            return
-        done = clock()
-        if reply.startswith(expected):
-            rec.ok(index, sent, done)
-        else:
-            rec.error(done, _classify(reply))
 
 
 async def _sample_cpu(rec: Recorder, server_pid: int | None) -> list[dict[str, Any]]:

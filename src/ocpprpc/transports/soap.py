@@ -344,13 +344,19 @@ class _Registered:
 
 
 class SoapServer(_HttpEndpoint):
-    """The central system's SOAP endpoint (from :func:`serve`); an async context manager."""
+    """The central system's SOAP endpoint: the CentralSystemService of ``server`` at ``http://host:port/path``.
+
+    ``serve(...)`` is this class: ``async with serve(server, "0.0.0.0", 9100) as soap_server:`` (or
+    ``await start()`` / ``await close()``). ``versions`` defaults to the role class's; the version of each
+    request is read from its body's namespace, so one URL serves them all. ``max_size`` bounds a request
+    body; ``max_calls_in_flight`` the unanswered calls to one charge point.
+    """
 
     def __init__(
         self,
         server: CentralSystemServer[Any],
-        host: str,
-        port: int,
+        host: str = "127.0.0.1",
+        port: int = 0,
         *,
         path: str = "/",
         versions: Sequence[str] | None = None,
@@ -432,40 +438,27 @@ class SoapServer(_HttpEndpoint):
         return new_role
 
 
-def serve(
-    server: CentralSystemServer[Any],
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    path: str = "/",
-    versions: Sequence[str] | None = None,
-    max_size: int = DEFAULT_MAX_SIZE,
-    max_calls_in_flight: int = 1,
-) -> SoapServer:
-    """Serve the CentralSystemService of ``server`` over SOAP at ``http://host:port/path``.
-
-    ``versions`` defaults to the role class's; the version of each request is read from its body's
-    namespace, so one URL serves them all. Use as ``async with serve(...) as soap:`` or ``await start()``.
-    """
-    return SoapServer(
-        server, host, port, path=path, versions=versions, max_size=max_size, max_calls_in_flight=max_calls_in_flight
-    )
-
-
 # -- charge point ----------------------------------------------------------------------------------------
 
 
 class SoapChargePointClient(_HttpEndpoint):
-    """A charge point speaking SOAP (from :func:`connect`): its remote action port and its link out."""
+    """A charge point speaking SOAP to the central system at ``central_system_url``.
+
+    ``connect(...)`` is this class: ``async with connect(cp, "http://cs:9100/"):``. It serves its
+    ChargePointService on ``host:port`` (the remote action port) and announces ``from_url`` (default
+    ``http://host:port/``) as its address in ``From`` / ``ReplyTo``; behind NAT or a proxy, pass the
+    address the central system can reach. After a failed POST it re-links after a back-off growing from
+    ``backoff_initial`` to ``backoff_max`` seconds (with ``jitter``), so queued transaction messages retry.
+    """
 
     def __init__(
         self,
         charge_point: ChargePoint,
         central_system_url: str,
         *,
-        from_url: str | None,
-        host: str,
-        port: int,
+        from_url: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
         max_size: int = DEFAULT_MAX_SIZE,
         max_calls_in_flight: int = 1,
         backoff_initial: float = 1.0,
@@ -562,32 +555,8 @@ class SoapChargePointClient(_HttpEndpoint):
         return await _send_then_after(request, response, result, self._tasks)
 
 
-def connect(
-    charge_point: ChargePoint,
-    central_system_url: str,
-    *,
-    from_url: str | None = None,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    max_size: int = DEFAULT_MAX_SIZE,
-    max_calls_in_flight: int = 1,
-    backoff_initial: float = 1.0,
-    backoff_max: float = 60.0,
-) -> SoapChargePointClient:
-    """Make ``charge_point`` speak SOAP to the central system at ``central_system_url``.
+serve = SoapServer
+"""Serve a central system over OCPP-S: ``async with serve(server, host, port, path="/ocpp") as soap_server:``."""
 
-    It serves its ChargePointService on ``host:port`` (the remote action port) and announces ``from_url``
-    (default ``http://host:port/``) as its address in ``From`` / ``ReplyTo``; when it sits behind NAT or
-    a proxy, pass the address the central system can reach. Use as ``async with connect(...):``.
-    """
-    return SoapChargePointClient(
-        charge_point,
-        central_system_url,
-        from_url=from_url,
-        host=host,
-        port=port,
-        max_size=max_size,
-        max_calls_in_flight=max_calls_in_flight,
-        backoff_initial=backoff_initial,
-        backoff_max=backoff_max,
-    )
+connect = SoapChargePointClient
+"""Make a charge point speak OCPP-S: ``async with connect(cp, central_system_url, port=9101):``."""

@@ -257,10 +257,28 @@ def _interval(value: float | None) -> float | None:
 
 
 class WebSocketServer(Generic[CS]):
-    """An OCPP-J central system listening for charge points; made by :func:`serve`.
+    """An OCPP-J central system listening for charge points at ``ws[s]://host:port/<endpoint>/<chargePointId>``.
+
+    ``serve(...)`` is this class: ``async with serve(server, "0.0.0.0", 9000) as ws_server:``.
 
     Use it as an async context manager, or ``await start()`` / ``await close()``. Closing stops
     listening and closes every connection with 1001 (going away).
+
+    Args:
+        server: the registry; each connection gets a role object from ``server.create``.
+        host: the interface to bind; port: the port (0: any free one, see ``ws_server.port``).
+        endpoint: the path before the id (``"ocpp"``, ``"a/b"``, or empty). Any other path → HTTP 404.
+        subprotocols: the OCPP versions served, in order of preference (``"ocpp1.6"`` or ``"1.6"``);
+            default: the role class's ``versions``. The first of these that the client offers is
+            picked; a client offering none of them → HTTP 400.
+        auth: ``auth(charge_point_id, username, password)``, sync or async, checks HTTP Basic
+            credentials before the upgrade; a missing or refused one → HTTP 401.
+        ssl: a server-side TLS context, for ``wss://``.
+        ping_interval: seconds between keep-alive pings; None or 0: none. Changeable while running.
+        ping_timeout: seconds without a pong before the connection is closed (1011); None: wait forever.
+        max_frame_size: largest frame accepted (bytes); a larger one closes the connection with 1009.
+        max_calls_in_flight: unanswered CALLs to one charge point at a time (OCPP-J: 1).
+        max_bad_messages: close a connection (1008) after this many malformed frames in a row.
     """
 
     def __init__(
@@ -492,66 +510,37 @@ def _address(ws: Connection) -> str:
     return str(address)
 
 
-def serve(
-    server: CentralSystemServer[CS],
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    endpoint: str = "",
-    subprotocols: Sequence[str] | None = None,
-    auth: AuthCallback | None = None,
-    ssl: ssl_module.SSLContext | None = None,
-    ping_interval: float | None = DEFAULT_PING_INTERVAL,
-    ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
-    max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
-    max_calls_in_flight: int = 1,
-    max_bad_messages: int | None = None,
-) -> WebSocketServer[CS]:
-    """Serve ``server``'s central system to charge points at ``ws[s]://host:port/<endpoint>/<chargePointId>``.
-
-    Returns the (not yet started) :class:`WebSocketServer`: ``async with serve(...) as ws_server:``.
-
-    Args:
-        server: the registry; each connection gets a role object from ``server.create``.
-        host: the interface to bind; port: the port (0: any free one, see ``ws_server.port``).
-        endpoint: the path before the id (``"ocpp"``, ``"a/b"``, or empty). Any other path → HTTP 404.
-        subprotocols: the OCPP versions served, in order of preference (``"ocpp1.6"`` or ``"1.6"``);
-            default: the role class's ``versions``. The first of these that the client offers is
-            picked; a client offering none of them → HTTP 400.
-        auth: ``auth(charge_point_id, username, password)``, sync or async, checks HTTP Basic
-            credentials before the upgrade; a missing or refused one → HTTP 401.
-        ssl: a server-side TLS context, for ``wss://``.
-        ping_interval: seconds between keep-alive pings; None or 0: none. Changeable while running.
-        ping_timeout: seconds without a pong before the connection is closed (1011); None: wait forever.
-        max_frame_size: largest frame accepted (bytes); a larger one closes the connection with 1009.
-        max_calls_in_flight: unanswered CALLs to one charge point at a time (OCPP-J: 1).
-        max_bad_messages: close a connection (1008) after this many malformed frames in a row.
-    """
-    return WebSocketServer(
-        server,
-        host,
-        port,
-        endpoint=endpoint,
-        subprotocols=subprotocols,
-        auth=auth,
-        ssl=ssl,
-        ping_interval=ping_interval,
-        ping_timeout=ping_timeout,
-        max_frame_size=max_frame_size,
-        max_calls_in_flight=max_calls_in_flight,
-        max_bad_messages=max_bad_messages,
-    )
-
-
 # -- client -------------------------------------------------------------------------------------------
 
 
 class WebSocketClient:
-    """A charge point's OCPP-J connection that keeps itself connected; made by :func:`connect`.
+    """A charge point's OCPP-J connection to a central system at ``url``, that keeps itself connected.
+
+    ``connect(...)`` is this class: ``async with connect(cp, "ws://host:9000/ocpp/CP1") as client:``.
 
     ``async with`` starts it and waits for the first connection (up to ``open_timeout``, else
     :class:`NotConnected`); :meth:`start` only starts it. :meth:`close` stops reconnecting and closes
     the socket; transaction messages still queued in the charge point's outbox stay there.
+
+    Args:
+        charge_point: the role object; it is attached to each new connection in turn.
+        url: ``ws[s]://host:port/<endpoint>/<chargePointId>``. When its last path segment is not the
+            charge point's id, ``/<id>`` is appended (so the central system's base URL works too).
+        subprotocols: the versions offered, in order of preference (``"ocpp1.6"`` or ``"1.6"``);
+            default: the charge point's own version only. The connection speaks the one the server picks.
+        auth: ``(username, password)`` for HTTP Basic authentication.
+        ssl: a client TLS context for ``wss://`` (e.g. one trusting a private CA); by default
+            websockets uses the system's trust store for ``wss://`` URLs.
+        ping_interval / ping_timeout / max_frame_size: as for :class:`WebSocketServer`.
+        open_timeout: seconds one connection attempt may take; also how long ``async with`` waits for
+            the first connection.
+        reconnect: connect again when the connection is lost or an attempt fails, until closed.
+        backoff_initial / backoff_max / backoff_factor: waits between attempts grow from
+            ``backoff_initial`` by ``backoff_factor`` up to ``backoff_max`` seconds, and start over
+            after a successful connection.
+        jitter: each wait is shortened by a random fraction of up to ``jitter`` (0.5: between half the
+            delay and the full delay).
+        max_calls_in_flight / max_bad_messages: as for :class:`WebSocketServer`.
     """
 
     def __init__(
@@ -790,65 +779,8 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def connect(
-    charge_point: ChargePoint,
-    url: str,
-    *,
-    subprotocols: Sequence[str] | None = None,
-    auth: tuple[str, str] | None = None,
-    ssl: ssl_module.SSLContext | None = None,
-    ping_interval: float | None = DEFAULT_PING_INTERVAL,
-    ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
-    max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
-    open_timeout: float = 10.0,
-    reconnect: bool = True,
-    backoff_initial: float = 1.0,
-    backoff_max: float = 60.0,
-    backoff_factor: float = 2.0,
-    jitter: float = 0.5,
-    max_calls_in_flight: int = 1,
-    max_bad_messages: int | None = None,
-) -> WebSocketClient:
-    """Connect ``charge_point`` to a central system at ``url``, and keep it connected.
+serve = WebSocketServer
+"""Serve a central system to charge points over OCPP-J: ``async with serve(server, host, port) as ws_server:``."""
 
-    Returns the (not yet started) :class:`WebSocketClient`: ``async with connect(...) as client:``
-    waits for the first connection; ``await client.start()`` does not.
-
-    Args:
-        charge_point: the role object; it is attached to each new connection in turn.
-        url: ``ws[s]://host:port/<endpoint>/<chargePointId>``. When its last path segment is not the
-            charge point's id, ``/<id>`` is appended (so the central system's base URL works too).
-        subprotocols: the versions offered, in order of preference (``"ocpp1.6"`` or ``"1.6"``);
-            default: the charge point's own version only. The connection speaks the one the server picks.
-        auth: ``(username, password)`` for HTTP Basic authentication.
-        ssl: a client TLS context for ``wss://`` (e.g. one trusting a private CA); by default
-            websockets uses the system's trust store for ``wss://`` URLs.
-        ping_interval / ping_timeout / max_frame_size: as for :func:`serve`.
-        open_timeout: seconds one connection attempt may take; also how long ``async with`` waits for
-            the first connection.
-        reconnect: connect again when the connection is lost or an attempt fails, until closed.
-        backoff_initial / backoff_max / backoff_factor: waits between attempts grow from
-            ``backoff_initial`` by ``backoff_factor`` up to ``backoff_max`` seconds, and start over
-            after a successful connection.
-        jitter: each wait is shortened by a random fraction of up to ``jitter`` (0.5: between half the
-            delay and the full delay).
-        max_calls_in_flight / max_bad_messages: as for :func:`serve`.
-    """
-    return WebSocketClient(
-        charge_point,
-        url,
-        subprotocols=subprotocols,
-        auth=auth,
-        ssl=ssl,
-        ping_interval=ping_interval,
-        ping_timeout=ping_timeout,
-        max_frame_size=max_frame_size,
-        open_timeout=open_timeout,
-        reconnect=reconnect,
-        backoff_initial=backoff_initial,
-        backoff_max=backoff_max,
-        backoff_factor=backoff_factor,
-        jitter=jitter,
-        max_calls_in_flight=max_calls_in_flight,
-        max_bad_messages=max_bad_messages,
-    )
+connect = WebSocketClient
+"""Connect a charge point over OCPP-J and keep it connected: ``async with connect(cp, url) as client:``."""
