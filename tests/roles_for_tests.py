@@ -4,29 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpprpc import CentralSystem, ChargePoint, OcppModel
+from ocpprpc import CentralSystem, ChargePoint, OcppModel, Role
 from ocpprpc.messages.examples import example
 
 
-class EchoCentralSystem(CentralSystem):
-    """Answers every charge point action with the example response and records what it received."""
+class EchoMixin:
+    """Answers every request it has no handler for with the example response, and records the request."""
 
     def __init__(self, id: str, version: Any = None) -> None:
-        super().__init__(id, version)
+        super().__init__(id, version)  # type: ignore[call-arg]
         self.received: list[OcppModel] = []
 
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
+        assert isinstance(self, Role)
         self.received.append(request)
         return example(self.version.received_by(self.side)[action].response)
 
 
-class EchoChargePoint(ChargePoint):
-    """Answers every central system action with the example response and records what it received."""
+class EchoCentralSystem(EchoMixin, CentralSystem):
+    """A central system answering every charge point action."""
 
-    def __init__(self, id: str, version: Any = None) -> None:
-        super().__init__(id, version)
-        self.received: list[OcppModel] = []
 
-    async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
-        self.received.append(request)
-        return example(self.version.received_by(self.side)[action].response)
+class EchoChargePoint(EchoMixin, ChargePoint):
+    """A charge point answering every central system action."""
