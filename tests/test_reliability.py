@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -203,3 +203,41 @@ async def test_a_central_system_killed_mid_transaction_gets_every_queued_message
 
 def started_time() -> Any:
     return example(v16.StopTransactionRequest).timestamp
+
+
+class LosingCentralSystem(EchoCentralSystem):
+    """Handles each MeterValues, but the connection dies before the first answer can be sent."""
+
+    handled: ClassVar[list[str]] = []
+    cut_once: ClassVar[bool] = True
+
+    @on("MeterValues")
+    async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
+        LosingCentralSystem.handled.append(request.meter_value[0].sampled_value[0].value)
+        if LosingCentralSystem.cut_once:
+            LosingCentralSystem.cut_once = False
+            link = self._link
+            assert link is not None
+            link._channel.ws.transport.abort()  # type: ignore[attr-defined]  # the answer is lost
+            await asyncio.sleep(0.05)
+        return v16.MeterValuesResponse()
+
+
+async def test_a_transaction_message_whose_answer_was_lost_is_retried_and_handled_once() -> None:
+    LosingCentralSystem.handled, LosingCentralSystem.cut_once = [], True
+    server = CentralSystemServer(LosingCentralSystem)
+    cp = EchoChargePoint("CP1", "1.6")
+
+    def meter(value: str) -> v16.MeterValuesRequest:
+        reading = {"timestamp": started_time(), "sampled_value": [{"value": value}]}
+        return v16.MeterValuesRequest(connector_id=1, meter_value=[reading])
+
+    async with (
+        asyncio.timeout(10),
+        websocket.serve(server) as ws_server,
+        websocket.connect(cp, ws_server.url, **FAST),
+    ):
+        assert await cp.call(meter("100")) == v16.MeterValuesResponse()  # answered after the reconnect
+        await cp.call(meter("200"))
+    # the retry of "100" carried its first id and was answered from memory, not handled a second time
+    assert LosingCentralSystem.handled == ["100", "200"]

@@ -113,9 +113,9 @@ class SimRoleMixin:
     version: OcppVersion
     side: Side
 
-    async def handle_call(self, action: str, payload: dict[str, Any]) -> InboundResult:
+    async def handle_call(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> InboundResult:
         assert isinstance(self, Role)
-        result = await Role.handle_call(self, action, payload)
+        result = await Role.handle_call(self, action, payload, message_id)
         plugins = self.simulator.plugins_for(self)
         if result.payload is None or not plugins:
             return result

@@ -12,6 +12,8 @@ at a time: a WebSocket, an in-memory queue pair) and a :class:`~ocpprpc.roles.Ro
 * Outbound, at most ``max_calls_in_flight`` CALLs (default 1, as OCPP-J requires) are unanswered at a
   time; later calls wait their turn. Each has its own timeout. A CALLRESULT / CALLERROR for an id
   with no call pending (late, or never ours) is logged and dropped.
+* When the connection ends, pending calls fail with ConnectionClosed; handlers already running finish
+  (bounded by the role's ``handler_timeout``) and their answers are dropped.
 * Bad input never ends the connection: a malformed frame is answered with a CALLERROR when its id
   can be read, logged either way. Only ``max_bad_messages`` consecutive bad frames (when set) close it.
 * Every frame in and out is logged at INFO on the ``ocpprpc.frames`` logger, in the simulator
@@ -87,13 +89,15 @@ class OcppJLink:
 
     # -- outbound -----------------------------------------------------------------------------------
 
-    async def request(self, action: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    async def request(
+        self, action: str, payload: dict[str, Any], timeout: float, message_id: str | None = None
+    ) -> dict[str, Any]:
         if self._closed:
             raise ConnectionClosed(f"connection to {self._role.id} is closed")
         async with self._in_flight:
             if self._closed:
                 raise ConnectionClosed(f"connection to {self._role.id} is closed")
-            unique_id = new_unique_id()
+            unique_id = message_id or new_unique_id()
             future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             self._pending[unique_id] = (action, future)
             try:
@@ -186,7 +190,7 @@ class OcppJLink:
             entry[1].set_result(payload)
 
     async def _serve(self, call: Call) -> None:
-        result = await self._role.handle_call(call.action, call.payload)
+        result = await self._role.handle_call(call.action, call.payload, call.unique_id)
         if result.error is not None:
             if not result.error.remote:
                 _log.info("%s: %s answered with %s", self._role.id, call.action, result.error.code.value)
@@ -218,10 +222,9 @@ class OcppJLink:
         for _action, future in self._pending.values():
             if not future.done():
                 future.set_exception(ConnectionClosed(f"connection to {self._role.id} closed with the call pending"))
-        for task in list(self._inbound):
-            task.cancel()
-        if self._inbound:
-            await asyncio.gather(*self._inbound, return_exceptions=True)
+        # Handlers still running are left to finish (within the role's handler_timeout): cancelling one
+        # half-way would leave its work half done, and a transaction message's answer is remembered for
+        # the retry that follows the reconnect. Only their answers are dropped.
         if self.close_reason == "too many bad messages":
             await self._channel.close(1008, self.close_reason)
         else:

@@ -4,13 +4,13 @@ Theory of operation
 -------------------
 A role object is the application's view of one connection to one peer. It knows nothing of sockets or
 XML: a transport gives it a :class:`Link` (something that can send a request and await its answer) and
-feeds it the peer's requests through :meth:`Role._handle_call`. So the same subclass works over
+feeds it the peer's requests through :meth:`Role.handle_call`. So the same subclass works over
 OCPP-J (WebSocket), OCPP-S (SOAP) and the in-memory test transport, unchanged.
 
 Inbound: action name → the :class:`~ocpprpc.messages.ActionSpec` of the connection's version → the
 payload validated into the typed request → the ``@on`` handler → the typed response → its payload.
 Every failure on the way becomes the :class:`~ocpprpc.errors.OcppError` the peer is answered with;
-nothing a peer sends can raise out of :meth:`Role._handle_call`.
+nothing a peer sends can raise out of :meth:`Role.handle_call`.
 
 Outbound: :meth:`Role.call` takes a request model, finds its action (which also checks that this side
 may send it in this version), hands the payload to the link and validates the answer into the response
@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from pydantic import ValidationError
 
 from ._dispatch import HandlerTable
+from ._frames import new_unique_id
 from ._validation import error_from_validation
 from ._versions import ALL_VERSIONS, resolve_version
 from ._watchdog import HandlerDeadline
@@ -48,7 +49,16 @@ from .errors import (
 )
 from .messages._base import ActionSpec, OcppModel, OcppRequest, OcppVersion, Side
 
-__all__ = ["DEFAULT_CALL_TIMEOUT", "TRANSACTION_ACTIONS", "CentralSystem", "ChargePoint", "Link", "Role"]
+__all__ = [
+    "DEFAULT_CALL_TIMEOUT",
+    "REPLAY_MEMORY",
+    "TRANSACTION_ACTIONS",
+    "AnsweredCalls",
+    "CentralSystem",
+    "ChargePoint",
+    "Link",
+    "Role",
+]
 
 R = TypeVar("R", bound=OcppModel)
 
@@ -57,6 +67,44 @@ DEFAULT_CALL_TIMEOUT = 30.0
 
 TRANSACTION_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues"})
 """The charge point's messages that must reach the central system, in order, even across outages."""
+
+REPLAY_MEMORY = 4
+"""How many answered transaction messages per charge point are remembered to recognise retries.
+
+A charge point's outbox sends one transaction message at a time, so only the last one answered can be
+retried; a few more cover peers that pipeline."""
+
+
+class AnsweredCalls:
+    """The answers to one charge point's last transaction messages, by message id.
+
+    A charge point retries a transaction message with the id of its first attempt when the answer was
+    lost with the connection. Answering such a retry from here, without running the handler again,
+    makes the central system handle each transaction message once; a retry that arrives while the first
+    attempt is still being handled waits for that answer. The memory outlives connections (the server
+    keeps one per charge point id) but not the process.
+    """
+
+    __slots__ = ("_answers",)
+
+    def __init__(self) -> None:
+        self._answers: collections.OrderedDict[tuple[str, str], asyncio.Future[InboundResult]] = (
+            collections.OrderedDict()
+        )
+
+    def get(self, action: str, message_id: str) -> asyncio.Future[InboundResult] | None:
+        return self._answers.get((action, message_id))
+
+    def begin(self, action: str, message_id: str) -> asyncio.Future[InboundResult]:
+        future: asyncio.Future[InboundResult] = asyncio.get_running_loop().create_future()
+        self._answers[(action, message_id)] = future
+        while len(self._answers) > REPLAY_MEMORY:
+            self._answers.popitem(last=False)
+        return future
+
+    def forget(self, action: str, message_id: str) -> None:
+        self._answers.pop((action, message_id), None)
+
 
 AfterCallback = Callable[[], Coroutine[Any, Any, None]]
 
@@ -69,10 +117,14 @@ class Link(Protocol):
         """True once the connection is gone; a closed link never opens again."""
         ...
 
-    async def request(self, action: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    async def request(
+        self, action: str, payload: dict[str, Any], timeout: float, message_id: str | None = None
+    ) -> dict[str, Any]:
         """Send a request and return the peer's response payload.
 
-        Raises :class:`OcppError` (remote) for the peer's error answer, :class:`CallTimeout`, or
+        ``message_id`` (the OCPP-J unique id, the SOAP MessageID) is fresh when None; a retry passes the
+        id of its first attempt, so that the peer can tell a repeat from a new message. Raises
+        :class:`OcppError` (remote) for the peer's error answer, :class:`CallTimeout`, or
         :class:`ConnectionClosed`.
         """
         ...
@@ -125,6 +177,8 @@ class Role:
         self._version = resolve_version(version if version is not None else self.versions[0])
         self._link: Link | None = None
         self._link_changed = asyncio.Condition()
+        self.answered = AnsweredCalls()
+        """Answers to the peer's transaction messages, to recognise retries (a server shares one per id)."""
         self.logger: logging.LoggerAdapter[logging.Logger] = logging.LoggerAdapter(
             logging.getLogger(f"ocpprpc.{self.side.value}"), {"charge_point_id": id}
         )
@@ -218,8 +272,35 @@ class Role:
             self._link_changed.notify_all()
         await self._run_hook(self.on_disconnect)
 
-    async def handle_call(self, action: str, payload: dict[str, Any]) -> InboundResult:
-        """Answer one request from the peer. Never raises, but for cancellation."""
+    async def handle_call(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> InboundResult:
+        """Answer one request from the peer. Never raises, but for cancellation.
+
+        With the request's ``message_id``, a transaction message answered before under the same id (a
+        retry whose first answer was lost) gets that answer again without running the handler twice.
+        """
+        if message_id is None or action not in TRANSACTION_ACTIONS:
+            return await self._answer(action, payload)
+        earlier = self.answered.get(action, message_id)
+        if earlier is not None:
+            self.logger.info("%s %s from %s is a retry: answered as before", action, message_id, self.id)
+            try:
+                return await asyncio.shield(earlier)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+                # the first attempt's handler was cancelled: this one handles the message itself
+        answer = self.answered.begin(action, message_id)
+        try:
+            result = await self._answer(action, payload)
+        except BaseException:
+            self.answered.forget(action, message_id)
+            answer.cancel()
+            raise
+        answer.set_result(InboundResult(result.payload, result.error))  # a retry does not rerun after-hooks
+        return result
+
+    async def _answer(self, action: str, payload: dict[str, Any]) -> InboundResult:
         version = self._version
         spec = version.received_by(self.side).get(action)
         if spec is None:
@@ -342,9 +423,9 @@ class ChargePoint(Role):
     system has answered. A timed-out transaction message is retried up to
     ``transaction_message_attempts`` times in all, then its caller gets :class:`CallTimeout`.
 
-    Delivery is at least once: when the connection drops after the central system handled a message
-    but before its answer arrived, the message is sent again after reconnecting (OCPP has no message
-    de-duplication; a central system recognises a repeated StartTransaction by its content).
+    A message whose answer was lost with the connection is sent again after reconnecting, with the id
+    of its first attempt; an ocpprpc central system recognises the retry (see :class:`AnsweredCalls`)
+    and answers it as before without handling it twice. Other central systems see it twice.
     """
 
     side = Side.CHARGE_POINT
@@ -352,9 +433,9 @@ class ChargePoint(Role):
 
     def __init__(self, id: str, version: str | OcppVersion | None = None) -> None:
         super().__init__(id, version)
-        self._outbox: collections.deque[tuple[ActionSpec, dict[str, Any], float, asyncio.Future[dict[str, Any]]]] = (
-            collections.deque()
-        )
+        self._outbox: collections.deque[
+            tuple[ActionSpec, dict[str, Any], float, str, asyncio.Future[dict[str, Any]]]
+        ] = collections.deque()
         self._outbox_task: asyncio.Task[None] | None = None
 
     @property
@@ -367,7 +448,7 @@ class ChargePoint(Role):
             return await super()._send_request(spec, payload, timeout)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieve_exception)
-        self._outbox.append((spec, payload, timeout, future))
+        self._outbox.append((spec, payload, timeout, new_unique_id(), future))
         if self._outbox_task is None or self._outbox_task.done():
             self._outbox_task = asyncio.create_task(self._deliver_outbox(), name=f"ocpprpc-outbox-{self.id}")
         # The message stays queued even if the caller stops waiting: it is delivered all the same.
@@ -392,10 +473,11 @@ class ChargePoint(Role):
     async def _deliver_outbox(self) -> None:
         attempts = 0
         while self._outbox:
-            spec, payload, timeout, future = self._outbox[0]
+            spec, payload, timeout, message_id, future = self._outbox[0]
             link = await self._wait_for_link()
             try:
-                raw = await link.request(spec.name, payload, timeout)
+                # Every attempt carries the first attempt's id: the central system can tell a retry.
+                raw = await link.request(spec.name, payload, timeout, message_id)
             except ConnectionClosed:
                 self.logger.info("%s not delivered: connection lost; retrying after reconnect", spec.name)
                 await self._wait_for_new_link(link)

@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 
 from .errors import UsageError
 from .messages._base import OcppModel, OcppRequest, OcppVersion
-from .roles import CentralSystem, Link
+from .roles import AnsweredCalls, CentralSystem, Link
 
 __all__ = ["CentralSystemServer", "UnknownChargePoint"]
 
@@ -48,6 +48,7 @@ class CentralSystemServer(Generic[CS]):
     ) -> None:
         self.role_class = role_class
         self._connected: dict[str, CS] = {}
+        self._answered: dict[str, AnsweredCalls] = {}
         self._changed = asyncio.Condition()
         self._on_connect: list[Listener[CS]] = [on_connect] if on_connect else []
         self._on_disconnect: list[Listener[CS]] = [on_disconnect] if on_disconnect else []
@@ -97,8 +98,17 @@ class CentralSystemServer(Generic[CS]):
     # -- for transports -------------------------------------------------------------------------------
 
     def create(self, charge_point_id: str, version: OcppVersion) -> CS:
-        """A new role object for a connecting charge point."""
-        return self.role_class(charge_point_id, version)
+        """A new role object for a connecting charge point.
+
+        It shares the charge point's memory of answered transaction messages with the role objects of
+        its earlier connections, so a message retried after a reconnect is recognised.
+        """
+        role = self.role_class(charge_point_id, version)
+        answered = self._answered.get(charge_point_id)
+        if answered is None:
+            answered = self._answered[charge_point_id] = role.answered
+        role.answered = answered
+        return role
 
     async def attach(self, role: CS, link: Link, version: OcppVersion) -> None:
         """Register ``role`` as the connection of its charge point, replacing (and closing) an older one."""

@@ -162,12 +162,14 @@ class SoapLink:
     def closed(self) -> bool:
         return self._closed
 
-    async def request(self, action: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    async def request(
+        self, action: str, payload: dict[str, Any], timeout: float, message_id: str | None = None
+    ) -> dict[str, Any]:
         if self._closed:
             raise ConnectionClosed(f"SOAP link to {self.role.id} is closed")
         version = self.role.version
         spec = version.initiated_by(self.role.side).get(action)
-        message_id = _message_id()
+        message_id = message_id or _message_id()
         body: bytes | None = None
         if spec is not None and payload.keys() <= _wire_names(spec.request):
             with contextlib.suppress(UsageError):  # a value of the wrong type: written plainly below
@@ -244,7 +246,7 @@ async def _serve_request(role: Role, message: SoapMessage, body: bytes) -> tuple
     spec, version = message.spec, message.version
     out_label, in_label = _labels(role)
     _log_message(in_label, spec.name, message.payload, body)
-    result = await role.handle_call(spec.name, message.payload)
+    result = await role.handle_call(spec.name, message.payload, message.message_id)
     if result.error is not None:
         answer = encode_fault(
             result.error, relates_to=message.message_id, namespace=spec.namespace, charge_box_identity=role.id
