@@ -28,6 +28,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
+	$(BIN)/mypy examples
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest

@@ -306,7 +306,7 @@ def _attribute_note(models: Sequence[type[OcppModel]]) -> str:
                 f"{'repeated element is the list' if child.repeated else 'element is the object'} `{json_name}`, "
                 f"{item} with the text under {_words(text)} and the attributes beside it: `{sample}`."
             )
-            legacy = dict(parent.__ocpp_legacy_lists__).get(json_name)
+            legacy = dict(getattr(parent, "__ocpp_legacy_lists__", ())).get(json_name)
             if legacy is not None and len(text) == 1:
                 item_json = example(value).to_json_dict()
                 texts = json.dumps([item_json[text[0]]], ensure_ascii=False)

@@ -62,8 +62,8 @@ async def main(argv: list[str]) -> int:
             if not next_line.done():
                 next_line.cancel()
                 break
-            line = next_line.result()
-            if line is None or not await simulator.execute(line):
+            entered = next_line.result()
+            if entered is None or not await simulator.execute(entered):
                 break
     finally:
         await simulator.close()
