@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from ._dispatch import HandlerTable
 from ._frames import new_unique_id
+from ._lenient import repair
 from ._validation import error_from_validation
 from ._versions import ALL_VERSIONS, resolve_version
 from ._watchdog import HandlerDeadline
@@ -157,12 +158,18 @@ class Role:
     * ``call_timeout``: seconds a call waits for its answer (default 30).
     * ``handler_timeout``: seconds a handler may take before the peer is answered with InternalError
       (default 30, the peer's own call timeout; None: no limit). A hung handler then ties up nothing.
+    * ``strict``: when False, a request (or a response to our call) that fails validation is repaired
+      where the fix is obvious (a timestamp without timezone, ``"1"`` for 1, an enum value in the wrong
+      case, a vendor field: see ``ocpprpc._lenient``) instead of refused; handlers still get valid
+      models. Also settable per instance, so per charge point. Either way :meth:`on_validation_error`
+      hears of every payload that failed validation.
     """
 
     side: ClassVar[Side]
     versions: ClassVar[tuple[str, ...]] = ALL_VERSIONS
     call_timeout: ClassVar[float] = DEFAULT_CALL_TIMEOUT
     handler_timeout: ClassVar[float | None] = DEFAULT_CALL_TIMEOUT
+    strict: bool = True
     _handlers: ClassVar[HandlerTable] = HandlerTable()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -211,9 +218,10 @@ class Role:
         try:
             response: R = spec.response.model_validate(raw)  # type: ignore[assignment]
         except ValidationError as exc:
-            error = error_from_validation(exc, spec.name, "response")
-            self.logger.warning("invalid %s response from %s: %s", spec.name, self.id, error.description)
-            raise error from None
+            repaired, error = await self._invalid(spec, spec.response, raw, exc, "response")
+            if repaired is None:
+                raise error from None
+            response = repaired  # type: ignore[assignment]
         return response
 
     async def call_raw(self, action: str, payload: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
@@ -243,6 +251,15 @@ class Role:
 
     async def on_disconnect(self) -> None:
         """Called when the connection is gone (override to react)."""
+
+    async def on_validation_error(self, action: str, payload: dict[str, Any], error: OcppError, repaired: bool) -> None:
+        """A payload of ``action`` from the peer failed validation (override to count or alert).
+
+        ``error`` is what strict validation answers; ``repaired`` says whether a non-``strict`` role
+        fixed the payload and went on. The default logs a warning.
+        """
+        outcome = "repaired" if repaired else "refused"
+        self.logger.warning("%s %s from %s: %s", outcome, action, self.id, error.description)
 
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
         """Answer a valid request that has no ``@on`` handler. By default: NotSupported."""
@@ -312,7 +329,10 @@ class Role:
         try:
             request = spec.request.model_validate(payload)
         except ValidationError as exc:
-            return InboundResult(None, error_from_validation(exc, action))
+            repaired, error = await self._invalid(spec, spec.request, payload, exc, "request")
+            if repaired is None:
+                return InboundResult(None, error)
+            request = repaired
         deadline = HandlerDeadline(self.handler_timeout)
         try:
             with deadline:
@@ -367,6 +387,20 @@ class Role:
     async def _send_request(self, spec: ActionSpec, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         link = await self._current_link()
         return await link.request(spec.name, payload, timeout)
+
+    async def _invalid(
+        self, spec: ActionSpec, model: type[OcppModel], payload: dict[str, Any], exc: ValidationError, what: str
+    ) -> tuple[OcppModel | None, OcppError]:
+        """Tell :meth:`on_validation_error`; the repaired model (when not ``strict`` and repairable) and the error."""
+        repaired = None if self.strict else repair(model, payload, exc)
+        error = error_from_validation(exc, spec.name, what)
+        try:
+            await self.on_validation_error(spec.name, payload, error, repaired is not None)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.logger.exception("on_validation_error failed")
+        return repaired, error
 
     async def _invoke(self, spec: ActionSpec, request: OcppModel) -> OcppModel:
         name = self._handlers.handler(self._version, spec.name)
