@@ -164,3 +164,75 @@ async def test_unchecked_requests_reach_the_peer_as_sent_and_get_its_fault(
             # "one" is no integer: the peer sees text where a number belongs
             assert exc.value.code == (code or "TypeConstraintViolation")
             await cp.call(v16.HeartbeatRequest())
+
+
+def _accept_own_password(charge_point_id: str, username: str, password: str) -> bool:
+    return username == charge_point_id and password == f"secret-{charge_point_id}"
+
+
+@pytest.mark.parametrize(
+    ("credentials", "allowed"),
+    [
+        (("CP1", "secret-CP1"), True),
+        (None, False),
+        (("CP1", "wrong"), False),
+        (("CP2", "secret-CP2"), False),  # another charge point's valid credentials cannot speak as CP1
+    ],
+    ids=["right", "missing", "wrong", "another-charge-point"],
+)
+async def test_basic_auth_is_checked_against_the_charge_box_identity(
+    credentials: tuple[str, str] | None, allowed: bool
+) -> None:
+    from ocpprpc import SecurityError
+
+    server = CentralSystemServer(EchoCentralSystem)
+    async with soap.serve(server, auth=_accept_own_password) as endpoint:
+        cp = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(cp, endpoint.url, auth=credentials):
+            if allowed:
+                await cp.call(v16.HeartbeatRequest())
+                assert "CP1" in server
+            else:
+                with pytest.raises(SecurityError):
+                    await cp.call(v16.HeartbeatRequest())
+                assert "CP1" not in server
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(endpoint.url, data=b"<x/>") as response,  # unreadable: refused before any identity
+        ):
+            assert response.status == 400
+
+
+async def test_https_on_both_sides_with_a_self_signed_certificate(tmp_path: object) -> None:
+    import shutil
+    import ssl
+    import subprocess
+    from pathlib import Path
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl binary to make a test certificate")
+    folder = Path(str(tmp_path))
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    serving.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+    server = CentralSystemServer(EchoCentralSystem)
+    async with soap.serve(server, ssl=serving, client_ssl=trusting) as endpoint:
+        assert endpoint.url.startswith("https://")
+        cp = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(cp, endpoint.url, ssl=trusting, server_ssl=serving) as client:
+            assert client.from_url.startswith("https://")
+            await cp.call(v16.HeartbeatRequest())
+            await server.call("CP1", v16.ResetRequest(type="Soft"))  # the CS calls back over https
+            assert [type(r) for r in cp.received] == [v16.ResetRequest]
+        stranger = EchoChargePoint("CP2", "1.6")
+        async with soap.connect(stranger, endpoint.url):  # does not trust the certificate
+            with pytest.raises(ConnectionClosed):
+                await stranger.call(v16.HeartbeatRequest())

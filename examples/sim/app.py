@@ -285,8 +285,9 @@ class Simulator:
             endpoint = websocket.serve(server, host, port, endpoint=endpoint_path, ping_interval=interval)
         await endpoint.start()
         self.central_systems.append(StartedCs(server, transport, endpoint))
-        protocols = ",".join("ocpp" + v for v in versions)
-        self.say(f"cs: listening on {endpoint.url} ({transport}, {protocols})")
+        if transport == "soap":  # the WebSocket server announces itself (ocpprpc.websocket at INFO)
+            protocols = ",".join("ocpp" + v for v in versions)
+            self.say(f"cs: listening on {endpoint.url} (soap, {protocols})")
 
     async def start_cp(self, command: Command) -> None:
         if len(command.args) != 2:

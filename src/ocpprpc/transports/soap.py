@@ -25,10 +25,13 @@ what lets the charge point's transaction outbox retry, in order, until the centr
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
+import inspect
 import logging
 import random
+import ssl as ssl_module
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -39,7 +42,7 @@ from aiohttp import web
 from lxml import etree
 
 from .._versions import resolve_version
-from ..errors import CallTimeout, ConnectionClosed, OcppError, ProtocolError, UsageError
+from ..errors import CallTimeout, ConnectionClosed, OcppError, ProtocolError, SecurityError, UsageError
 from ..messages._base import OcppModel, OcppVersion, Side
 from ..roles import CentralSystem, ChargePoint, InboundResult, Role
 from ..server import CentralSystemServer
@@ -59,7 +62,7 @@ from ._soap_codec import (
     require_identity,
 )
 
-__all__ = ["SoapChargePointClient", "SoapLink", "SoapServer", "connect", "serve", "xml_logger"]
+__all__ = ["AuthCallback", "SoapChargePointClient", "SoapLink", "SoapServer", "connect", "serve", "xml_logger"]
 
 _log = logging.getLogger("ocpprpc.soap")
 frame_logger = logging.getLogger("ocpprpc.frames")
@@ -262,6 +265,34 @@ async def _serve_request(role: Role, message: SoapMessage, body: bytes) -> tuple
     return response, result
 
 
+AuthCallback = Callable[[str, str, str], bool | Awaitable[bool]]
+"""``auth(charge_point_id, username, password)`` → whether the request may be served (sync or async)."""
+
+
+def _basic_authorization(username: str, password: str) -> str:
+    """The ``Authorization`` header value of HTTP Basic authentication (RFC 7617, UTF-8)."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        username, colon, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (username, password) if colon else None
+
+
+async def _authorised(auth: AuthCallback, request: web.Request, charge_point_id: str) -> bool:
+    credentials = _basic_credentials(request.headers.get("Authorization", ""))
+    if credentials is None:
+        return False
+    verdict = auth(charge_point_id, *credentials)
+    return bool(await verdict) if inspect.isawaitable(verdict) else bool(verdict)
+
+
 def _fault_bytes(body: bytes, error: OcppError) -> web.Response:
     return web.Response(body=body, status=fault_status(error), headers={"Content-Type": FAULT_CONTENT_TYPE})
 
@@ -296,10 +327,22 @@ async def _send_then_after(
 class _HttpEndpoint:
     """What both SOAP endpoints share: an aiohttp server, a client session for calling out, background tasks."""
 
-    def __init__(self, host: str, port: int, max_size: int) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        max_size: int,
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+        client_ssl: ssl_module.SSLContext | None = None,
+        client_auth: tuple[str, str] | None = None,
+    ) -> None:
         self.host = host
         self._port = port
         self.max_size = max_size
+        self._ssl = ssl
+        self._client_ssl = client_ssl
+        self._client_headers = {"Authorization": _basic_authorization(*client_auth)} if client_auth else None
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -309,16 +352,21 @@ class _HttpEndpoint:
         """The bound port (kept after closing, so a test can start again on it)."""
         return self._port
 
+    @property
+    def _scheme(self) -> str:
+        return "https" if self._ssl is not None else "http"
+
     async def _start_http(
         self, routes: Sequence[tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]
     ) -> None:
-        self._session = aiohttp.ClientSession()
+        connector = aiohttp.TCPConnector(ssl=self._client_ssl) if self._client_ssl is not None else None
+        self._session = aiohttp.ClientSession(connector=connector, headers=self._client_headers)
         app = web.Application(client_max_size=self.max_size)
         for path, handler in routes:
             app.router.add_post(path, handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self._port)
+        site = web.TCPSite(self._runner, self.host, self._port, ssl_context=self._ssl)
         await site.start()
         sockets = getattr(site._server, "sockets", None)
         if sockets:
@@ -352,6 +400,12 @@ class SoapServer(_HttpEndpoint):
     ``await start()`` / ``await close()``). ``versions`` defaults to the role class's; the version of each
     request is read from its body's namespace, so one URL serves them all. ``max_size`` bounds a request
     body; ``max_calls_in_flight`` the unanswered calls to one charge point.
+
+    ``auth(charge_point_id, username, password)`` (sync or async) checks HTTP Basic credentials of every
+    request against the chargeBoxIdentity it carries: a missing or refused one gets HTTP 401 with
+    ``WWW-Authenticate: Basic`` and a SecurityError Fault, so one charge point's password cannot speak
+    for another. ``ssl`` serves https; ``client_ssl`` is the TLS context for calling charge points back
+    at https addresses.
     """
 
     def __init__(
@@ -364,8 +418,12 @@ class SoapServer(_HttpEndpoint):
         versions: Sequence[str] | None = None,
         max_size: int = DEFAULT_MAX_SIZE,
         max_calls_in_flight: int = 1,
+        auth: AuthCallback | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        client_ssl: ssl_module.SSLContext | None = None,
     ) -> None:
-        super().__init__(host, port, max_size)
+        super().__init__(host, port, max_size, ssl=ssl, client_ssl=client_ssl)
+        self._auth = auth
         self.server = server
         self.path = "/" + path.strip("/") if path.strip("/") else "/"
         self.versions = [resolve_version(v) for v in (versions or server.versions)]
@@ -374,7 +432,7 @@ class SoapServer(_HttpEndpoint):
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{self.path}"
+        return f"{self._scheme}://{self.host}:{self.port}{self.path}"
 
     async def start(self) -> SoapServer:
         routes = [(self.path, self._handle)]
@@ -411,6 +469,16 @@ class SoapServer(_HttpEndpoint):
             _log.warning("refused SOAP message from %s: %s", request.remote, exc)
             return _fault_response(exc)
         spec = message.spec
+        if self._auth is not None and not await _authorised(self._auth, request, cp_id):
+            _log.warning("refused SOAP message from %s: credentials not valid for %s", request.remote, cp_id)
+            refusal = _fault_response(
+                SecurityError(f"credentials not valid for {cp_id}"),
+                relates_to=message.message_id,
+                namespace=spec.namespace,
+            )
+            refusal.set_status(401)
+            refusal.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
+            return refusal
         if spec.initiator is not Side.CHARGE_POINT:
             error = ProtocolError(f"{spec.name} is sent by a central system, not to one")
             return _fault_response(error, relates_to=message.message_id, namespace=spec.namespace)
@@ -451,6 +519,9 @@ class SoapChargePointClient(_HttpEndpoint):
     ``http://host:port/``) as its address in ``From`` / ``ReplyTo``; behind NAT or a proxy, pass the
     address the central system can reach. After a failed POST it re-links after a back-off growing from
     ``backoff_initial`` to ``backoff_max`` seconds (with ``jitter``), so queued transaction messages retry.
+    ``auth=(username, password)`` sends HTTP Basic credentials with every request to the central system;
+    ``ssl`` is the TLS context for an https central system, ``server_ssl`` serves the remote action port
+    over https.
     """
 
     def __init__(
@@ -466,8 +537,11 @@ class SoapChargePointClient(_HttpEndpoint):
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
         jitter: float = 0.5,
+        auth: tuple[str, str] | None = None,
+        ssl: ssl_module.SSLContext | None = None,
+        server_ssl: ssl_module.SSLContext | None = None,
     ) -> None:
-        super().__init__(host, port, max_size)
+        super().__init__(host, port, max_size, ssl=server_ssl, client_ssl=ssl, client_auth=auth)
         self.charge_point = charge_point
         self.central_system_url = central_system_url
         self._from_url = from_url
@@ -482,7 +556,7 @@ class SoapChargePointClient(_HttpEndpoint):
     @property
     def from_url(self) -> str:
         """The address the central system calls this charge point at (``From`` of every request)."""
-        return self._from_url or f"http://{self.host}:{self.port}/"
+        return self._from_url or f"{self._scheme}://{self.host}:{self.port}/"
 
     async def start(self) -> SoapChargePointClient:
         await self._start_http([("/{tail:.*}", self._handle)])
