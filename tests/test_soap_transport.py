@@ -236,3 +236,36 @@ async def test_https_on_both_sides_with_a_self_signed_certificate(tmp_path: obje
         async with soap.connect(stranger, endpoint.url):  # does not trust the certificate
             with pytest.raises(ConnectionClosed):
                 await stranger.call(v16.HeartbeatRequest())
+
+
+async def test_a_charge_point_that_could_not_be_called_is_callable_again_once_it_speaks() -> None:
+    server = CentralSystemServer(EchoCentralSystem)
+    async with soap.serve(server) as endpoint:
+        first = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(first, endpoint.url):
+            await first.call(v16.HeartbeatRequest())
+        with pytest.raises(ConnectionClosed):  # its remote action port is gone
+            await server.call("CP1", v16.ResetRequest(type="Soft"))
+        again = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(again, endpoint.url):  # back, on another port
+            await again.call(v16.HeartbeatRequest())
+            await server.call("CP1", v16.ResetRequest(type="Soft"))
+            assert [type(r) for r in again.received] == [v16.ResetRequest]
+
+
+async def test_a_silent_soap_charge_point_is_unregistered_after_the_idle_timeout() -> None:
+    events: list[str] = []
+    server = CentralSystemServer(EchoCentralSystem, on_disconnect=lambda role: events.append(f"-{role.id}"))
+    async with soap.serve(server, idle_timeout=0.2) as endpoint:
+        cp = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(cp, endpoint.url):
+            await cp.call(v16.HeartbeatRequest())
+            assert "CP1" in server
+            for _ in range(4):  # a charge point that keeps talking stays registered
+                await asyncio.sleep(0.1)
+                await cp.call(v16.HeartbeatRequest())
+            assert "CP1" in server and events == []
+            await asyncio.sleep(0.5)
+            assert "CP1" not in server and events == ["-CP1"]
+            await cp.call(v16.HeartbeatRequest())
+            assert "CP1" in server

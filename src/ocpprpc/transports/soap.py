@@ -391,6 +391,8 @@ class _Registered:
     role: CentralSystem
     link: SoapLink
     version: OcppVersion
+    last_seen: float
+    """Event-loop time of the charge point's last request."""
 
 
 class SoapServer(_HttpEndpoint):
@@ -400,6 +402,10 @@ class SoapServer(_HttpEndpoint):
     ``await start()`` / ``await close()``). ``versions`` defaults to the role class's; the version of each
     request is read from its body's namespace, so one URL serves them all. ``max_size`` bounds a request
     body; ``max_calls_in_flight`` the unanswered calls to one charge point.
+
+    SOAP has no connection to lose, so a charge point counts as connected from its first request until
+    ``idle_timeout`` seconds pass without one (None: until the server closes); set it above the heartbeat
+    interval you hand out, e.g. 2.5 times it. Then it is unregistered, with ``on_disconnect``.
 
     ``auth(charge_point_id, username, password)`` (sync or async) checks HTTP Basic credentials of every
     request against the chargeBoxIdentity it carries: a missing or refused one gets HTTP 401 with
@@ -421,9 +427,12 @@ class SoapServer(_HttpEndpoint):
         auth: AuthCallback | None = None,
         ssl: ssl_module.SSLContext | None = None,
         client_ssl: ssl_module.SSLContext | None = None,
+        idle_timeout: float | None = None,
     ) -> None:
         super().__init__(host, port, max_size, ssl=ssl, client_ssl=client_ssl)
         self._auth = auth
+        self.idle_timeout = idle_timeout
+        self._sweeper: asyncio.Task[None] | None = None
         self.server = server
         self.path = "/" + path.strip("/") if path.strip("/") else "/"
         self.versions = [resolve_version(v) for v in (versions or server.versions)]
@@ -439,11 +448,28 @@ class SoapServer(_HttpEndpoint):
         if self.path != "/":
             routes.append((self.path.rstrip("/") + "/", self._handle))
         await self._start_http(routes)
+        if self.idle_timeout is not None:
+            self._sweeper = asyncio.create_task(self._forget_idle(self.idle_timeout))
         _log.info("SOAP central system listening on %s", self.url)
         return self
 
+    async def _forget_idle(self, idle_timeout: float) -> None:
+        """Unregister charge points silent for ``idle_timeout`` seconds (checked a few times per period)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(max(idle_timeout / 4, 0.01))
+            for cp_id, registered in list(self._links.items()):
+                if loop.time() - registered.last_seen > idle_timeout and self._links.get(cp_id) is registered:
+                    _log.info("charge point %s silent for %s s: unregistered", cp_id, idle_timeout)
+                    del self._links[cp_id]
+                    await registered.link.close()
+                    await self.server.detach(registered.role, registered.link)
+
     async def close(self) -> None:
         """Forget every SOAP charge point (each gets ``on_disconnect``) and stop serving."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for registered in list(self._links.values()):
             await registered.link.close()
             await self.server.detach(registered.role, registered.link)
@@ -492,18 +518,27 @@ class SoapServer(_HttpEndpoint):
         address = message.from_address or message.reply_to_address
         registered = self._links.get(cp_id)
         current: Role | None = self.server.charge_points.get(cp_id)
-        if registered is not None and registered.role is current and registered.version is message.version:
+        if registered is not None:
+            registered.last_seen = asyncio.get_running_loop().time()
+        if (
+            registered is not None
+            and registered.role is current
+            and registered.version is message.version
+            and not registered.link.closed  # a call to it failed: it is back now, with a fresh link
+        ):
             if address and address != registered.link.peer_url:
                 _log.info("charge point %s now at %s", cp_id, address)
                 registered.link.peer_url = address
             return registered.role
+        if registered is not None:
+            await self.server.detach(registered.role, registered.link)
         new_role: CentralSystem = self.server.create(cp_id, message.version)
         link = SoapLink(
             new_role, self._session, address or "", max_calls_in_flight=self.max_calls_in_flight, max_size=self.max_size
         )
         if not address:
             _log.warning("charge point %s sent no From / ReplyTo address: it cannot be called", cp_id)
-        self._links[cp_id] = _Registered(new_role, link, message.version)
+        self._links[cp_id] = _Registered(new_role, link, message.version, asyncio.get_running_loop().time())
         await self.server.attach(new_role, link, message.version)
         return new_role
 
