@@ -129,7 +129,7 @@ class OcppJLink:
     # -- inbound -------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Receive until the channel ends; then fail pending calls and cancel running handlers."""
+        """Receive until the channel ends; then fail pending calls (running handlers finish on their own)."""
         try:
             while True:
                 message = await self._channel.recv()
