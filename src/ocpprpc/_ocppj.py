@@ -34,12 +34,19 @@ from .messages._base import Side
 if TYPE_CHECKING:
     from .roles import Role
 
-__all__ = ["OcppJLink", "TextChannel", "frame_logger"]
+__all__ = ["OcppJLink", "TextChannel", "frame_labels", "frame_logger"]
 
 frame_logger = logging.getLogger("ocpprpc.frames")
 """Every OCPP-J frame, in and out, at INFO."""
 
 _log = logging.getLogger("ocpprpc.connection")
+
+
+def frame_labels(role: Role) -> tuple[str, str]:
+    """(sent, received) prefixes of ``role``'s frame log lines: ``cs: >>cp#CP1`` / ``cp#CP1: <<cs``."""
+    if role.side is Side.CENTRAL_SYSTEM:
+        return f"cs: >>cp#{role.id}", f"cs: <<cp#{role.id}"
+    return f"cp#{role.id}: >>cs", f"cp#{role.id}: <<cs"
 
 
 class TextChannel(Protocol):
@@ -78,10 +85,7 @@ class OcppJLink:
         self._bad_messages = 0
         self._closed = False
         self.close_reason = ""
-        if role.side is Side.CENTRAL_SYSTEM:
-            self._out_label, self._in_label = f"cs: >>cp#{role.id}", f"cs: <<cp#{role.id}"
-        else:
-            self._out_label, self._in_label = f"cp#{role.id}: >>cs", f"cp#{role.id}: <<cs"
+        self._out_label, self._in_label = frame_labels(role)
 
     @property
     def closed(self) -> bool:

@@ -29,6 +29,7 @@ import base64
 import contextlib
 import functools
 import inspect
+import json
 import logging
 import random
 import ssl as ssl_module
@@ -41,6 +42,7 @@ import aiohttp
 from aiohttp import web
 from lxml import etree
 
+from .._ocppj import frame_labels, frame_logger
 from .._versions import resolve_version
 from ..errors import CallTimeout, ConnectionClosed, OcppError, ProtocolError, SecurityError, UsageError
 from ..messages._base import OcppModel, OcppVersion, Side
@@ -65,7 +67,6 @@ from ._soap_codec import (
 __all__ = ["AuthCallback", "SoapChargePointClient", "SoapLink", "SoapServer", "connect", "serve", "xml_logger"]
 
 _log = logging.getLogger("ocpprpc.soap")
-frame_logger = logging.getLogger("ocpprpc.frames")
 xml_logger = logging.getLogger("ocpprpc.soap.xml")
 """Raw envelopes in and out, at DEBUG (so an INFO frame log stays readable; the simulator's ``print_xml``)."""
 
@@ -74,16 +75,8 @@ def _message_id() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 
 
-def _labels(role: Role) -> tuple[str, str]:
-    if role.side is Side.CENTRAL_SYSTEM:
-        return f"cs: >>cp#{role.id}", f"cs: <<cp#{role.id}"
-    return f"cp#{role.id}: >>cs", f"cp#{role.id}: <<cs"
-
-
 def _log_message(label: str, action: str, payload: Any, body: bytes) -> None:
     if frame_logger.isEnabledFor(logging.INFO):
-        import json
-
         frame_logger.info("%s /%s %s", label, action, json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
     if xml_logger.isEnabledFor(logging.DEBUG):
         xml_logger.debug("%s %s", label, body.decode("utf-8", "replace"))
@@ -159,7 +152,7 @@ class SoapLink:
         self._in_flight = asyncio.Semaphore(max_calls_in_flight)
         self._max_size = max_size
         self._closed = False
-        self._out_label, self._in_label = _labels(role)
+        self._out_label, self._in_label = frame_labels(role)
 
     @property
     def closed(self) -> bool:
@@ -247,7 +240,7 @@ async def _serve_request(role: Role, message: SoapMessage, body: bytes) -> tuple
     """Answer one decoded request with ``role``; the response and the result (for its after-hook)."""
     assert message.spec is not None and message.version is not None
     spec, version = message.spec, message.version
-    out_label, in_label = _labels(role)
+    out_label, in_label = frame_labels(role)
     _log_message(in_label, spec.name, message.payload, body)
     result = await role.handle_call(spec.name, message.payload, message.message_id)
     if result.error is not None:
