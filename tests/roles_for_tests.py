@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from ocpprpc import CentralSystem, ChargePoint, OcppModel, Role
+from ocpprpc._ocppj import OcppJLink
 from ocpprpc.messages.examples import example
+from ocpprpc.transports import memory
+from ocpprpc.transports.memory import MemoryChannel
 
 
 class EchoMixin:
@@ -27,3 +34,24 @@ class EchoCentralSystem(EchoMixin, CentralSystem):
 
 class EchoChargePoint(EchoMixin, ChargePoint):
     """A charge point answering every central system action."""
+
+
+@asynccontextmanager
+async def hand_driven_peer(role: Role) -> AsyncIterator[MemoryChannel]:
+    """``role`` connected in memory to a peer end whose frames the test reads and writes by hand."""
+    peer_end, role_end = memory.channel_pair()
+    link = OcppJLink(role_end, role)
+    runner = asyncio.create_task(link.run())
+    await role.attach(link, role.version)
+    try:
+        yield peer_end
+    finally:
+        await link.close()
+        await runner
+
+
+async def answer_next_call(peer_end: MemoryChannel, payload: dict[str, Any]) -> list[Any]:
+    """Read the role's next CALL at ``peer_end``, answer it with ``payload`` as is; the CALL frame."""
+    frame: list[Any] = json.loads(await peer_end.recv())
+    await peer_end.send(json.dumps([3, frame[1], payload]))
+    return frame

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +18,10 @@ from ocpprpc import (
     on,
 )
 from ocpprpc._lenient import repair
-from ocpprpc._ocppj import OcppJLink
 from ocpprpc.messages import v16
 from ocpprpc.transports import memory
 
-from .roles_for_tests import EchoChargePoint
+from .roles_for_tests import EchoChargePoint, answer_next_call, hand_driven_peer
 
 SLOPPY_START = {
     "connectorId": "1",  # a string
@@ -98,17 +96,11 @@ async def test_a_lenient_caller_repairs_a_sloppy_response() -> None:
         strict = False
 
     cp = LenientChargePoint("CP1", "1.6")
-    peer_end, cp_end = memory.channel_pair()
-    link = OcppJLink(cp_end, cp)
-    runner = asyncio.create_task(link.run())
-    await cp.attach(link, cp.version)
-    call = asyncio.create_task(cp.call(v16.HeartbeatRequest()))
-    frame = json.loads(await peer_end.recv())
-    await peer_end.send(json.dumps([3, frame[1], {"currentTime": "2026-11-24T10:00:00"}]))
-    response = await call
+    async with hand_driven_peer(cp) as peer_end:
+        call = asyncio.create_task(cp.call(v16.HeartbeatRequest()))
+        await answer_next_call(peer_end, {"currentTime": "2026-11-24T10:00:00"})
+        response = await call
     assert response.current_time == datetime(2026, 11, 24, 10, tzinfo=UTC)
-    await link.close()
-    await runner
 
 
 @pytest.mark.parametrize(

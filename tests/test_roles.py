@@ -31,6 +31,8 @@ from ocpprpc import (
 from ocpprpc.messages import v15, v16
 from ocpprpc.transports import memory
 
+from .roles_for_tests import answer_next_call, hand_driven_peer
+
 NOW = datetime(2026, 11, 24, 10, tzinfo=UTC)
 
 
@@ -245,23 +247,15 @@ async def test_calling_an_action_this_side_does_not_send_is_a_usage_error(
 
 
 async def test_a_response_that_does_not_validate_raises_the_constraint_error() -> None:
-    from ocpprpc._ocppj import OcppJLink
-
     cp = DemoChargePoint("CP1")
-    peer_end, cp_end = memory.channel_pair()
-    link = OcppJLink(cp_end, cp)
-    runner = asyncio.create_task(link.run())
-    await cp.attach(link, cp.version)
-    call = asyncio.create_task(cp.call(v16.HeartbeatRequest()))
-    frame = json.loads(await peer_end.recv())
-    assert frame[:3] == [2, frame[1], "Heartbeat"]
-    await peer_end.send(json.dumps([3, frame[1], {"currentTime": "not a time"}]))
-    with pytest.raises(TypeConstraintViolation) as exc:
-        async with asyncio.timeout(2):
-            await call
+    async with hand_driven_peer(cp) as peer_end:
+        call = asyncio.create_task(cp.call(v16.HeartbeatRequest()))
+        frame = await answer_next_call(peer_end, {"currentTime": "not a time"})
+        assert frame[:3] == [2, frame[1], "Heartbeat"]
+        with pytest.raises(TypeConstraintViolation) as exc:
+            async with asyncio.timeout(2):
+                await call
     assert "Heartbeat response" in exc.value.description
-    await link.close()
-    await runner
 
 
 async def test_calls_time_out_and_late_answers_are_dropped(

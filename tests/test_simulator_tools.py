@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import re
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.test_simulator import FRAME, Sim
+from .sim_driver import FRAME, Sim
 
 TIMEOUT = 5.0
 """Seconds any one expected line may take; the whole file runs in seconds when all is well."""
@@ -118,14 +117,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def sims() -> Iterator[list[Sim]]:
-    started: list[Sim] = []
-    yield started
-    for sim in started:
-        sim.close()
 
 
 def start(sims: list[Sim], transport: str, *, version: str = "1.6", first: tuple[str, ...] = ()) -> Session:
