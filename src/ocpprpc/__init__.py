@@ -23,6 +23,7 @@ from .errors import (
     ProtocolError,
     SecurityError,
     TypeConstraintViolation,
+    UnreadableAnswer,
     UsageError,
 )
 from .messages._base import ActionSpec, OcppModel, OcppRequest, OcppVersion, Side
@@ -59,6 +60,7 @@ __all__ = [
     "Side",
     "TypeConstraintViolation",
     "UnknownChargePoint",
+    "UnreadableAnswer",
     "UsageError",
     "__version__",
     "after",

@@ -7,8 +7,9 @@ RemoteProtocolError, because the right reaction differs:
 * :class:`OcppError` carries an OCPP-J error code. A handler raises one (``raise SecurityError("not
   authorised")``) and the peer receives a CALLERROR with that code; when the peer answers one of our
   CALLs with a CALLERROR, the caller receives one, with ``remote=True``.
-* :class:`CallTimeout` and :class:`ConnectionClosed`: a call of ours never got its answer. Nobody sent a
-  code, so these are not OcppErrors. Retrying may help.
+* :class:`CallTimeout`, :class:`ConnectionClosed` and :class:`UnreadableAnswer`: a call of ours never
+  got an answer it could read. Nobody sent a code, so these are not OcppErrors; whether the peer acted
+  is unknown. Retrying may help (a charge point's outbox retries transaction messages on each of them).
 * :class:`UsageError`: the program using the library made a mistake (e.g. it called an action its role
   does not initiate). Retrying never helps; fix the code. It is also a :class:`TypeError`.
 """
@@ -35,6 +36,7 @@ __all__ = [
     "ProtocolError",
     "SecurityError",
     "TypeConstraintViolation",
+    "UnreadableAnswer",
     "UsageError",
 ]
 
@@ -113,6 +115,16 @@ class ConnectionClosed(OcppRpcError):
         """The WebSocket close code, when there was one."""
         self.reason = reason
         """The WebSocket close reason, when there was one."""
+
+
+class UnreadableAnswer(OcppRpcError):
+    """The peer's answer to a call of ours could not be read as an OCPP answer.
+
+    A garbled CALLRESULT frame, a SOAP response cut off or not XML, an HTTP error status without a SOAP
+    Fault, a refusal by the HTTP layer (401) rather than by the peer's handler. No OCPP error code was
+    received, so the call's fate is unknown, exactly as after a :class:`ConnectionClosed`: a charge
+    point's outbox keeps the message and retries it.
+    """
 
 
 class OcppError(OcppRpcError):
