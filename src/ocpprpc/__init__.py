@@ -27,6 +27,7 @@ from .errors import (
     UsageError,
 )
 from .messages._base import ActionSpec, OcppModel, OcppRequest, OcppVersion, Side
+from .outbox import MemoryOutbox, OutboxError, OutboxMessage, OutboxStore, SqliteOutbox
 from .roles import TRANSACTION_ACTIONS, CentralSystem, ChargePoint, Role
 from .server import CentralSystemServer, UnknownChargePoint
 
@@ -47,17 +48,22 @@ __all__ = [
     "FormationViolation",
     "GenericError",
     "InternalError",
+    "MemoryOutbox",
     "OccurrenceConstraintViolation",
     "OcppError",
     "OcppModel",
     "OcppRequest",
     "OcppRpcError",
     "OcppVersion",
+    "OutboxError",
+    "OutboxMessage",
+    "OutboxStore",
     "PropertyConstraintViolation",
     "ProtocolError",
     "Role",
     "SecurityError",
     "Side",
+    "SqliteOutbox",
     "TypeConstraintViolation",
     "UnknownChargePoint",
     "UnreadableAnswer",

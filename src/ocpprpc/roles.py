@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import inspect
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -46,13 +49,17 @@ from .errors import (
     ConnectionClosed,
     InternalError,
     OcppError,
+    OcppRpcError,
+    UnreadableAnswer,
     UsageError,
 )
 from .messages._base import ActionSpec, OcppModel, OcppRequest, OcppVersion, Side
+from .outbox import OutboxStore, open_outbox
 
 __all__ = [
     "DEFAULT_CALL_TIMEOUT",
     "REPLAY_MEMORY",
+    "REPLAY_MEMORY_TTL",
     "TRANSACTION_ACTIONS",
     "AnsweredCalls",
     "CentralSystem",
@@ -75,6 +82,15 @@ REPLAY_MEMORY = 4
 A charge point's outbox sends one transaction message at a time, so only the last one answered can be
 retried; a few more cover peers that pipeline."""
 
+REPLAY_MEMORY_TTL = 900.0
+"""Seconds an answer is remembered to recognise a retry (15 minutes).
+
+A retry follows the lost answer as soon as the charge point is connected again: after its reconnect
+back-off (ocpprpc's grows to 60 s; chargers' own are typically seconds to a few minutes) or, after a
+timeout, its retry back-off (at most a minute). A quarter of an hour covers that with room to spare,
+short outages included; a charge point offline for longer resends a message that is then handled
+again, as after a central system restart (the memory does not outlive the process either)."""
+
 
 class AnsweredCalls:
     """The answers to one charge point's last transaction messages, by message id.
@@ -83,22 +99,35 @@ class AnsweredCalls:
     lost with the connection. Answering such a retry from here, without running the handler again,
     makes the central system handle each transaction message once; a retry that arrives while the first
     attempt is still being handled waits for that answer. The memory outlives connections (the server
-    keeps one per charge point id) but not the process.
+    keeps one per charge point id, for a while: see :class:`~ocpprpc.server.CentralSystemServer`) but
+    not the process. It holds the last :data:`REPLAY_MEMORY` answers, each for ``ttl`` seconds.
     """
 
-    __slots__ = ("_answers",)
+    __slots__ = ("_answers", "ttl")
 
-    def __init__(self) -> None:
-        self._answers: collections.OrderedDict[tuple[str, str], asyncio.Future[InboundResult]] = (
+    def __init__(self, ttl: float | None = REPLAY_MEMORY_TTL) -> None:
+        self.ttl = ttl
+        """Seconds an answer is remembered (None: until pushed out by newer ones)."""
+        self._answers: collections.OrderedDict[tuple[str, str], tuple[float, asyncio.Future[InboundResult]]] = (
             collections.OrderedDict()
         )
 
+    def __len__(self) -> int:
+        return len(self._answers)
+
     def get(self, action: str, message_id: str) -> asyncio.Future[InboundResult] | None:
-        return self._answers.get((action, message_id))
+        entry = self._answers.get((action, message_id))
+        if entry is None:
+            return None
+        begun, answer = entry
+        if self.ttl is not None and answer.done() and time.monotonic() - begun > self.ttl:
+            del self._answers[(action, message_id)]
+            return None
+        return answer
 
     def begin(self, action: str, message_id: str) -> asyncio.Future[InboundResult]:
         future: asyncio.Future[InboundResult] = asyncio.get_running_loop().create_future()
-        self._answers[(action, message_id)] = future
+        self._answers[(action, message_id)] = (time.monotonic(), future)
         while len(self._answers) > REPLAY_MEMORY:
             self._answers.popitem(last=False)
         return future
@@ -215,13 +244,7 @@ class Role:
         """
         spec = self._outbound_spec(request)
         raw = await self._send_request(spec, request.to_json_dict(), self._timeout(timeout))
-        try:
-            response: R = spec.response.model_validate(raw)  # type: ignore[assignment]
-        except ValidationError as exc:
-            repaired, error = await self._invalid(spec, spec.response, raw, exc, "response")
-            if repaired is None:
-                raise error from None
-            response = repaired  # type: ignore[assignment]
+        response: R = await self._response(spec, raw)
         return response
 
     async def call_raw(self, action: str, payload: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
@@ -372,6 +395,16 @@ class Role:
                 f"sends in OCPP {self._version.version}"
             ) from None
 
+    async def _response(self, spec: ActionSpec, raw: dict[str, Any]) -> Any:
+        """The peer's response payload validated into its model (repaired when not ``strict``), or the error."""
+        try:
+            return spec.response.model_validate(raw)
+        except ValidationError as exc:
+            repaired, error = await self._invalid(spec, spec.response, raw, exc, "response")
+            if repaired is None:
+                raise error from None
+            return repaired
+
     async def _current_link(self) -> Link:
         link = self._link
         if link is None or link.closed:
@@ -452,91 +485,297 @@ class CentralSystem(Role):
 class ChargePoint(Role):
     """A charge point. Subclass it, add ``@on`` handlers for the central system's requests, and ``call()``.
 
-    Transaction messages (:data:`TRANSACTION_ACTIONS`) go through an ordered outbox: sent while offline,
-    they wait and are delivered in order after the next reconnect; ``call`` returns once the central
-    system has answered. A timed-out transaction message is retried up to
-    ``transaction_message_attempts`` times in all, then its caller gets :class:`CallTimeout`.
+    Transaction messages (:data:`TRANSACTION_ACTIONS`) go through an ordered outbox. ``call`` writes the
+    message to the outbox store, then it is sent when the charge point is connected, one at a time, in
+    order; ``call`` returns once the central system has answered. :meth:`enqueue` returns as soon as
+    the message is stored, for a charge point that must not wait for the central system.
 
-    A message whose answer was lost with the connection is sent again after reconnecting, with the id
-    of its first attempt; an ocpprpc central system recognises the retry (see :class:`AnsweredCalls`)
-    and answers it as before without handling it twice. Other central systems see it twice.
+    Only a real OCPP answer takes a message out of the outbox: a response, or an error the central
+    system's handler sent (a CALLERROR, a SOAP Fault; the caller gets it as an :class:`OcppError` with
+    ``remote=True``). Anything else means "not delivered", and the message is kept and sent again with
+    the id of its first attempt:
+
+    * the connection is lost (:class:`ConnectionClosed`): sent again after the next (re)connection;
+      the caller keeps waiting across reconnections;
+    * no answer in time (:class:`CallTimeout`) or an answer that is not an OCPP answer
+      (:class:`UnreadableAnswer`: a garbled frame, an HTTP error without a Fault, an HTTP 401): sent
+      again on the same connection after ``transaction_message_retry_interval`` seconds, doubling per
+      failure up to ``transaction_message_retry_max``. After ``transaction_message_attempts`` such
+      failures in a row the caller stops waiting with that error, but the message stays first in the
+      outbox and is still delivered later, before any later message. Only :meth:`abandon_outbox` drops
+      messages.
+
+    A message whose answer was lost is thus sent again with its first id; an ocpprpc central system
+    recognises the retry (see :class:`AnsweredCalls`) and answers it as before without handling it
+    twice. Other central systems see it twice.
+
+    ``outbox`` chooses the store (see :mod:`ocpprpc.outbox`): None keeps the messages in memory (they
+    survive disconnections, not a restart); a path keeps them in an SQLite file
+    (:class:`~ocpprpc.outbox.SqliteOutbox`), so they survive a crash or ``kill -9``; an
+    :class:`~ocpprpc.outbox.OutboxStore` is used as is. Messages a previous process left in the store
+    are loaded at the first connection (or the first transaction message, whichever comes first) and
+    delivered first, in order, with their original ids; nobody awaits their answers (an INFO line says
+    how many were recovered). A stored message keeps the OCPP version it was written in: it is sent
+    only over a connection speaking that version and otherwise waits, logged, without holding back the
+    messages of the connection's version.
     """
 
     side = Side.CHARGE_POINT
     transaction_message_attempts: ClassVar[int] = 3
+    """Timeouts or unreadable answers in a row after which the caller stops waiting (the message stays)."""
+    transaction_message_retry_interval: ClassVar[float] = 1.0
+    """Seconds before a transaction message is sent again after a timeout or an unreadable answer."""
+    transaction_message_retry_max: ClassVar[float] = 60.0
+    """The longest wait between two attempts (the interval doubles per failure up to it)."""
 
-    def __init__(self, id: str, version: str | OcppVersion | None = None) -> None:
+    def __init__(
+        self,
+        id: str,
+        version: str | OcppVersion | None = None,
+        *,
+        outbox: OutboxStore | str | os.PathLike[str] | None = None,
+    ) -> None:
         super().__init__(id, version)
-        self._outbox: collections.deque[
-            tuple[ActionSpec, dict[str, Any], float, str, asyncio.Future[dict[str, Any]]]
-        ] = collections.deque()
+        self._store, self._owns_store = open_outbox(outbox)
+        self._outbox: collections.deque[_Queued] = collections.deque()
+        self._outbox_lock = asyncio.Lock()
         self._outbox_task: asyncio.Task[None] | None = None
+        self._recovered = False
+        self._outbox_closed = False
+
+    @property
+    def outbox(self) -> OutboxStore:
+        """The store transaction messages wait in."""
+        return self._store
 
     @property
     def pending_transaction_messages(self) -> int:
-        """How many transaction messages wait for delivery."""
+        """How many transaction messages wait for delivery (with those recovered from the store, once loaded)."""
         return len(self._outbox)
+
+    async def enqueue(self, request: OcppRequest[R], *, timeout: float | None = None) -> asyncio.Future[R]:
+        """Queue a transaction message; returns once it is in the outbox store (durable, for a durable store).
+
+        The returned future gives the typed response, or raises as :meth:`call` would; the message is
+        delivered whether or not anyone awaits it, and cancelling the future does not withdraw it.
+        ``await cp.call(request)`` is ``await (await cp.enqueue(request))``. Raises
+        :class:`~ocpprpc.outbox.OutboxError` when the store cannot take the message (it is then not
+        queued) and :class:`UsageError` for a request that is not a transaction message.
+        """
+        spec = self._outbound_spec(request)
+        if spec.name not in TRANSACTION_ACTIONS:
+            raise UsageError(f"{spec.name} is not a transaction message; call() it")
+        answer = await self._queue(spec, request.to_json_dict(), self._timeout(timeout))
+
+        async def response() -> R:
+            typed: R = await self._response(spec, await asyncio.shield(answer))
+            return typed
+
+        task = asyncio.ensure_future(response())
+        task.add_done_callback(_retrieve_exception)
+        return task
+
+    async def abandon_outbox(self, error: BaseException | None = None) -> int:
+        """Drop every queued transaction message, from the store as well: their callers get ``error``.
+
+        For a charge point taken out of service; the default error is :class:`ConnectionClosed`.
+        Returns how many messages were dropped (those a previous process left in the store included).
+        """
+        await self._stop_delivering()
+        async with self._outbox_lock:
+            await self._recover()
+            dropped = 0
+            while self._outbox:
+                entry = self._outbox.popleft()
+                await self._store.remove(entry.key)
+                dropped += 1
+                if entry.answer is not None and not entry.answer.done():
+                    entry.answer.set_exception(error or ConnectionClosed(f"charge point {self.id} dropped it"))
+        return dropped
+
+    async def close_outbox(self) -> None:
+        """Stop delivering and close the store if the charge point opened it (from a path, or the default).
+
+        Queued messages stay in the store (a durable one delivers them after a restart); callers still
+        waiting get :class:`ConnectionClosed`. The charge point sends no transaction message after this.
+        """
+        await self._stop_delivering()
+        async with self._outbox_lock:
+            for entry in self._outbox:
+                if entry.answer is not None and not entry.answer.done():
+                    entry.answer.set_exception(ConnectionClosed(f"the outbox of {self.id} is closed; message kept"))
+            self._outbox.clear()
+            self._outbox_closed = True
+            if self._owns_store:
+                await self._store.close()
+
+    # -- for transports ------------------------------------------------------------------------------
+
+    async def attach(self, link: Link, version: OcppVersion | None = None) -> None:
+        """Bind a new connection; messages left in the outbox store by a previous process are loaded first."""
+        try:
+            async with self._outbox_lock:
+                await self._recover()
+        except OcppRpcError as exc:
+            self.logger.error("cannot read the outbox of %s: %s", self.id, exc)
+        self._deliver_soon()  # it waits for the link, then sends while on_connect runs, as before
+        await super().attach(link, version)
+
+    # -- internals ------------------------------------------------------------------------------------
 
     async def _send_request(self, spec: ActionSpec, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         if spec.name not in TRANSACTION_ACTIONS:
             return await super()._send_request(spec, payload, timeout)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(_retrieve_exception)
-        self._outbox.append((spec, payload, timeout, new_unique_id(), future))
-        if self._outbox_task is None or self._outbox_task.done():
-            self._outbox_task = asyncio.create_task(self._deliver_outbox(), name=f"ocpprpc-outbox-{self.id}")
+        answer = await self._queue(spec, payload, timeout)
         # The message stays queued even if the caller stops waiting: it is delivered all the same.
-        return await asyncio.shield(future)
+        return await asyncio.shield(answer)
 
-    def abandon_outbox(self, error: BaseException | None = None) -> int:
-        """Give up on every queued transaction message: their callers get ``error`` (ConnectionClosed).
+    async def _queue(self, spec: ActionSpec, payload: dict[str, Any], timeout: float) -> asyncio.Future[dict[str, Any]]:
+        """Store a transaction message and put it in the queue; the future of its answer payload."""
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        answer.add_done_callback(_retrieve_exception)
+        entry = _Queued(0, spec.name, self._version.version, payload, new_unique_id(), timeout, answer)
+        # Its own task, so that a caller cancelled half-way leaves the message queued, not half stored;
+        # tasks start in creation order and the lock is fair, so messages are stored in call order.
+        storing = asyncio.ensure_future(self._store_and_queue(entry))
+        storing.add_done_callback(_retrieve_exception)
+        await asyncio.shield(storing)
+        return answer
 
-        For a charge point shutting down for good; returns how many messages were dropped.
-        """
-        dropped = 0
-        while self._outbox:
-            *_, future = self._outbox.popleft()
-            dropped += 1
-            if not future.done():
-                future.set_exception(error or ConnectionClosed(f"charge point {self.id} stopped"))
-        if self._outbox_task is not None:
-            self._outbox_task.cancel()
-            self._outbox_task = None
-        return dropped
+    async def _store_and_queue(self, entry: _Queued) -> None:
+        async with self._outbox_lock:
+            if self._outbox_closed:
+                raise UsageError(f"the outbox of charge point {self.id} is closed")
+            await self._recover()
+            entry.key = await self._store.append(self.id, entry.action, entry.version, entry.payload, entry.message_id)
+            self._outbox.append(entry)
+        self._deliver_soon()
+
+    async def _recover(self) -> None:
+        """Load what a previous process left in the store (once; with the lock held)."""
+        if self._recovered or self._outbox_closed:
+            return
+        stored = await self._store.pending(self.id)
+        self._recovered = True
+        if not stored:
+            return
+        self.logger.info(
+            "%d transaction message(s) of %s recovered from the outbox; delivering them first", len(stored), self.id
+        )
+        recovered = [
+            _Queued(m.key, m.action, m.version, m.payload, m.message_id, self.call_timeout, None) for m in stored
+        ]
+        self._outbox.extendleft(reversed(recovered))
+
+    def _deliver_soon(self) -> None:
+        if self._outbox and (self._outbox_task is None or self._outbox_task.done()):
+            self._outbox_task = asyncio.create_task(self._deliver_outbox(), name=f"ocpprpc-outbox-{self.id}")
+
+    async def _stop_delivering(self) -> None:
+        task, self._outbox_task = self._outbox_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _next_message(self, version: str, link: Link) -> _Queued | None:
+        """The first queued message written in ``version``; the others wait for a connection speaking theirs."""
+        for entry in self._outbox:
+            if entry.version == version:
+                return entry
+            if entry.link_warned is not link:
+                entry.link_warned = link
+                self.logger.warning(
+                    "%s %s is OCPP %s; kept until a connection speaks it (this one speaks %s)",
+                    entry.action,
+                    entry.message_id,
+                    entry.version,
+                    version,
+                )
+        return None
 
     async def _deliver_outbox(self) -> None:
-        attempts = 0
-        while self._outbox:
-            spec, payload, timeout, message_id, future = self._outbox[0]
+        """Send the queued messages one at a time until none is left for the current connection's version."""
+        failures = 0
+        while True:
             link = await self._wait_for_link()
+            entry = self._next_message(self._version.version, link)
+            if entry is None:
+                return  # restarted by the next message queued or the next connection
             try:
                 # Every attempt carries the first attempt's id: the central system can tell a retry.
-                raw = await link.request(spec.name, payload, timeout, message_id)
+                raw = await link.request(entry.action, entry.payload, entry.timeout, entry.message_id)
             except ConnectionClosed:
-                self.logger.info("%s not delivered: connection lost; retrying after reconnect", spec.name)
+                self.logger.info("%s not delivered: connection lost; retrying after reconnect", entry.action)
                 await self._wait_for_new_link(link)
                 continue
-            except CallTimeout as exc:
-                attempts += 1
-                if attempts < self.transaction_message_attempts:
-                    self.logger.warning("%s timed out (attempt %d); retrying", spec.name, attempts)
-                    continue
-                result: dict[str, Any] | BaseException = exc
             except OcppError as exc:
-                result = exc
+                if exc.remote:  # the central system's own answer: delivered
+                    await self._delivered(entry, exc)
+                    failures = 0
+                    continue
+                failure: Exception = exc
+            except (CallTimeout, UnreadableAnswer) as exc:
+                failure = exc
+            except Exception as exc:  # a transport's bug: the message is kept all the same
+                self.logger.exception("%s not delivered: unexpected failure", entry.action)
+                failure = exc
             else:
-                result = raw
-            self._outbox.popleft()
-            attempts = 0
-            if not future.done():
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+                await self._delivered(entry, raw)
+                failures = 0
+                continue
+            failures += 1
+            if failures >= self.transaction_message_attempts and entry.answer is not None and not entry.answer.done():
+                entry.answer.set_exception(failure)  # the caller stops waiting; the message stays first
+            delay = min(
+                self.transaction_message_retry_interval * 2 ** (failures - 1), self.transaction_message_retry_max
+            )
+            self.logger.warning(
+                "%s %s not delivered (%s, attempt %d); sending it again in %.1f s",
+                entry.action,
+                entry.message_id,
+                type(failure).__name__,
+                failures,
+                delay,
+            )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wait_for_new_link(link)  # a new connection is tried at once
+
+    async def _delivered(self, entry: _Queued, result: dict[str, Any] | OcppError) -> None:
+        """The central system answered ``entry``: out of the queue and the store, and to its caller."""
+        self._outbox.remove(entry)
+        try:
+            await self._store.remove(entry.key)
+        except OcppRpcError as exc:
+            self.logger.error("%s %s answered but still in the outbox store: %s", entry.action, entry.message_id, exc)
+        if entry.answer is None:
+            self.logger.info("recovered %s %s delivered", entry.action, entry.message_id)
+        elif not entry.answer.done():
+            if isinstance(result, OcppError):
+                entry.answer.set_exception(result)
+            else:
+                entry.answer.set_result(result)
 
     async def _wait_for_new_link(self, old: Link) -> None:
         async with self._link_changed:
             await self._link_changed.wait_for(lambda: self._link is not old)
+
+
+@dataclass(slots=True, eq=False)
+class _Queued:
+    """A transaction message in a charge point's outbox."""
+
+    key: int
+    """The outbox store's key."""
+    action: str
+    version: str
+    payload: dict[str, Any]
+    message_id: str
+    timeout: float
+    answer: asyncio.Future[dict[str, Any]] | None
+    """Where its caller waits; None for a message recovered from the store (its caller is gone)."""
+    link_warned: Link | None = None
+    """The connection on which it was last logged as waiting for another version."""
 
 
 def _retrieve_exception(future: asyncio.Future[Any]) -> None:
