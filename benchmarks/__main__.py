@@ -1,7 +1,7 @@
-"""``python -m benchmarks [--only throughput|scale|codec] [--quick]``: run the benchmarks, print, save JSON.
+"""``python -m benchmarks [--only throughput|scale|codec|hostile] [--quick]``: run the benchmarks, print, save JSON.
 
-Without ``--only`` all three parts run, in the order codec, throughput, scale (about 6 minutes on two
-cores). ``--quick`` shortens every part for a smoke run (its numbers are not worth quoting). The results,
+Without ``--only`` all four parts run, in the order codec, throughput, scale, hostile (about 7 minutes on
+two cores). ``--quick`` shortens every part for a smoke run (its numbers are not worth quoting). The results,
 with the machine's facts, go to ``benchmarks/results/<UTC timestamp>.json`` (ignored by git: numbers
 belong to a machine, not to the code).
 """
@@ -16,10 +16,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from . import codec, scale, throughput
+from . import codec, hostile, scale, throughput
 from ._common import RESULTS_DIR, machine_busy_seconds, machine_info, print_machine, raise_nofile_limit
 
-PARTS = {"codec": codec, "throughput": throughput, "scale": scale}
+PARTS = {"codec": codec, "throughput": throughput, "scale": scale, "hostile": hostile}
 
 
 def _parts(text: str) -> list[str]:
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         type=_parts,
         action="extend",
-        help="run only these parts (throughput, scale, codec; repeat or separate with commas)",
+        help="run only these parts (throughput, scale, codec, hostile; repeat or separate with commas)",
     )
     parser.add_argument("--quick", action="store_true", help="short smoke run (numbers not meaningful)")
     parser.add_argument("--output", help="write the JSON here instead of benchmarks/results/<timestamp>.json")
@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         args.repetitions, args.warmup, args.window = 1, 1.0, 2.0
         args.scale_connections, args.scale_window, args.interval = min(args.scale_connections, 1000), 4.0, 2.0
         args.codec_repeat, args.min_time = 2, 0.05
+        args.hostile_calls, args.hostile_rate, args.hostile_settle = min(args.hostile_calls, 60), 40.0, 0.5
+        args.hostile_grace, args.hostile_timeout = 1.0, 1.0
     parts = args.only or list(PARTS)
 
     raise_nofile_limit()

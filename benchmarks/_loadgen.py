@@ -76,7 +76,8 @@ class CallFailed(Exception):
 class RawClient(asyncio.Protocol):
     """One minimal RFC 6455 client connection with a single request in flight."""
 
-    def __init__(self, host: str, port: int, path: str) -> None:
+    def __init__(self, host: str, port: int, path: str, headers: str = "") -> None:
+        """``headers``: extra request header lines, each ending in CRLF (e.g. ``Authorization: ...``)."""
         loop = asyncio.get_running_loop()
         self._loop = loop
         key = base64.b64encode(os.urandom(16))
@@ -84,7 +85,7 @@ class RawClient(asyncio.Protocol):
         self._request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key.decode()}\r\nSec-WebSocket-Version: 13\r\n"
-            "Sec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
+            f"Sec-WebSocket-Protocol: ocpp1.6\r\n{headers}\r\n"
         ).encode()
         self._buffer = bytearray()
         self._open = False

@@ -1,4 +1,4 @@
-"""The three central systems under test, each run alone in its own process: ``python -m benchmarks._servers KIND``.
+"""The central systems under test, each run alone in its own process: ``python -m benchmarks._servers KIND``.
 
 * ``ocpprpc``: a :class:`ocpprpc.CentralSystem` subclass with ``@on`` handlers, served by
   ``ocpprpc.transports.websocket.serve`` with its defaults (the way the README shows it).
@@ -8,17 +8,25 @@
 * ``bare``: a ``websockets`` server whose handler only parses each frame with ``json.loads`` and answers a
   CALLRESULT built with ``json.dumps``: no validation, no models, no dispatch. The ceiling for any OCPP
   library on ``websockets``.
+* ``dual`` (for :mod:`benchmarks.hostile`): one ocpprpc central system serving both transports at once,
+  ``websocket.serve`` and ``soap.serve`` on one :class:`ocpprpc.CentralSystemServer`, each with its
+  defaults (only the host, the port, the WebSocket endpoint and, with ``--auth USER:PASSWORD``, an
+  ``auth`` callback are given). It answers BootNotification (Accepted) and Heartbeat. It prints
+  ``{"port": <websocket port>, "soap_port": ..., "pid": ...}``.
 
-All three listen on 127.0.0.1 at ``/ocpp/<chargePointId>``, offer the subprotocol ``ocpp1.6``, run on the
-default asyncio event loop, and answer the same two actions with the same payloads (MeterValues → ``{}``,
-Heartbeat → ``{"currentTime": now}``). Handlers are ``async def`` in both libraries, as their READMEs
-write them. permessage-deflate is not negotiated for any (the load generator does not offer it).
+The first three listen on 127.0.0.1 at ``/ocpp/<chargePointId>``, offer the subprotocol ``ocpp1.6``, run
+on the default asyncio event loop, and answer the same two actions with the same payloads (MeterValues →
+``{}``, Heartbeat → ``{"currentTime": now}``). Handlers are ``async def`` in both libraries, as their
+READMEs write them. permessage-deflate is not negotiated for any (the load generator does not offer it).
 
 The process prints one JSON line ``{"port": ..., "pid": ...}`` once it listens, and runs until SIGTERM.
 On SIGUSR1 it prints one JSON line with the full (generation 2) garbage collections since the previous
 SIGUSR1: how many and their longest and total pause. With thousands of connections a full collection
 stops the event loop for a noticeable time, which shows up in tail latencies; this says when it did.
-Nothing is logged (no logging configured: both libraries are then quiet at INFO).
+The line also counts, by level, the log records of WARNING and above since the previous SIGUSR1 (only
+``dual`` configures logging: it formats each record, as a deployment's handler would, and counts it
+instead of writing it, so an attack's warnings cost what they cost without flooding the terminal).
+The first three log nothing (no logging configured: both libraries are then quiet at INFO).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
 import os
 import signal
 import sys
@@ -37,7 +46,7 @@ from typing import Any
 
 from ._common import raise_nofile_limit
 
-KINDS = ("ocpprpc", "mobilityhouse", "bare")
+KINDS = ("ocpprpc", "mobilityhouse", "bare", "dual")
 
 
 _gc_full = {"count": 0, "max_ms": 0.0, "total_ms": 0.0}
@@ -56,9 +65,21 @@ def _gc_callback(phase: str, info: dict[str, Any]) -> None:
     _gc_full["max_ms"] = max(_gc_full["max_ms"], pause)
 
 
+_log_lines: dict[str, int] = {}
+
+
+class _CountingHandler(logging.Handler):
+    """Formats every record, as a real deployment's handler would, then counts it instead of writing it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.format(record)
+        _log_lines[record.levelname] = _log_lines.get(record.levelname, 0) + 1
+
+
 def _report_gc() -> None:
-    print(json.dumps({"gc_full": dict(_gc_full)}), flush=True)
+    print(json.dumps({"gc_full": dict(_gc_full), "log_lines": dict(_log_lines)}), flush=True)
     _gc_full.update(count=0, max_ms=0.0, total_ms=0.0)
+    _log_lines.clear()
 
 
 async def _until_terminated() -> None:
@@ -70,8 +91,8 @@ async def _until_terminated() -> None:
     await stop.wait()
 
 
-def _ready(port: int) -> None:
-    print(json.dumps({"port": port, "pid": os.getpid()}), flush=True)
+def _ready(port: int, **more: Any) -> None:
+    print(json.dumps({"port": port, "pid": os.getpid(), **more}), flush=True)
 
 
 def _cp_id(path: str) -> str:
@@ -147,16 +168,61 @@ async def run_bare(host: str, port: int) -> None:
         await _until_terminated()
 
 
+async def run_dual(host: str, port: int, auth: str | None = None) -> None:
+    import hmac
+
+    from ocpprpc import CentralSystem, CentralSystemServer, on
+    from ocpprpc.messages import v16
+    from ocpprpc.transports import soap, websocket
+
+    class HostileBenchCentralSystem(CentralSystem):
+        versions = ("1.6",)
+
+        @on("BootNotification")
+        async def boot(self, request: v16.BootNotificationRequest) -> v16.BootNotificationResponse:
+            return v16.BootNotificationResponse(status="Accepted", current_time=datetime.now(UTC), interval=300)
+
+        @on("Heartbeat")
+        async def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
+            return v16.HeartbeatResponse(current_time=datetime.now(UTC))
+
+    # Warnings (a refused message, a bad frame) are logged as a deployment would log them, and counted.
+    handler = _CountingHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    options: dict[str, Any] = {}
+    if auth is not None:
+        user, _, password = auth.partition(":")
+
+        def check(charge_point_id: str, username: str, secret: str) -> bool:
+            return hmac.compare_digest(username.encode(), user.encode()) & hmac.compare_digest(
+                secret.encode(), password.encode()
+            )
+
+        options["auth"] = check
+    server = CentralSystemServer(HostileBenchCentralSystem)
+    async with (
+        websocket.serve(server, host, port, endpoint="ocpp", **options) as ws_server,
+        soap.serve(server, host, 0, **options) as soap_server,
+    ):
+        _ready(ws_server.port, soap_port=soap_server.port)
+        await _until_terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--auth", help="dual only: USER:PASSWORD every charge point must present (HTTP Basic)")
     args = parser.parse_args(argv)
     raise_nofile_limit()
     gc.callbacks.append(_gc_callback)
-    runner = {"ocpprpc": run_ocpprpc, "mobilityhouse": run_mobilityhouse, "bare": run_bare}[args.kind]
-    asyncio.run(runner(args.host, args.port))
+    if args.kind == "dual":
+        asyncio.run(run_dual(args.host, args.port, args.auth))
+    else:
+        runner = {"ocpprpc": run_ocpprpc, "mobilityhouse": run_mobilityhouse, "bare": run_bare}[args.kind]
+        asyncio.run(runner(args.host, args.port))
     sys.stdout.flush()
 
 
