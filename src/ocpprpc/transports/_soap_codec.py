@@ -145,11 +145,13 @@ __all__ = [
     "DEFAULT_MAX_SIZE",
     "FAULT_ACTION",
     "FAULT_CONTENT_TYPE",
+    "HEADER_READ_LIMIT",
     "SENDER_FAULTS",
     "SOAP11_NS",
     "SOAP_NS",
     "WSA_NS",
     "EnvelopeError",
+    "IdentityReader",
     "SoapMessage",
     "content_type",
     "decode_message",
@@ -759,21 +761,23 @@ def encode_fault(
 # --- decoding ----------------------------------------------------------------------------------------------
 
 
+_PARSER_OPTIONS: Final[dict[str, Any]] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+    "collect_ids": False,
+}
+
+
 class _Parsers(threading.local):
     """One strict and one recovering parser per thread: lxml parser objects must not be shared."""
 
     def __init__(self) -> None:
-        options: dict[str, Any] = {
-            "resolve_entities": False,
-            "no_network": True,
-            "load_dtd": False,
-            "huge_tree": False,
-            "remove_comments": True,
-            "remove_pis": True,
-            "collect_ids": False,
-        }
-        self.strict = etree.XMLParser(**options)
-        self.lenient = etree.XMLParser(recover=True, **options)
+        self.strict = etree.XMLParser(**_PARSER_OPTIONS)
+        self.lenient = etree.XMLParser(recover=True, **_PARSER_OPTIONS)
 
 
 _PARSERS = _Parsers()
@@ -787,7 +791,9 @@ def _parse(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, parsers.strict)
     except etree.XMLSyntaxError as exc:
-        errors = [e for e in cast(Iterable[Any], exc.error_log) if e.level >= _ERROR_LEVEL]
+        # The parser's own log: the exception's may also hold errors of other parsers of this thread (an
+        # lxml feed parser that failed earlier leaves its errors in the thread's log).
+        errors = [e for e in cast(Iterable[Any], parsers.strict.error_log) if e.level >= _ERROR_LEVEL]
         if not errors or any(e.domain != _NAMESPACE_DOMAIN for e in errors):
             raise EnvelopeError(_FV, f"not well-formed XML: {exc}") from None
         try:
@@ -815,6 +821,7 @@ def _decode_element(element: etree._Element, plan: _Plan) -> dict[str, Any]:
     if plan.text is not None:
         out[plan.text[0]] = plan.text[2](element.text)
     by_tag = plan.by_tag
+    doubled: set[str] | None = None  # keys of elements given more than once though they may occur once
     for child in element:
         tag = child.tag
         entry = by_tag.get(tag)
@@ -833,12 +840,20 @@ def _decode_element(element: etree._Element, plan: _Plan) -> dict[str, Any]:
             items = out.get(key)
             if items is None:
                 out[key] = [item]
-            else:
+            elif type(items) is list:
                 items.append(item)
+            else:  # the text of an unknown element that happens to have this key
+                out[key] = [items, item]
         elif key in out:
-            # Given twice though it may occur once: a list makes the model report a type fault.
-            previous = out[key]
-            out[key] = [*previous, item] if isinstance(previous, list) else [previous, item]
+            # Given twice though it may occur once: a list makes the model report a type fault. Each later
+            # occurrence is appended to that list (in place: copying it each time made decoding quadratic).
+            if doubled is None:
+                doubled = set()
+            if key in doubled:
+                out[key].append(item)
+            else:
+                out[key] = [out[key], item]
+                doubled.add(key)
         else:
             out[key] = item
     return out
@@ -1018,12 +1033,14 @@ def decode_message(
 
     if body_el is None:
         raise error(_FV, "the envelope has no Body")
-    content = [child for child in body_el if type(child.tag) is str]
-    if not content:
+    element = None
+    for child in body_el:
+        if type(child.tag) is str:
+            if element is not None:  # refused at the second: the rest of a long Body is not looked at
+                raise error(_FV, "the Body holds more than one element, expected one")
+            element = child
+    if element is None:
         raise error(_FV, "the Body is empty")
-    if len(content) > 1:
-        raise error(_FV, f"the Body holds {len(content)} elements, expected one")
-    element = content[0]
     tag = element.tag
     assert isinstance(tag, str)
 
@@ -1084,3 +1101,91 @@ def decode_message(
         from_address,
         reply_to_address,
     )
+
+
+# --- the identity alone, before the body ------------------------------------------------------------------
+
+
+HEADER_READ_LIMIT: Final = 64 * 1024
+"""How far into an envelope :class:`IdentityReader` looks for the chargeBoxIdentity (64 KiB: a real
+Header takes well under 2 KiB)."""
+
+
+class IdentityReader:
+    """The chargeBoxIdentity of an envelope arriving in pieces, read from its Header alone.
+
+    For a server that checks credentials against the identity before it reads and decodes the rest of
+    a body: :meth:`feed` it the body as it arrives until it returns True (or the body ends), then read
+    :attr:`identity`. Parsing stops at the first non-empty chargeBoxIdentity of the first Header, at the
+    end of that Header, at the start of the Body, or after ``limit`` bytes, whichever comes first; so an
+    envelope costs no more than the part of it before its Body, and at most ``limit`` bytes. The parser
+    is lxml's push parser with the options :func:`decode_message` uses (no DTD, no entities, no network),
+    which, like decode_message's recover mode, reads an undeclared ``prefix:name`` as a plain name.
+    What it finds is no verdict on the envelope: :func:`decode_message` reads the whole body afterwards,
+    and the caller compares the two identities.
+
+    :meth:`feed` raises :class:`EnvelopeError` (FormationViolation) when the bytes cannot start a SOAP
+    envelope: not well-formed so far, a DOCTYPE, a root element other than a SOAP 1.1 / 1.2 Envelope.
+    """
+
+    __slots__ = ("_depth", "_header", "_limit", "_parser", "_seen", "_tail", "done", "identity")
+
+    def __init__(self, limit: int = HEADER_READ_LIMIT) -> None:
+        self._parser = etree.XMLPullParser(events=("start", "end"), **_PARSER_OPTIONS)
+        self._limit = limit
+        self._seen = 0
+        self._depth = 0
+        self._header: str | None = None  # the Header tag of the envelope's namespace, while inside it
+        self._tail = b""  # the end of the previous piece, for a DOCTYPE cut in two
+        self.done = False
+        """True once feeding more cannot change :attr:`identity`."""
+        self.identity: str | None = None
+        """The chargeBoxIdentity found (stripped), or None."""
+
+    def feed(self, data: bytes | bytearray | memoryview) -> bool:
+        """Read the next piece of the body; True once done (more pieces are then ignored)."""
+        if self.done:
+            return True
+        piece = bytes(data[: self._limit - self._seen])
+        self._seen += len(piece)
+        if self._seen >= self._limit:
+            self.done = True
+        scan = self._tail + piece
+        if b"<!DOCTYPE" in scan:
+            raise EnvelopeError(_FV, "a DOCTYPE is not allowed in a SOAP message")
+        self._tail = scan[-8:]
+        try:
+            self._parser.feed(piece)
+            for event, element in self._parser.read_events():
+                if self._event(event, cast(etree._Element, element)):  # only start and end events are asked for
+                    self.done = True
+                    break
+        except etree.XMLSyntaxError as exc:
+            self.done = True
+            raise EnvelopeError(_FV, f"not well-formed XML: {exc}") from None
+        return self.done
+
+    def _event(self, event: str, element: etree._Element) -> bool:
+        """Follow one parser event; True when the search is over."""
+        tag = element.tag
+        if event == "start":
+            depth = self._depth
+            self._depth = depth + 1
+            if depth == 0:
+                if tag == _S_ENVELOPE:
+                    self._header = f"{{{SOAP_NS}}}Header"
+                elif tag == _S11_ENVELOPE:
+                    self._header = f"{{{SOAP11_NS}}}Header"
+                else:
+                    raise EnvelopeError(_FV, f"not a SOAP envelope: root element {tag!r}")
+            elif depth == 1:
+                # The first Header is searched; anything else (a Body) ends the search.
+                return tag != self._header
+            return False
+        self._depth -= 1
+        if self._depth == 1:
+            return True  # the end of the Header
+        if self._depth == 2 and type(tag) is str and _local(tag) == "chargeBoxIdentity":
+            self.identity = _header_text(element)
+            return self.identity is not None
+        return False
