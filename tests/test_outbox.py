@@ -129,7 +129,6 @@ class RefusingOnceCentralSystem(EchoCentralSystem):
         return await super().on_unhandled(action, request)
 
 
-@pytest.mark.xfail(strict=True, reason="until SoapLink raises UnreadableAnswer for an HTTP 401 (transports/soap.py)")
 async def test_a_soap_charge_point_refused_with_http_401_keeps_its_message_and_delivers_it_once_accepted() -> None:
     """An HTTP 401 is the HTTP layer's refusal (e.g. credentials being rotated), not the central system's answer."""
     refusals = [True, True]  # the first two requests are refused

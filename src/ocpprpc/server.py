@@ -4,21 +4,41 @@ A transport (WebSocket, SOAP, in-memory) accepts a charge point's connection, as
 role object (:meth:`CentralSystemServer.create`), and registers it (:meth:`~CentralSystemServer.attach`);
 from then on the application finds it by id and calls it, without knowing how it is connected. A charge
 point that connects again replaces its old connection, which is closed.
+
+The server also remembers, per charge point id, the answers to its last transaction messages
+(:class:`~ocpprpc.roles.AnsweredCalls`), so that a message retried after a reconnect is answered
+without being handled twice. That memory is bounded: a connected charge point's is always kept; a
+disconnected one's for ``replay_memory_ttl`` seconds, and of at most ``max_remembered_charge_points``
+disconnected charge points (the longest gone are forgotten first). Nothing else is kept for an id
+after its connection ends, so charge points coming and going (or a peer inventing ids) cannot grow the
+server's memory without bound.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Generic, TypeVar
 
 from .errors import UsageError
 from .messages._base import OcppModel, OcppRequest, OcppVersion
-from .roles import AnsweredCalls, CentralSystem, Link
+from .roles import REPLAY_MEMORY_TTL, AnsweredCalls, CentralSystem, Link
 
-__all__ = ["CentralSystemServer", "UnknownChargePoint"]
+__all__ = ["MAX_REMEMBERED_CHARGE_POINTS", "CentralSystemServer", "UnknownChargePoint"]
+
+MAX_REMEMBERED_CHARGE_POINTS = 50_000
+"""How many disconnected charge points' answers a server remembers at most (see :class:`CentralSystemServer`).
+
+A process is sized for about 10,000 connected charge points (``benchmarks/scale.py``); after a network
+outage all of them reconnect within minutes, and each one's last answer must still be known then. Five
+times that leaves room for churn and for charge points moving between processes behind a load
+balancer. A remembered charge point costs about 250 bytes, plus about 350 per answer (at most
+:data:`~ocpprpc.roles.REPLAY_MEMORY` = 4): 12 MB for 50,000 with nothing answered, 80 MB at worst.
+"""
 
 CS = TypeVar("CS", bound=CentralSystem)
 R = TypeVar("R", bound=OcppModel)
@@ -37,6 +57,12 @@ class CentralSystemServer(Generic[CS]):
 
     ``on_connect`` / ``on_disconnect`` callbacks (sync or async) receive the role object; the role's own
     ``on_connect`` / ``on_disconnect`` methods run as well.
+
+    ``replay_memory_ttl`` (default 900 s: :data:`~ocpprpc.roles.REPLAY_MEMORY_TTL` says why) is how long
+    an answer, and a disconnected charge point's memory of answers, is kept to recognise a retry;
+    ``max_remembered_charge_points`` (default :data:`MAX_REMEMBERED_CHARGE_POINTS`) bounds how many
+    disconnected charge points are remembered at once. A retry arriving after either limit dropped its
+    answer is handled again, as after a server restart.
     """
 
     def __init__(
@@ -45,10 +71,20 @@ class CentralSystemServer(Generic[CS]):
         *,
         on_connect: Listener[CS] | None = None,
         on_disconnect: Listener[CS] | None = None,
+        replay_memory_ttl: float = REPLAY_MEMORY_TTL,
+        max_remembered_charge_points: int = MAX_REMEMBERED_CHARGE_POINTS,
     ) -> None:
+        if replay_memory_ttl < 0 or max_remembered_charge_points < 0:
+            raise UsageError("replay_memory_ttl and max_remembered_charge_points cannot be negative")
         self.role_class = role_class
+        self.replay_memory_ttl = replay_memory_ttl
+        self.max_remembered_charge_points = max_remembered_charge_points
         self._connected: dict[str, CS] = {}
         self._answered: dict[str, AnsweredCalls] = {}
+        # Ids not connected whose memory is kept for a while, by when they were released (disconnected, or
+        # a connection created but not yet attached), oldest first: forgetting takes from the front, so
+        # it costs O(1) per id forgotten, whatever the number of ids.
+        self._released: collections.OrderedDict[str, float] = collections.OrderedDict()
         self._changed = asyncio.Condition()
         self._on_connect: list[Listener[CS]] = [on_connect] if on_connect else []
         self._on_disconnect: list[Listener[CS]] = [on_disconnect] if on_disconnect else []
@@ -78,6 +114,11 @@ class CentralSystemServer(Generic[CS]):
     def __len__(self) -> int:
         return len(self._connected)
 
+    @property
+    def remembered_charge_points(self) -> int:
+        """How many charge points' answers are remembered: those connected and those gone for a while."""
+        return len(self._answered)
+
     def add_listener(self, on_connect: Listener[CS] | None = None, on_disconnect: Listener[CS] | None = None) -> None:
         """Add connect / disconnect callbacks."""
         if on_connect:
@@ -103,10 +144,14 @@ class CentralSystemServer(Generic[CS]):
         It shares the charge point's memory of answered transaction messages with the role objects of
         its earlier connections, so a message retried after a reconnect is recognised.
         """
+        self._forget_released()
         role = self.role_class(charge_point_id, version)
         answered = self._answered.get(charge_point_id)
         if answered is None:
-            answered = self._answered[charge_point_id] = role.answered
+            answered = self._answered[charge_point_id] = AnsweredCalls(self.replay_memory_ttl)
+        # Counted as released until attached (and again once detached), so a connection that fails
+        # before it is attached leaves nothing behind for good.
+        self._release(charge_point_id)
         role.answered = answered
         return role
 
@@ -114,6 +159,8 @@ class CentralSystemServer(Generic[CS]):
         """Register ``role`` as the connection of its charge point, replacing (and closing) an older one."""
         old = self._connected.get(role.id)
         self._connected[role.id] = role
+        self._answered.setdefault(role.id, role.answered)  # in case it was forgotten since create()
+        self._released.pop(role.id, None)  # kept while connected
         # Attach first: closing the old connection may take a closing handshake's time, and meanwhile
         # calls to this charge point must already reach the new one.
         await role.attach(link, version)
@@ -128,8 +175,25 @@ class CentralSystemServer(Generic[CS]):
         """Unregister a connection that ended (unless a newer one already replaced it)."""
         if self._connected.get(role.id) is role:
             del self._connected[role.id]
+            self._release(role.id)
+            self._forget_released()
         await role.detach(link)
         await self._notify(self._on_disconnect, role)
+
+    def _release(self, charge_point_id: str) -> None:
+        self._released[charge_point_id] = time.monotonic()
+        self._released.move_to_end(charge_point_id)
+
+    def _forget_released(self) -> None:
+        """Forget the memories released longest ago while they are past the TTL or too many."""
+        released, deadline = self._released, time.monotonic() - self.replay_memory_ttl
+        while released:
+            charge_point_id, since = next(iter(released.items()))
+            if since >= deadline and len(released) <= self.max_remembered_charge_points:
+                break
+            del released[charge_point_id]
+            if charge_point_id not in self._connected:  # a connected one is released again when it goes
+                self._answered.pop(charge_point_id, None)
 
     async def _notify(self, listeners: list[Listener[CS]], role: CS) -> None:
         for listener in listeners:
