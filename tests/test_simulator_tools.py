@@ -11,6 +11,7 @@ import json
 import re
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -511,3 +512,108 @@ def test_autocharge_commands_check_their_arguments(sims: list[Sim]) -> None:
     session.expect(r"error: unknown command 'plug'")
     session.send("quit")
     assert session.sim.close() == 0
+
+
+# -- safe by default: loopback, HTTP Basic credentials -----------------------------------------------------
+
+
+def test_the_simulator_listens_on_loopback_unless_told_otherwise(sims: list[Sim]) -> None:
+    sim = RecordingSim("start_cs", "0", "start_cs", "0", "-t", "soap")  # no --host anywhere
+    sims.append(sim)
+    sim.expect(r"cs: listening on ws://127\.0\.0\.1:\d+")
+    soap_port = sim.expect(r"cs: listening on http://127\.0\.0\.1:(\d+)")[1]
+    sim.send(f"start_cp http://127.0.0.1:{soap_port} boxid -t soap")  # its remote action port too
+    sim.expect(r"cp#boxid: connecting to .* \(remote actions at http://127\.0\.0\.1:\d+/?\)")
+    sim.send("help")
+    sim.expect(r"--host HOST, default 127\.0\.0\.1")
+    sim.expect(r"--credentials FILE: one username:password line per charge point, the username being the charge")
+    assert not [line for line in sim.all if "0.0.0.0" in line]
+
+
+def start_with_auth(sims: list[Sim], transport: str, *options: str) -> tuple[RecordingSim, str]:
+    """A simulator running a central system started with ``options``; the URL charge points connect to."""
+    extra = ("-t", "soap") if transport == "soap" else ()
+    sim = RecordingSim("start_cs", "0", *extra, *options)
+    sims.append(sim)
+    scheme = "http" if transport == "soap" else "ws"
+    port = sim.expect(rf"cs: listening on {scheme}://127\.0\.0\.1:(\d+)")[1]
+    sim.expect(r"cs: charge points must present HTTP Basic credentials")
+    return sim, f"{scheme}://127.0.0.1:{port}"
+
+
+def start_cp(sim: RecordingSim, transport: str, url: str, cp_id: str, credentials: str = "") -> None:
+    extra = " -t soap" if transport == "soap" else ""
+    sim.send(f"start_cp {url} {cp_id}{extra} {credentials}".rstrip())
+
+
+def assert_accepted(sim: RecordingSim, transport: str, cp_id: str) -> None:
+    if transport == "websocket":
+        sim.expect(rf"cp#{cp_id}: connected to ws://")
+    sim.send(f"bootnotification --id {cp_id}")
+    if transport == "soap":
+        sim.expect(rf'cp#{cp_id}: <<cs /BootNotificationResponse \{{"status":"Accepted"')
+    else:
+        sim.expect(rf'cp#{cp_id}: <<cs \[3,"[^"]+",\{{"status":"Accepted"')
+
+
+def assert_refused(sim: RecordingSim, transport: str, cp_id: str) -> None:
+    if transport == "soap":
+        sim.send(f"bootnotification --id {cp_id}")
+        sim.expect(rf"cp#{cp_id}: BootNotification (answered with|failed: ).*(SecurityError|HTTP 401)")
+    else:
+        sim.expect(r"cs: refused .*401")
+        sim.expect(rf"cp#{cp_id}: connecting to ws://", timeout=TIMEOUT + 5)  # start_cp waits 5 s for a connection
+        assert not [line for line in sim.all if f"cp#{cp_id}: connected to" in line]
+    sim.send(f"remote_reset --remote-id {cp_id}")  # the central system does not know it
+    sim.expect(rf"error: no charge point {cp_id} connected")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_central_system_with_user_and_password_accepts_only_charge_points_presenting_them(
+    sims: list[Sim], transport: str
+) -> None:
+    sim, url = start_with_auth(sims, transport, "--user", "operator", "--password", '"s3cret pass"')
+    start_cp(sim, transport, url, "CPGOOD", '--user operator --password "s3cret pass"')
+    assert_accepted(sim, transport, "CPGOOD")
+    start_cp(sim, transport, url, "CPBAD", "--user operator --password s3cret")
+    assert_refused(sim, transport, "CPBAD")
+    if transport == "soap":  # cheap over SOAP: no credentials at all
+        start_cp(sim, transport, url, "CPNONE")
+        assert_refused(sim, transport, "CPNONE")
+    sim.send("heartbeat --id CPGOOD")  # the good one goes on
+    sim.expect(r"cp#CPGOOD: <<cs (/HeartbeatResponse |\[3,)")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_credentials_file_gives_each_charge_point_its_own_password(
+    sims: list[Sim], transport: str, tmp_path: Path
+) -> None:
+    credentials = tmp_path / "credentials.txt"
+    credentials.write_text("# charge point id:password\nCPA:pa55:word\n\nCPB:other\n", encoding="utf-8")
+    sim, url = start_with_auth(sims, transport, "--credentials", str(credentials))
+    assert [line for line in sim.all if "credentials (2 charge point(s) with their own password)" in line]
+    start_cp(sim, transport, url, "CPA", "--password pa55:word")  # the user name is the id by default
+    assert_accepted(sim, transport, "CPA")
+    start_cp(sim, transport, url, "CPB", "--password pa55:word")  # A's password does not open B
+    assert_refused(sim, transport, "CPB")
+
+
+def test_credential_options_are_checked(sims: list[Sim], tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n", encoding="utf-8")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("CPA:pw\nno colon here\n", encoding="utf-8")
+    sim = RecordingSim("help")
+    sims.append(sim)
+    for command, answer in [
+        ("start_cs 0 --user operator", r"error: --user and --password go together"),
+        ("start_cs 0 --password secret", r"error: --user and --password go together"),
+        (f"start_cs 0 --credentials {tmp_path / 'missing.txt'}", r"error: cannot read the credentials file"),
+        (f"start_cs 0 --credentials {empty}", r"error: the credentials file .* holds no username:password line"),
+        (f"start_cs 0 --credentials {bad}", r"error: .*bad\.txt, line 2: not a username:password line"),
+        (f"start_cs 0 --credentials {bad} --user a --password b", r"error: give either --credentials FILE or"),
+        ("start_cp ws://127.0.0.1:9 CPX --user operator", r"error: --user needs --password"),
+    ]:
+        sim.send(command)
+        sim.expect(answer)
+    assert not [line for line in sim.all if "listening on" in line]

@@ -3,7 +3,9 @@
 Commands (from the process command line and then stdin, one per line):
 
     start_cs <port> [-p protocols] [-u endpoint] [-i ping] [-t websocket|soap] [--host HOST]
+             [--user NAME --password SECRET | --credentials FILE]
     start_cp <url> <id> [-p protocol] [-i ping] [-t websocket|soap] [-f from-url] [-r remote-port]
+             [--host HOST] [--user NAME] [--password SECRET]
     <action> [--id CP] [field=value ...]                 a charge point sends <action>, e.g. heartbeat
     remote_<action> [--remote-id CP] [field=value ...]    the central system sends <action>, e.g. remote_reset
     send <Action> <json> / remote_send <Action> <json>    any action and payload in a valid frame, unchecked
@@ -17,6 +19,11 @@ Every frame in and out is printed as ``[YYYY-MM-DD HH:MM:SS] cs: <<cp#CP1 [2,"â€
 SOAP: ``cs: <<cp#CP1 /Heartbeat {}``, or the raw envelopes with ``print_xml``). The central system answers
 every charge point action with a valid default response, and a charge point answers every remote action
 likewise (see ``payloads``), unless a loaded plugin answers first.
+
+Safe by default: every server of the simulator (a central system, a SOAP charge point's remote action
+port) listens on 127.0.0.1 unless ``--host`` says otherwise. A central system given ``--user`` and
+``--password``, or ``--credentials FILE``, demands HTTP Basic credentials of every charge point (see
+``auth``); ``start_cp ... --password SECRET`` presents them (user name: ``--user``, else the charge point id).
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from ocpprpc.roles import InboundResult
 from ocpprpc.transports import soap, websocket
 
 from . import payloads
+from .auth import CREDENTIALS_HELP, central_system_auth, charge_point_credentials
 from .commands import Command, CommandError, parse
 from .plugin import Plugin, available, load_class
 
@@ -57,8 +65,10 @@ log = logging.getLogger("simulator")
 
 USAGE = {
     "start_cs": "start_cs <port> [-p ocpp1.6,ocpp1.5,ocpp1.2] [-u endpoint] [-i ping-seconds] [-t websocket|soap]"
-    " [--host HOST]",
-    "start_cp": "start_cp <url> <id> [-p ocpp1.6] [-i ping-seconds] [-t websocket|soap] [-f from-url] [-r port]",
+    " [--host HOST, default 127.0.0.1] [--user NAME --password SECRET | --credentials FILE]",
+    "start_cp": "start_cp <url> <id> [-p ocpp1.6] [-i ping-seconds] [-t websocket|soap] [-f from-url] [-r port]"
+    " [--host HOST (SOAP remote action port), default 127.0.0.1] [--user NAME (default: the id)] [--password SECRET]",
+    "auth": "   " + CREDENTIALS_HELP,
     "action": '<action> [--id CP] [field=value ...]   e.g. bootnotification chargePointVendor="DBT"',
     "remote": 'remote_<action> [--remote-id CP] [field=value ...]   e.g. remote_reset type="Hard"',
     "send": "send [--id CP] <Action> <json-object>   /   remote_send [--remote-id CP] <Action> <json-object>",
@@ -186,7 +196,7 @@ class StartedCp:
 class Simulator:
     """Holds the started central systems and charge points and runs commands against them."""
 
-    def __init__(self, out: TextIO = sys.stdout, host: str = "0.0.0.0") -> None:
+    def __init__(self, out: TextIO = sys.stdout, host: str = "127.0.0.1") -> None:
         self.out = out
         self.host = host
         self.cs_state: dict[str, Any] = {}
@@ -274,20 +284,23 @@ class Simulator:
         versions = _versions_from(command.options.get("p"), ALL_VERSIONS)
         transport = _transport(command)
         host = command.options.get("host", self.host)
+        auth = central_system_auth(command)
         role_class = type("SimCentralSystem", (SimCentralSystem,), {"simulator": self, "versions": versions})
         server: CentralSystemServer[SimCentralSystem] = CentralSystemServer(role_class)
         endpoint_path = command.options.get("u", "")
         endpoint: websocket.WebSocketServer[SimCentralSystem] | soap.SoapServer
         if transport == "soap":
-            endpoint = soap.serve(server, host, port, path=endpoint_path or "/")
+            endpoint = soap.serve(server, host, port, path=endpoint_path or "/", auth=auth)
         else:
             interval = _seconds(command.options.get("i"), self.settings["cs"]["websocket_ping_interval"] or 0)
-            endpoint = websocket.serve(server, host, port, endpoint=endpoint_path, ping_interval=interval)
+            endpoint = websocket.serve(server, host, port, endpoint=endpoint_path, ping_interval=interval, auth=auth)
         await endpoint.start()
         self.central_systems.append(StartedCs(server, transport, endpoint))
         if transport == "soap":  # the WebSocket server announces itself (ocpprpc.websocket at INFO)
             protocols = ",".join("ocpp" + v for v in versions)
             self.say(f"cs: listening on {endpoint.url} (soap, {protocols})")
+        if auth is not None:
+            self.say(f"cs: charge points must present HTTP Basic credentials ({auth.describe()})")
 
     async def start_cp(self, command: Command) -> None:
         if len(command.args) != 2:
@@ -298,17 +311,19 @@ class Simulator:
         transport = _transport(command)
         version = _versions_from(command.options.get("p"), ("1.6",))[0]
         cp_class = type("SimChargePoint", (SimChargePoint,), {"simulator": self})
+        credentials = charge_point_credentials(command, cp_id)
         cp = cp_class(cp_id, version)
         client: websocket.WebSocketClient | soap.SoapChargePointClient
         if transport == "soap":
             from_url = command.options.get("f")
             port = int(command.options.get("r") or (urlsplit(from_url).port if from_url else 0) or 0)
-            client = soap.connect(cp, url, from_url=from_url, host=command.options.get("host", self.host), port=port)
+            host = command.options.get("host", self.host)
+            client = soap.connect(cp, url, from_url=from_url, host=host, port=port, auth=credentials)
             await client.start()
             where = f" (remote actions at {client.from_url})"
         else:
             interval = _seconds(command.options.get("i"), self.settings["cp"]["websocket_ping_interval"] or 0)
-            client = websocket.connect(cp, url, ping_interval=interval)
+            client = websocket.connect(cp, url, ping_interval=interval, auth=credentials)
             await client.start()
             # Commands typed next expect a connection; a slow one is reported by the client itself.
             with contextlib.suppress(OcppRpcError):
