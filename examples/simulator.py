@@ -6,6 +6,12 @@
 then type commands (``help`` lists them): ``bootnotification``, ``heartbeat``, ``starttransaction``,
 ``metervalues``, ``remote_reset type="Hard"`` ... Several ``start_cs`` / ``start_cp`` commands may be
 given on the command line. Without a terminal on stdin it serves until stdin closes or it is signalled.
+
+It listens on 127.0.0.1 only unless ``--host`` says otherwise, and a central system demands HTTP Basic
+credentials when started with ``--user NAME --password SECRET`` or ``--credentials FILE``:
+
+    python examples/simulator.py start_cs 9000 --host 0.0.0.0 --credentials cps.txt
+    python examples/simulator.py start_cp ws://127.0.0.1:9000 CP1 --password SECRET
 """
 
 from __future__ import annotations
