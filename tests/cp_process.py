@@ -57,11 +57,13 @@ def client(cp: ChargePoint) -> soap.SoapChargePointClient | websocket.WebSocketC
 
 
 async def queue_and_wait_for_the_kill(cp: ChargePoint) -> None:
-    await client(cp).start()  # without waiting for a connection: the central system may be down
+    connection = client(cp)
+    await connection.start()  # without waiting for a connection: the central system may be down
     for request in transaction(QUEUE):
         await cp.enqueue(request)
     print(f"QUEUED {QUEUE}", flush=True)
     await asyncio.Event().wait()
+    await connection.close()  # never reached: the test kills the process
 
 
 async def deliver() -> None:

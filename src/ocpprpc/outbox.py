@@ -138,15 +138,17 @@ class SqliteOutbox:
 
     * ``"FULL"`` (default): every commit is fsynced before it returns. A message the charge point has
       queued survives a process crash, ``kill -9`` and a power loss. Costs an fsync per append and per
-      removal (measured: 0.25 ms median, 4 ms at p99 on a VM's ext4; SD cards and eMMC can take tens of
-      milliseconds).
+      removal: measured on a VM's ext4, append + remove of a MeterValues took 0.33 ms median, 2.7 ms
+      at p99 (SD cards and eMMC can take tens of milliseconds per fsync).
     * ``"NORMAL"``: in WAL mode, commits are fsynced only at checkpoints. Still safe against a process
       crash or ``kill -9`` (the operating system has the data), but a power loss or kernel crash may
-      lose the last messages queued (and bring back the last ones removed, to be sent again). About 20
-      times cheaper.
+      lose the last messages queued (and bring back the last ones removed, to be sent again). Measured
+      the same way: 0.08 ms median, 0.3 ms at p99.
 
     SQLite calls run on one worker thread of the store's own, in order, so a slow fsync never blocks
-    the event loop. Failures raise :class:`OutboxError`.
+    the event loop (the hop to the thread costs about 30 µs per call; a commit without fsync takes
+    10-15 µs, but a checkpoint fsyncs now and then, so even ``"NORMAL"`` stays off the loop). Failures
+    raise :class:`OutboxError`.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, synchronous: Literal["FULL", "NORMAL"] = "FULL") -> None:

@@ -17,8 +17,9 @@ may send it in this version), hands the payload to the link and validates the an
 model. The request model's type parameter gives ``call`` its return type.
 
 A :class:`ChargePoint` additionally keeps its transaction messages (StartTransaction, StopTransaction,
-MeterValues) in an ordered outbox that survives disconnections: while offline they wait, and after a
-reconnect they are delivered in order, one at a time, before any later one. Nothing is lost.
+MeterValues) in an ordered outbox (:mod:`ocpprpc.outbox`; in memory, or an SQLite file that survives a
+crash): while offline they wait, and after a reconnect they are delivered in order, one at a time,
+before any later one. Only the central system's answer takes one out; nothing is lost to a failing wire.
 """
 
 from __future__ import annotations
@@ -174,8 +175,10 @@ class Link(Protocol):
 
         ``message_id`` (the OCPP-J unique id, the SOAP MessageID) is fresh when None; a retry passes the
         id of its first attempt, so that the peer can tell a repeat from a new message. Raises
-        :class:`OcppError` (remote) for the peer's error answer, :class:`CallTimeout`, or
-        :class:`ConnectionClosed`.
+        :class:`OcppError` with ``remote=True`` only for an error the peer sent (a CALLERROR, a SOAP
+        Fault); :class:`UnreadableAnswer` for an answer that is not an OCPP answer (garbled, an HTTP
+        error without a Fault, an HTTP 401); :class:`CallTimeout`; :class:`ConnectionClosed`. A charge
+        point's outbox relies on this: only the first kind, or a response, counts as delivered.
         """
         ...
 
@@ -259,8 +262,9 @@ class Role:
 
         Raises :class:`~ocpprpc.errors.OcppError` (``remote=True``) when the peer answers with an error,
         the matching constraint error when its response does not validate, :class:`CallTimeout`,
-        :class:`ConnectionClosed`, or :class:`UsageError` when this side does not send that action in
-        the connection's version.
+        :class:`UnreadableAnswer`, :class:`ConnectionClosed`, or :class:`UsageError` when this side does
+        not send that action in the connection's version. (A charge point's transaction messages go
+        through its outbox: see :class:`ChargePoint` for how they are retried.)
         """
         spec = self._outbound_spec(request)
         raw = await self._send_request(spec, request.to_json_dict(), self._timeout(timeout))
