@@ -139,11 +139,6 @@ async def test_many_charge_points_coming_and_going_leave_a_bounded_memory_keepin
         assert CountingCentralSystem.handled[handled:] == ["2000"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_watchdog's finished ticker task keeps the context of the handler that started it, and with it "
-    "_ocppj's _turn (the link, the role): create the ticker with an empty contextvars.Context()",
-)
 async def test_nothing_of_a_disconnected_charge_point_is_kept_but_its_memory_of_answers() -> None:
     server = counting_server(replay_memory_ttl=0.01)
     roles: list[weakref.ref[CountingCentralSystem]] = []

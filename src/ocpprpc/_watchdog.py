@@ -10,6 +10,7 @@ operations. The ticker stops when nothing is watched, so an idle loop keeps no t
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import weakref
 
 __all__ = ["HandlerDeadline"]
@@ -29,7 +30,9 @@ class _Watchdog:
         self.deadlines[task] = self.loop.time() + seconds
         self.tick = min(self.tick, max(seconds / 4, 0.01))
         if self.ticker is None or self.ticker.done():
-            self.ticker = self.loop.create_task(self._run())
+            # A fresh context: the ticker outlives the handler that started it and must not keep that
+            # handler's context variables (and through them its connection) alive.
+            self.ticker = self.loop.create_task(self._run(), context=contextvars.Context())
 
     async def _run(self) -> None:
         while self.deadlines:
