@@ -17,8 +17,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
-import pytest
-
 from ocpprpc import CentralSystem, CentralSystemServer, on
 from ocpprpc._ocppj import OcppJLink
 from ocpprpc._versions import resolve_version
