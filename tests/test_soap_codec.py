@@ -38,6 +38,7 @@ from ocpprpc.transports._soap_codec import (
     SOAP_NS,
     WSA_NS,
     EnvelopeError,
+    IdentityReader,
     SoapMessage,
     content_type,
     decode_message,
@@ -1025,3 +1026,90 @@ def test_zeep_reads_our_fault() -> None:
     assert info.value.message == "connectorId is not an integer"
     assert info.value.code == "s:Sender"
     assert [(q.namespace, q.localname) for q in info.value.subcodes] == [(CS16, "TypeConstraintViolation")]
+
+
+# --- the identity before the body --------------------------------------------------------------------------------
+
+
+def _identity_of(data: bytes, piece: int = 1 << 20, **kwargs: Any) -> tuple[str | None, int]:
+    """What an IdentityReader fed ``data`` in pieces of ``piece`` bytes finds, and how many bytes it took."""
+    reader = IdentityReader(**kwargs)
+    fed = 0
+    for at in range(0, len(data), piece):
+        fed += len(data[at : at + piece])
+        if reader.feed(data[at : at + piece]):
+            break
+    return reader.identity, fed
+
+
+def test_the_identity_reader_finds_what_decode_message_finds_however_the_body_is_cut() -> None:
+    for version in ALL:
+        spec = _spec(version, "BootNotification")
+        data = _encode(version, spec, example_payload(spec.request), False)
+        expected = decode_message(data, ALL).charge_box_identity
+        for piece in (1, 7, 64, len(data)):
+            assert _identity_of(data, piece)[0] == expected == "CP-1"
+
+
+def test_the_identity_reader_stops_at_the_identity_and_never_reads_the_body() -> None:
+    head = (
+        f'<s:Envelope xmlns:s="{SOAP_NS}" xmlns:t="{CS16}"><s:Header><t:chargeBoxIdentity> CP-9 </t:chargeBoxIdentity>'
+    )
+    data = (head + "</s:Header><s:Body><t:authorizeRequest>" + "<t:idTag>A</t:idTag>" * 50_000).encode()
+    identity, fed = _identity_of(data, 100)
+    assert identity == "CP-9" and fed <= len(head) + 100
+    # the Body is never looked into, even when the identity would come after it
+    late = f'<s:Envelope xmlns:s="{SOAP_NS}" xmlns:t="{CS16}"><s:Body><t:heartbeatRequest/></s:Body>'
+    late += "<s:Header><t:chargeBoxIdentity>CP-9</t:chargeBoxIdentity></s:Header></s:Envelope>"
+    assert _identity_of(late.encode(), 10)[0] is None
+    # an envelope whose Header ends without one; an empty identity does not count
+    empty = f'<s:Envelope xmlns:s="{SOAP_NS}" xmlns:t="{CS16}"><s:Header><t:chargeBoxIdentity> </t:chargeBoxIdentity>'
+    assert _identity_of((empty + "</s:Header><s:Body/></s:Envelope>").encode())[0] is None
+
+
+def test_the_identity_reader_reads_at_most_its_limit() -> None:
+    padding = "<x/>" * 40_000
+    data = f'<s:Envelope xmlns:s="{SOAP_NS}"><s:Header>{padding}<c:chargeBoxIdentity xmlns:c="{CS16}">CP-1'
+    data += "</c:chargeBoxIdentity></s:Header></s:Envelope>"
+    assert _identity_of(data.encode(), 4096) == (None, 65536)
+    assert _identity_of(data.encode(), 4096, limit=1 << 20)[0] == "CP-1"
+
+
+def test_the_identity_reader_takes_soap_11_and_undeclared_prefixes_like_decode_message() -> None:
+    assert _identity_of(OCPPJS_BOOT_REPLY, 16)[0] == decode_message(OCPPJS_BOOT_REPLY, ALL).charge_box_identity
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"not xml at all",
+        b"<x><y></x>",
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>',
+        b"<notAnEnvelope/>",
+        f'<s:Envelope xmlns:s="{SOAP_NS}"><s:Header><a></b>'.encode(),
+    ],
+    ids=["not-xml", "mismatched", "doctype", "not-an-envelope", "broken-header"],
+)
+def test_the_identity_reader_refuses_what_cannot_start_an_envelope(data: bytes) -> None:
+    for piece in (1, len(data)):
+        with pytest.raises(EnvelopeError) as exc:
+            _identity_of(data, piece)
+        assert exc.value.code is FV
+
+
+def test_a_failed_identity_reader_leaves_recover_mode_intact() -> None:
+    # lxml's feed parser leaves its errors in the thread's error log; decode_message must not mistake them
+    # for errors of the document it parses (which would refuse what recover mode reads)
+    with pytest.raises(EnvelopeError):
+        IdentityReader().feed(b"<x><y></x>")
+    assert decode_message(OCPPJS_BOOT_REPLY, ALL).payload["status"] == "Accepted"
+
+
+def test_an_element_repeated_though_it_may_occur_once_becomes_one_list_of_all_its_occurrences() -> None:
+    def envelope(count: int) -> bytes:
+        return _request_envelope(
+            CS16, "<tns:authorizeRequest>" + "<tns:idTag>A</tns:idTag>" * count + "</tns:authorizeRequest>"
+        )
+
+    payload = decode_message(envelope(20_000), ALL).payload
+    assert payload == {"idTag": ["A"] * 20_000}

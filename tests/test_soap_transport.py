@@ -8,7 +8,7 @@ import base64
 import aiohttp
 import pytest
 
-from ocpprpc import ActionNotSupported, CentralSystemServer, ConnectionClosed, OcppError, Side
+from ocpprpc import ActionNotSupported, CentralSystemServer, ConnectionClosed, OcppError, OcppModel, Side
 from ocpprpc._versions import VERSIONS
 from ocpprpc.messages import v15, v16
 from ocpprpc.messages.examples import example
@@ -28,7 +28,7 @@ async def test_every_operation_round_trips_over_http_in_both_directions(version:
         async with soap.connect(cp, cs_endpoint.url):
             for action in spec.initiated_by(Side.CHARGE_POINT).values():
                 request = example(action.request)
-                response = await cp.call(request)  # type: ignore[arg-type]
+                response: OcppModel = await cp.call(request)  # type: ignore[arg-type]
                 assert response == example(action.response), action.name
             cs_role = server[cp.id]
             assert [type(r) for r in cs_role.received] == [

@@ -94,7 +94,7 @@ class ZeepPeer:
 
     @property
     def operations(self) -> set[str]:
-        return set(self.binding.all())
+        return set(self.binding.all())  # type: ignore[no-untyped-call]
 
     def response_element(self, spec: ActionSpec) -> Any:
         return self.client.get_element(f"{{{self.namespace}}}{spec.response_element}")
@@ -107,7 +107,7 @@ def zeep_peer(version: str, serving: Side) -> ZeepPeer:
     session = requests.Session()
     session.trust_env = False  # 127.0.0.1 only: no proxy from the environment
     transport = zeep.Transport(session=session, timeout=5, operation_timeout=5)
-    history = HistoryPlugin()
+    history = HistoryPlugin()  # type: ignore[no-untyped-call]
     client = zeep.Client(str(path), transport=transport, plugins=[history], settings=zeep.Settings(strict=True))
     bindings = list(client.wsdl.bindings.values())
     assert len(bindings) == 1 and isinstance(bindings[0], Soap12Binding), bindings
@@ -181,9 +181,9 @@ def zeep_result_as_payload(peer: ZeepPeer, spec: ActionSpec, result: Any) -> dic
         assert result is None, result
         data: dict[str, Any] = {}
     elif len(children) == 1 and not attributes:
-        data = {children[0][0]: serialize_object(result, dict)}
+        data = {children[0][0]: serialize_object(result, dict)}  # type: ignore[no-untyped-call]
     else:
-        data = serialize_object(result, dict)
+        data = serialize_object(result, dict)  # type: ignore[no-untyped-call]
     return zeep_dict_as_payload(data, spec.response)
 
 
@@ -194,7 +194,9 @@ def check_last_exchange(peer: ZeepPeer, spec: ActionSpec) -> None:
     """Our answer, as zeep received it: the body element valid against the WSDL's schema, and the
     WS-Addressing headers answering zeep's request."""
     sent = peer.history.last_sent["envelope"]
-    received = peer.history.last_received["envelope"]
+    last_received = peer.history.last_received
+    assert last_received is not None
+    received = last_received["envelope"]
     assert received.tag == f"{{{SOAP12}}}Envelope"
     body = received.find(f"{{{SOAP12}}}Body")
     assert body is not None and len(body) == 1
@@ -278,7 +280,9 @@ async def test_an_unhandled_action_is_a_receiver_fault_carrying_not_supported() 
     assert fault.code == "s:Receiver"
     assert fault.subcodes == [etree.QName(peer.namespace, "NotSupported")]
     assert fault.message
-    envelope = peer.history.last_received["envelope"]
+    last_received = peer.history.last_received
+    assert last_received is not None
+    envelope = last_received["envelope"]
     assert envelope.find(f"{{{SOAP12}}}Body/{{{SOAP12}}}Fault/{{{SOAP12}}}Code/{{{SOAP12}}}Value").nsmap["s"] == SOAP12
     assert envelope.findtext(f"{{{SOAP12}}}Header/{{{WSA}}}RelatesTo") == peer.history.last_sent["envelope"].findtext(
         f"{{{SOAP12}}}Header/{{{WSA}}}MessageID"

@@ -181,6 +181,11 @@ _CLIENT_KEEPALIVE = 5.0
 """Seconds an idle outbound connection is kept for reuse: well below the peer's idle timeout (ours is
 ``head_timeout``), so a request is never sent on a connection the peer is closing."""
 
+_LINGERING_TIME = 1.0
+"""Seconds a body left unread by a refusal (oversize, 401) is still read and dropped before the connection
+closes, so that the client receives the refusal rather than a reset (aiohttp's default is 10, and its
+shutdown waits that long for such a connection even after the client has gone)."""
+
 _MAX_URL_LENGTH = 2048
 
 
@@ -797,7 +802,9 @@ class _HttpEndpoint:
         app = web.Application(client_max_size=self.max_size)
         for path, handler in routes:
             app.router.add_post(path, handler)
-        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=self.head_timeout)
+        self._runner = web.AppRunner(
+            app, access_log=None, keepalive_timeout=self.head_timeout, lingering_time=_LINGERING_TIME
+        )
         await self._runner.setup()
         site = _GuardedSite(
             self._runner,
@@ -960,15 +967,21 @@ class SoapServer(_HttpEndpoint):
 
     async def _forget_idle(self, idle_timeout: float) -> None:
         """Unregister charge points silent for ``idle_timeout`` seconds (checked a few times per period)."""
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(max(idle_timeout / 4, 0.01))
-            for cp_id, registered in list(self._links.items()):
-                if loop.time() - registered.last_seen > idle_timeout and self._links.get(cp_id) is registered:
-                    _log.info("charge point %s silent for %g s: unregistered", loggable(cp_id), idle_timeout)
-                    del self._links[cp_id]
-                    await registered.link.close()
-                    await self.server.detach(registered.role, registered.link)
+            await self._sweep(idle_timeout)
+
+    async def _sweep(self, idle_timeout: float) -> None:
+        """One pass of :meth:`_forget_idle` (a method of its own: nothing of it stays referenced between passes)."""
+        loop = asyncio.get_running_loop()
+        silent = [(cp_id, r) for cp_id, r in self._links.items() if loop.time() - r.last_seen > idle_timeout]
+        for cp_id, registered in silent:
+            # still registered and still silent (a request may have come while an earlier one was let go)
+            if self._links.get(cp_id) is registered and loop.time() - registered.last_seen > idle_timeout:
+                _log.info("charge point %s silent for %g s: unregistered", loggable(cp_id), idle_timeout)
+                del self._links[cp_id]
+                await registered.link.close()
+                await self.server.detach(registered.role, registered.link)
 
     async def close(self) -> None:
         """Forget every SOAP charge point (each gets ``on_disconnect``) and stop serving."""
