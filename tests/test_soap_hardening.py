@@ -673,10 +673,11 @@ async def test_with_auth_only_an_authenticated_request_changes_a_charge_points_a
 # -- 5. the registry is bounded ---------------------------------------------------------------------------------
 
 
-def test_soap_charge_points_are_forgotten_after_a_finite_idle_timeout_by_default() -> None:
+def test_by_default_soap_charge_points_are_forgotten_after_a_finite_idle_timeout_and_their_number_is_capped() -> None:
     endpoint = soap.serve(CentralSystemServer(EchoCentralSystem))
     assert endpoint.idle_timeout == soap.DEFAULT_IDLE_TIMEOUT
     assert soap.DEFAULT_IDLE_TIMEOUT is not None and 300 < soap.DEFAULT_IDLE_TIMEOUT <= 3600
+    assert endpoint.max_charge_points == soap.DEFAULT_MAX_CHARGE_POINTS is not None
 
 
 async def test_idle_identities_are_released_and_the_registry_shrinks_back_to_zero() -> None:

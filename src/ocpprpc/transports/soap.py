@@ -141,6 +141,7 @@ __all__ = [
     "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_HEAD_TIMEOUT",
     "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_MAX_CHARGE_POINTS",
     "DEFAULT_TLS_HANDSHAKE_TIMEOUT",
     "AuthCallback",
     "CallbackPolicy",
@@ -164,6 +165,14 @@ Three heartbeats at the 300 s interval central systems commonly hand out (ocppjs
 lost heartbeats do not unregister a charge point, while the registry of a server that anyone can post
 to does not grow forever. A central system handing out a longer heartbeat interval must raise it (to
 about 2.5 times the interval or more)."""
+
+DEFAULT_MAX_CHARGE_POINTS = 50_000
+"""SOAP charge points registered at once, by default.
+
+Each costs about 3 KiB (its role object and link); a server without authentication registers any
+identity that posts to it, at thousands per second, so without a cap ``idle_timeout`` alone would let a
+peer fill gigabytes within it. 50,000 is about 150 MiB: raise it for a larger network of SOAP charge
+points (a refused one gets HTTP 503 and tries again; the refusals are logged)."""
 
 DEFAULT_HEAD_TIMEOUT = 10.0
 """Seconds a connection may take to deliver a complete request head, counted from its opening or from
@@ -647,7 +656,8 @@ class _GuardedHandler(web_protocol.RequestHandler):
         if not isinstance(exc, HttpProcessingError) or not 400 <= status < 500:
             return super().handle_error(request, status, exc, message)  # our own failure: logged with its traceback
         # A client's malformed HTTP (a head line over the limit, too many headers, not HTTP at all): one line.
-        reason = (exc.message or str(exc)).splitlines()[0] if (exc.message or str(exc)) else type(exc).__name__
+        lines = [line.strip() for line in str(exc.message or exc).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(exc).__name__
         _log.warning("refused malformed HTTP from %s: %s", request.remote, loggable(reason))
         if request.writer.output_size > 0:
             raise ConnectionError("the response has begun: no error response can be sent")
@@ -878,8 +888,9 @@ class SoapServer(_HttpEndpoint):
     ``idle_timeout`` seconds pass without one (:data:`DEFAULT_IDLE_TIMEOUT`, 15 minutes; None: until the
     server closes, which lets a server anyone can post to grow without bound); set it well above the
     heartbeat interval you hand out, e.g. 2.5 times it. Then it is unregistered, with ``on_disconnect``,
-    and everything kept for it is released. ``max_charge_points`` (None: no cap) bounds how many are
-    registered at once: a new one over it gets HTTP 503 without a Fault, so it tries again later.
+    and everything kept for it is released. ``max_charge_points`` (:data:`DEFAULT_MAX_CHARGE_POINTS`;
+    None: no cap) bounds how many are registered at once: a new one over it gets HTTP 503 without a
+    Fault, so it tries again later.
 
     ``auth(charge_point_id, username, password)`` (sync or async) checks HTTP Basic credentials of every
     request against the chargeBoxIdentity it carries, before the body is read further (see the module
@@ -913,7 +924,7 @@ class SoapServer(_HttpEndpoint):
         ssl: ssl_module.SSLContext | None = None,
         client_ssl: ssl_module.SSLContext | None = None,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
-        max_charge_points: int | None = None,
+        max_charge_points: int | None = DEFAULT_MAX_CHARGE_POINTS,
         head_timeout: float = DEFAULT_HEAD_TIMEOUT,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
         tls_handshake_timeout: float = DEFAULT_TLS_HANDSHAKE_TIMEOUT,
