@@ -193,9 +193,25 @@ def test_a_server_cannot_offer_a_version_its_role_class_does_not_speak() -> None
 async def test_the_charge_point_id_is_the_path_segment_after_the_endpoint() -> None:
     async with serve(CentralSystemServer(fresh_central_system()), endpoint="/central/ocpp/") as ws_server:
         assert ws_server.url == f"ws://127.0.0.1:{ws_server.port}/central/ocpp/"
-        cp = ExampleChargePoint("CP 7/é")
+        cp = ExampleChargePoint("CP-7é")
         async with client(cp, ws_server.url) as cp_client:
-            assert cp_client.url.endswith("/central/ocpp/CP%207%2F%C3%A9")
+            assert cp_client.url.endswith("/central/ocpp/CP-7%C3%A9")
+            assert "CP-7é" in ws_server.server
+            await cp.call(v16.HeartbeatRequest())
+
+
+@bounded()
+async def test_a_check_id_override_on_both_sides_admits_ids_the_default_rule_refuses() -> None:
+    def anything_but_empty(charge_point_id: str) -> str | None:
+        return None if charge_point_id else "empty"
+
+    server = CentralSystemServer(fresh_central_system())
+    async with serve(server, endpoint="ocpp", check_id=anything_but_empty) as ws_server:
+        cp = ExampleChargePoint("CP 7/é")
+        with pytest.raises(UsageError):
+            connect(cp, ws_server.url)  # the default rule refuses a space and a slash
+        async with client(cp, ws_server.url, check_id=anything_but_empty) as cp_client:
+            assert cp_client.url.endswith("/ocpp/CP%207%2F%C3%A9")
             assert "CP 7/é" in ws_server.server
             await cp.call(v16.HeartbeatRequest())
 
@@ -242,7 +258,9 @@ def test_the_client_appends_the_id_unless_the_url_ends_with_it() -> None:
     assert connect(cp, "ws://h:9000/ocpp").url == "ws://h:9000/ocpp/CP1"
     assert connect(cp, "ws://h:9000/ocpp/").url == "ws://h:9000/ocpp/CP1"
     assert connect(cp, "ws://h:9000").url == "ws://h:9000/CP1"
-    assert connect(ExampleChargePoint("a b"), "ws://h/x?q=1").url == "ws://h/x/a%20b?q=1"
+    assert connect(ExampleChargePoint("a-é"), "ws://h/x?q=1").url == "ws://h/x/a-%C3%A9?q=1"
+    with pytest.raises(UsageError):
+        connect(ExampleChargePoint("a b"), "ws://h/x")  # refused by the default id rule (white space)
     with pytest.raises(UsageError):
         connect(cp, "http://h/ocpp")
     with pytest.raises(UsageError):

@@ -32,6 +32,8 @@ fault                                                        code               
 ===========================================================  ===========================  ==========
 bytes that are not UTF-8; not JSON (incl. NaN / Infinity,    FormationViolation           no
 too deeply nested, an integer too long to convert)
+a string spelling a lone surrogate (``"\\ud800"``)            FormationViolation           unless in
+                                                                                          the id
 not an array, or an empty array                              FormationViolation           no
 message type not the integer 2, 3 or 4 (``true``, ``2.0``,   ProtocolError                if element 1
 ``"2"`` are not)                                                                          is a string
@@ -42,6 +44,12 @@ CALLRESULT with length != 3, or payload not an object        FormationViolation 
 CALLERROR with length not 4 or 5, code / description not a   FormationViolation           yes
 string, details not an object
 ===========================================================  ===========================  ==========
+
+Text that UTF-8 cannot carry is a formation fault too: a JSON string may spell a lone UTF-16 surrogate
+(``"\\ud800"``), which decodes to a Python string no WebSocket text message can hold, so echoing it back
+would fail. Such a frame is refused with FormationViolation; when the lone surrogate is in the id
+itself, the id counts as unreadable (the frame cannot be answered). Likewise :func:`encode` refuses,
+with :class:`UsageError`, to produce text that is not valid UTF-8, so no send can fail half-way.
 
 Two leniencies, because peers in the field do this and rejecting it gains nothing: a CALLERROR without
 its details element (length 4) or with ``null`` details decodes with ``error_details == {}``. Ids longer
@@ -184,11 +192,18 @@ def decode(text: str | bytes) -> Frame:
             text = str(text, "utf-8")
         except UnicodeDecodeError as exc:
             raise FrameError(_FORMATION, f"not UTF-8: {exc}") from None
+    elif not text.isascii():  # O(1) for str; only a str that did not come from strict UTF-8 can fail here
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise FrameError(_FORMATION, f"not UTF-8: {exc.reason} at {exc.start}") from None
     try:
         msg = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError, NaN / Infinity and integers too long to convert.
         raise FrameError(_FORMATION, f"not valid JSON: {exc}") from None
+    if "\\u" in text:  # only an escape can spell a lone surrogate (rare: a fast search on the hot path)
+        _refuse_lone_surrogates(msg)
 
     if type(msg) is not list or not msg:
         raise FrameError(_FORMATION, "frame is not a non-empty JSON array")
@@ -198,7 +213,7 @@ def decode(text: str | bytes) -> Frame:
         unique_id = None
     mt = msg[0]
     if type(mt) is not int or not 2 <= mt <= 4:
-        raise FrameError(ErrorCode.PROTOCOL_ERROR, f"unknown message type {mt!r}", unique_id)
+        raise FrameError(ErrorCode.PROTOCOL_ERROR, f"unknown message type {_short_repr(mt)}", unique_id)
 
     if mt == 2:
         if unique_id is None:
@@ -244,12 +259,45 @@ def decode(text: str | bytes) -> Frame:
     return CallErrorFrame(unique_id, code, description, details)
 
 
+def _utf8_problem(value: Any) -> str | None:
+    """Why ``value`` (decoded JSON) cannot be written as UTF-8 JSON, or None when it can."""
+    try:
+        _ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"text holds {exc.object[exc.start : exc.end]!r}, which UTF-8 cannot carry (a lone surrogate)"
+    except RecursionError:
+        return "too deeply nested"
+    return None
+
+
+def _refuse_lone_surrogates(msg: Any) -> None:
+    """Raise FrameError when decoded JSON holds a lone surrogate anywhere (it cannot be sent back)."""
+    problem = _utf8_problem(msg)
+    if problem is None:
+        return
+    unique_id: str | None = None
+    message_type: MessageType | None = None
+    if type(msg) is list and msg:
+        if type(msg[0]) is int and 2 <= msg[0] <= 4:
+            message_type = MessageType(msg[0])
+        candidate = msg[1] if len(msg) > 1 else None
+        if type(candidate) is str and candidate and _utf8_problem(candidate) is None:
+            unique_id = candidate
+    raise FrameError(_FORMATION, problem, unique_id, message_type)
+
+
+def _short_repr(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to about ``limit`` characters (a peer's value in a description sent back)."""
+    text = repr(value) if type(value) is not list and type(value) is not dict else type(value).__name__
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 def encode(frame: Frame) -> str:
     """Serialise a frame as compact JSON text, e.g. ``[2,"id","Heartbeat",{}]``.
 
     Non-ASCII text stays as is (smaller, and OCPP-J messages are UTF-8 anyway). Raises
-    :class:`UsageError` when a payload cannot be represented in JSON (a non-JSON type, NaN, a cycle):
-    that is a bug on the sending side, not a fault of the peer.
+    :class:`UsageError` when a payload cannot be represented in JSON (a non-JSON type, NaN, a cycle) or
+    the text in UTF-8 (a lone surrogate): that is a bug on the sending side, not a fault of the peer.
     """
     obj: list[Any]
     if isinstance(frame, Call):
@@ -261,9 +309,17 @@ def encode(frame: Frame) -> str:
     else:
         raise UsageError(f"not an OCPP-J frame: {frame!r}")
     try:
-        return _ENCODER.encode(obj)
+        text: str = _ENCODER.encode(obj)
     except (TypeError, ValueError, RecursionError) as exc:
         raise UsageError(f"cannot encode {type(frame).__name__} {frame.unique_id!r} as JSON: {exc}") from exc
+    if not text.isascii():  # O(1); ASCII text (nearly every frame) is valid UTF-8 as it stands
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UsageError(
+                f"cannot encode {type(frame).__name__} {frame.unique_id!r}: {exc.reason} (a lone surrogate)"
+            ) from None
+    return text
 
 
 _ID_ALPHABET = string.ascii_letters + string.digits  # 62 symbols, as ocppjs

@@ -6,54 +6,137 @@ Theory of operation
 at a time: a WebSocket, an in-memory queue pair) and a :class:`~ocpprpc.roles.Role`. It is the
 :class:`~ocpprpc.roles.Link` the role calls out through, and it feeds the role the peer's CALLs.
 
-* The receive loop (:meth:`OcppJLink.run`) never blocks on a handler: every inbound CALL runs as its
-  own task, so a handler that itself calls the peer cannot deadlock the connection. Every CALL that
-  arrives is answered, each with its own id, even while others are still being handled.
+* The receive loop (:meth:`OcppJLink.run`) never waits for a handler, so answers to our own calls are
+  read even while the peer's CALLs are being handled or wait their turn.
+* Inbound CALLs are handled one at a time, in the order they arrive (OCPP-J: one call in flight per
+  direction). Up to ``max_queued_calls`` (default 8) more may wait while one is handled; a CALL beyond
+  that is refused at once with a CALLERROR ``GenericError`` ("too many calls at once"): OCPP-J 1.6 has
+  no "busy" code, and GenericError is the one for a fault no other code covers (InternalError would
+  say that we failed). So one peer ties up at most ``1 + max_queued_calls`` calls' worth of memory,
+  and its CALLs run no faster than one at a time, whatever it sends.
+* A handler waiting for an answer from the same peer (``await self.call(...)`` inside a handler, or in
+  its after-hook) lends its turn to the next waiting CALL, so handlers that call each other across the
+  connection never deadlock; the bound on CALLs in progress still holds.
 * Outbound, at most ``max_calls_in_flight`` CALLs (default 1, as OCPP-J requires) are unanswered at a
   time; later calls wait their turn. Each has its own timeout. A CALLRESULT / CALLERROR for an id
-  with no call pending (late, or never ours) is logged and dropped.
+  with no call pending (late, or never ours) is logged and dropped. An answer that is not a well-formed
+  CALLRESULT / CALLERROR fails its call with :class:`~ocpprpc.errors.UnreadableAnswer`; a CALLERROR
+  the peer sent is a remote :class:`~ocpprpc.errors.OcppError`.
+* Backpressure: the receive loop awaits its own sends (CALLERRORs for bad frames and refused calls).
+  When the peer does not read and the channel's write buffer fills, the loop stops receiving, the
+  channel's bounded receive buffer fills, and the transport stops reading the socket: TCP pushes back
+  on the peer instead of memory growing. Nothing is sent from a task of its own.
+* Fairness: a channel may hand over many buffered messages without ever suspending (websockets does,
+  from its receive queue), so the loop yields to the event loop every :data:`FAIR_SHARE` messages;
+  one busy connection cannot stall the others.
+* Bad input never ends the connection by itself: a malformed frame is answered with a CALLERROR when
+  its id can be read, logged either way. The connection is closed with 1008 only after
+  ``max_bad_messages`` (default 20; None: never) bad frames (binary frames included) or answers to
+  no call of ours *in a row* (any CALL accepted or answer to a call of ours starts the count over),
+  or after that many refused CALLs in a burst: refusals are not forgiven by the CALLs accepted in
+  between (a flood has plenty of those); their count falls by one a second instead. Warning lines are
+  rate-limited per connection (:data:`WARNINGS_PER_WINDOW` per :data:`WARNING_WINDOW` seconds, then
+  one line counting what was left out), so a hostile peer cannot flood the log.
+* No send of ours raises out of the link: an answer that cannot be encoded (say, a handler echoing
+  text with a lone surrogate) is replaced by an InternalError CALLERROR.
 * When the connection ends, pending calls fail with ConnectionClosed; handlers already running finish
-  (bounded by the role's ``handler_timeout``) and their answers are dropped.
-* Bad input never ends the connection: a malformed frame is answered with a CALLERROR when its id
-  can be read, logged either way. Only ``max_bad_messages`` consecutive bad frames (when set) close it.
+  (bounded by the role's ``handler_timeout``) and their answers are dropped; CALLs still waiting are
+  dropped unhandled (the peer sees no answer and may retry).
 * Every frame in and out is logged at INFO on the ``ocpprpc.frames`` logger, in the simulator
-  transcript style: ``cs: <<cp#CP1 [2,"…","Heartbeat",{}]`` / ``cp#CP1: >>cs …``.
+  transcript style: ``cs: <<cp#CP1 [2,"…","Heartbeat",{}]`` / ``cp#CP1: >>cs …``; what the peer chose
+  (frames, ids, actions) is escaped with :func:`~ocpprpc._identity.loggable`, so it cannot forge lines.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import collections
+import contextvars
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._frames import Call, CallErrorFrame, CallResult, FrameError, call_error_for, decode, encode, new_unique_id
-from .errors import CallTimeout, ConnectionClosed, FormationViolation, OcppError
+from ._frames import (
+    Call,
+    CallErrorFrame,
+    CallResult,
+    FrameError,
+    call_error_for,
+    decode,
+    encode,
+    new_unique_id,
+)
+from ._identity import loggable
+from .errors import (
+    CallTimeout,
+    ConnectionClosed,
+    ErrorCode,
+    InternalError,
+    OcppError,
+    UnreadableAnswer,
+    UsageError,
+)
 from .messages._base import Side
 
 if TYPE_CHECKING:
     from .roles import Role
 
-__all__ = ["OcppJLink", "TextChannel", "frame_labels", "frame_logger"]
+__all__ = [
+    "DEFAULT_MAX_BAD_MESSAGES",
+    "DEFAULT_MAX_QUEUED_CALLS",
+    "FAIR_SHARE",
+    "WARNINGS_PER_WINDOW",
+    "WARNING_WINDOW",
+    "OcppJLink",
+    "TextChannel",
+    "frame_labels",
+    "frame_logger",
+]
 
 frame_logger = logging.getLogger("ocpprpc.frames")
 """Every OCPP-J frame, in and out, at INFO."""
 
 _log = logging.getLogger("ocpprpc.connection")
 
+DEFAULT_MAX_QUEUED_CALLS = 8
+"""Inbound CALLs that may wait while one is handled; more are refused (a compliant peer sends one at a time)."""
+
+DEFAULT_MAX_BAD_MESSAGES = 20
+"""Bad frames or stray answers in a row, or refused CALLs in a burst, before the connection is closed with 1008.
+
+ocpp-rpc (JavaScript) defaults to no limit; we are hostile by default: 20 is far above what a peer
+with an occasional bug sends in a row, and far below what fills a log or a CPU."""
+
+FAIR_SHARE = 16
+"""Messages a receive loop handles before it yields to the other connections."""
+
+WARNINGS_PER_WINDOW = 20
+"""Warning lines one connection may log per :data:`WARNING_WINDOW` (enough to log up to the default close)."""
+
+WARNING_WINDOW = 60.0
+"""Seconds of the warning rate limit's window."""
+
+_BUSY = ErrorCode.GENERIC_ERROR
+"""The code of a refused CALL: OCPP-J has no "busy" code; GenericError is "anything else"."""
+
 
 def frame_labels(role: Role) -> tuple[str, str]:
     """(sent, received) prefixes of ``role``'s frame log lines: ``cs: >>cp#CP1`` / ``cp#CP1: <<cs``."""
+    who = loggable(role.id)
     if role.side is Side.CENTRAL_SYSTEM:
-        return f"cs: >>cp#{role.id}", f"cs: <<cp#{role.id}"
-    return f"cp#{role.id}: >>cs", f"cp#{role.id}: <<cs"
+        return f"cs: >>cp#{who}", f"cs: <<cp#{who}"
+    return f"cp#{who}: >>cs", f"cp#{who}: <<cs"
 
 
 class TextChannel(Protocol):
     """A message-oriented connection: what a transport adapts its socket to."""
 
     async def send(self, text: str) -> None:
-        """Send one message; raises :class:`ConnectionClosed` when the connection is gone."""
+        """Send one message; raises :class:`ConnectionClosed` when the connection is gone.
+
+        May raise :class:`UsageError` for text the channel cannot carry (not encodable as UTF-8).
+        Blocks while the channel's write buffer is full: that is how backpressure reaches the link.
+        """
         ...
 
     async def recv(self) -> str | bytes:
@@ -65,8 +148,32 @@ class TextChannel(Protocol):
         ...
 
 
+class _Turn:
+    """One inbound CALL being handled; its handler may lend the link's turn while it waits for the peer."""
+
+    __slots__ = ("done", "lent", "link")
+
+    def __init__(self, link: OcppJLink) -> None:
+        self.link = link
+        self.lent = False
+        self.done = False
+
+
+_turn: contextvars.ContextVar[_Turn | None] = contextvars.ContextVar("ocpprpc_turn", default=None)
+"""The inbound CALL whose handler (or a task it started) is running in this context."""
+
+
 class OcppJLink:
-    """The OCPP-J :class:`~ocpprpc.roles.Link` of one connection. Start it with :meth:`run`."""
+    """The OCPP-J :class:`~ocpprpc.roles.Link` of one connection. Start it with :meth:`run`.
+
+    Args:
+        channel: the connection's text channel.
+        role: the role object fed the peer's CALLs.
+        max_calls_in_flight: our unanswered CALLs at a time (OCPP-J: 1).
+        max_bad_messages: bad frames in a row, or refused CALLs in a burst, before the connection is
+            closed (1008); None: never.
+        max_queued_calls: the peer's CALLs that may wait while one is handled; beyond, refused.
+    """
 
     def __init__(
         self,
@@ -74,22 +181,55 @@ class OcppJLink:
         role: Role,
         *,
         max_calls_in_flight: int = 1,
-        max_bad_messages: int | None = None,
+        max_bad_messages: int | None = DEFAULT_MAX_BAD_MESSAGES,
+        max_queued_calls: int = DEFAULT_MAX_QUEUED_CALLS,
     ) -> None:
+        if max_calls_in_flight < 1 or max_queued_calls < 0 or (max_bad_messages is not None and max_bad_messages < 1):
+            raise UsageError("need max_calls_in_flight >= 1, max_queued_calls >= 0 and max_bad_messages >= 1 or None")
         self._channel = channel
         self._role = role
         self._pending: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._in_flight = asyncio.Semaphore(max_calls_in_flight)
-        self._inbound: set[asyncio.Task[None]] = set()
         self._max_bad_messages = max_bad_messages
-        self._bad_messages = 0
+        self._max_queued_calls = max_queued_calls
+        self._strikes = 0
+        self._refusal_score = 0.0
+        self._refusal_time = 0.0
+        self._must_close = False
         self._closed = False
         self.close_reason = ""
         self._out_label, self._in_label = frame_labels(role)
+        self._who = loggable(role.id)
+        # inbound CALLs: waiting, being handled (some of those lent their turn), worker tasks
+        self._calls: collections.deque[Call] = collections.deque()
+        self._running = 0
+        self._lent = 0
+        self._workers = 0  # counted at once (a task's done callback would run a loop iteration late)
+        self._worker_tasks: set[asyncio.Task[None]] = set()
+        # rate limit of warning lines
+        self._warnings = 0
+        self._warnings_dropped = 0
+        self._warning_window_end = 0.0
+        self.refused_calls = 0
+        """The peer's CALLs refused so far because too many were in progress (for monitoring)."""
+        self.bad_messages = 0
+        """Bad frames (binary included) and answers to no call of ours received so far (for monitoring)."""
+        self.peak_calls = 0
+        """The most inbound CALLs in progress (handled or waiting) at once so far (for monitoring)."""
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def calls_in_progress(self) -> int:
+        """The peer's CALLs being handled or waiting now (at most ``1 + max_queued_calls`` at admission)."""
+        return len(self._calls) + self._running
+
+    @property
+    def workers(self) -> int:
+        """Tasks handling the peer's CALLs now: one, plus one per handler waiting for the peer."""
+        return self._workers
 
     # -- outbound -----------------------------------------------------------------------------------
 
@@ -98,6 +238,23 @@ class OcppJLink:
     ) -> dict[str, Any]:
         if self._closed:
             raise ConnectionClosed(f"connection to {self._role.id} is closed")
+        turn = _turn.get()
+        if turn is None or turn.link is not self or turn.lent or turn.done:
+            return await self._request(action, payload, timeout, message_id)
+        # A handler of the peer's CALL calls the peer: the next waiting CALL may run meanwhile, since
+        # the peer may need one of them answered before it answers this.
+        turn.lent = True
+        self._lent += 1
+        self._start_worker()
+        try:
+            return await self._request(action, payload, timeout, message_id)
+        finally:
+            turn.lent = False
+            self._lent -= 1
+
+    async def _request(
+        self, action: str, payload: dict[str, Any], timeout: float, message_id: str | None
+    ) -> dict[str, Any]:
         async with self._in_flight:
             if self._closed:
                 raise ConnectionClosed(f"connection to {self._role.id} is closed")
@@ -119,7 +276,7 @@ class OcppJLink:
     async def send_text(self, text: str) -> None:
         """Send one raw text message (logged like every frame). For test tools: ``send_raw``."""
         if frame_logger.isEnabledFor(logging.INFO):
-            frame_logger.info("%s %s", self._out_label, text)
+            frame_logger.info("%s %s", self._out_label, loggable(text, None))
         await self._channel.send(text)
 
     async def send_raw(self, text: str) -> None:
@@ -134,105 +291,245 @@ class OcppJLink:
 
     async def run(self) -> None:
         """Receive until the channel ends; then fail pending calls (running handlers finish on their own)."""
+        recv = self._channel.recv
+        on_message = self._on_message
+        handled = 0
         try:
             while True:
-                message = await self._channel.recv()
-                if not self._on_message(message):
+                reply = on_message(await recv())
+                if reply is not None:
+                    # Awaited here, not in a task: a peer that does not read stops being read (backpressure).
+                    await self._send_reply(reply)
+                if self._must_close:
                     break
+                handled += 1
+                if handled >= FAIR_SHARE:
+                    handled = 0
+                    await asyncio.sleep(0)  # buffered messages do not suspend recv(): let others run
         except ConnectionClosed:
             pass
         finally:
             await self._shut_down()
 
-    def _on_message(self, message: str | bytes) -> bool:
-        """Handle one message; False when the connection must be closed (too many bad messages)."""
-        if isinstance(message, bytes):
-            _log.warning("%s: binary frame of %d bytes ignored", self._role.id, len(message))
-            return True
+    def _on_message(self, message: str | bytes) -> str | None:
+        """Handle one message; the text to send back at once (a CALLERROR), if any."""
+        if type(message) is not str:
+            self.bad_messages += 1
+            self._warn("binary frame of %d bytes ignored (OCPP-J uses text frames)", len(message))
+            self._strike()
+            return None
         if frame_logger.isEnabledFor(logging.INFO):
-            frame_logger.info("%s %s", self._in_label, message)
+            frame_logger.info("%s %s", self._in_label, loggable(message, None))
         try:
             frame = decode(message)
         except FrameError as error:
             return self._on_bad_frame(error)
-        self._bad_messages = 0
-        if isinstance(frame, Call):
-            if self._inbound:
-                _log.debug("%s: CALL %s while %d still handled", self._role.id, frame.action, len(self._inbound))
-            task = asyncio.create_task(self._serve(frame))
-            self._inbound.add(task)
-            task.add_done_callback(self._inbound.discard)
-        elif isinstance(frame, CallResult):
+        if type(frame) is Call:
+            return self._admit(frame)
+        if type(frame) is CallResult:
             self._resolve(frame.unique_id, frame.payload, None)
         else:
+            assert type(frame) is CallErrorFrame
             self._resolve(frame.unique_id, None, _remote_error(frame))
-        return True
+        return None
 
-    def _on_bad_frame(self, error: FrameError) -> bool:
-        self._bad_messages += 1
-        _log.warning("%s: bad frame (%s): %s", self._role.id, error.code.value, error.description)
+    def _admit(self, call: Call) -> str | None:
+        """Queue the peer's CALL for handling, or refuse it when too many are in progress."""
+        in_progress = len(self._calls) + self._running
+        if in_progress > self._max_queued_calls:
+            return self._refuse(call, in_progress)
+        self._strikes = 0
+        self._calls.append(call)
+        if in_progress >= self.peak_calls:
+            self.peak_calls = in_progress + 1
+        self._start_worker()
+        return None
+
+    def _refuse(self, call: Call, in_progress: int) -> str:
+        self.refused_calls += 1
+        self._warn(
+            "CALL %s %s refused: %d calls already in progress (max_queued_calls=%d)",
+            loggable(call.action, 40),
+            loggable(call.unique_id, 40),
+            in_progress,
+            self._max_queued_calls,
+        )
+        # Refusals are not forgiven by the calls accepted between them (a flood has plenty): they count
+        # in a bucket that empties by one a second.
+        now = time.monotonic()
+        self._refusal_score = max(0.0, self._refusal_score - (now - self._refusal_time)) + 1.0
+        self._refusal_time = now
+        if self._max_bad_messages is not None and self._refusal_score >= self._max_bad_messages:
+            self._close_for(f"{self.refused_calls} calls refused, too many at once", "too many calls at once")
+        description = (
+            f"too many calls at once: {in_progress} in progress; OCPP-J allows one call in flight, "
+            "send the next once this one is answered"
+        )
+        return encode(CallErrorFrame(call.unique_id, _BUSY.value, description, {}))
+
+    def _on_bad_frame(self, error: FrameError) -> str | None:
+        self.bad_messages += 1
+        self._warn("bad frame (%s): %s", error.code.value, loggable(error.description))
+        self._strike()
         if error.answerable and error.unique_id is not None:
-            self._spawn_send(encode(call_error_for(error.unique_id, error)))
-        elif error.unique_id is not None and error.unique_id in self._pending:
-            # A malformed answer to one of our calls: fail that call instead of letting it time out.
-            self._resolve(error.unique_id, None, FormationViolation(error.description, remote=True))
-        if self._max_bad_messages is not None and self._bad_messages >= self._max_bad_messages:
-            _log.warning("%s: %d bad messages in a row; closing", self._role.id, self._bad_messages)
-            self.close_reason = "too many bad messages"
-            return False
-        return True
+            return encode(call_error_for(error.unique_id, error))
+        if error.unique_id is not None:
+            entry = self._pending.get(error.unique_id)
+            if entry is not None and not entry[1].done():
+                # A garbled answer to one of our calls: its fate is unknown, as after a lost connection.
+                entry[1].set_exception(
+                    UnreadableAnswer(f"the answer to {entry[0]} {error.unique_id} is unreadable: {error.description}")
+                )
+        return None
+
+    def _strike(self) -> None:
+        self._strikes += 1
+        if self._max_bad_messages is not None and self._strikes >= self._max_bad_messages:
+            self._close_for(f"{self._strikes} bad frames or stray answers in a row", "too many bad messages")
+
+    def _close_for(self, why: str, reason: str) -> None:
+        if not self._must_close:
+            self._must_close = True
+            self.close_reason = reason
+            _log.warning("%s: %s; closing (max_bad_messages=%d)", self._who, why, self._max_bad_messages)
+
+    def _warn(self, message: str, *args: object) -> None:
+        """A warning line about this connection, at most WARNINGS_PER_WINDOW per WARNING_WINDOW seconds."""
+        now = time.monotonic()
+        if now >= self._warning_window_end:
+            self._flush_warnings()
+            self._warning_window_end = now + WARNING_WINDOW
+            self._warnings = 0
+        if self._warnings < WARNINGS_PER_WINDOW:
+            self._warnings += 1
+            _log.warning("%s: " + message, self._who, *args)
+        else:
+            self._warnings_dropped += 1
+
+    def _flush_warnings(self) -> None:
+        if self._warnings_dropped:
+            _log.warning(
+                "%s: %d more warnings about this connection were not logged (at most %d per %g s)",
+                self._who,
+                self._warnings_dropped,
+                WARNINGS_PER_WINDOW,
+                WARNING_WINDOW,
+            )
+            self._warnings_dropped = 0
 
     def _resolve(self, unique_id: str, payload: dict[str, Any] | None, error: OcppError | None) -> None:
         entry = self._pending.get(unique_id)
         if entry is None or entry[1].done():
-            _log.warning("%s: answer for unknown or expired call %s dropped", self._role.id, unique_id)
+            self.bad_messages += 1
+            self._warn("answer for unknown or expired call %s dropped", loggable(unique_id, 40))
+            self._strike()
             return
+        self._strikes = 0
         if error is not None:
             entry[1].set_exception(error)
         else:
             assert payload is not None
             entry[1].set_result(payload)
 
-    async def _serve(self, call: Call) -> None:
-        result = await self._role.handle_call(call.action, call.payload, call.unique_id)
-        if result.error is not None:
-            if not result.error.remote:
-                _log.info("%s: %s answered with %s", self._role.id, call.action, result.error.code.value)
-            text = encode(call_error_for(call.unique_id, result.error))
-        else:
-            assert result.payload is not None
-            text = encode(CallResult(call.unique_id, result.payload))
+    async def _send_reply(self, text: str) -> None:
+        """Send a CALLERROR from the receive loop; a failure to send ends nothing but this send."""
         try:
             await self.send_text(text)
         except ConnectionClosed:
-            _log.info("%s: connection closed before the answer to %s could be sent", self._role.id, call.action)
+            pass  # the next recv() reports the end
+        except UsageError as exc:  # the channel could not carry it: never raise out of the loop
+            self._warn("a reply could not be sent: %s", exc)
+
+    # -- handling the peer's CALLs, one at a time --------------------------------------------------------
+
+    def _start_worker(self) -> None:
+        """Start a worker when CALLs wait and every worker is lent (or there is none)."""
+        if self._calls and self._workers - self._lent < 1 and not self._closed:
+            self._workers += 1
+            task = asyncio.create_task(self._work())
+            self._worker_tasks.add(task)
+            task.add_done_callback(self._worker_tasks.discard)
+
+    async def _work(self) -> None:
+        # Take the next CALL while no other worker holds the turn (a lent turn that came back holds it).
+        try:
+            while self._calls and self._workers - self._lent <= 1:
+                call = self._calls.popleft()
+                self._running += 1
+                turn = _Turn(self)
+                reset = _turn.set(turn)
+                try:
+                    await self._serve(call)
+                except Exception:  # a bug: _serve answers everything; log it and go on with the next CALL
+                    _log.exception("%s: handling %s failed", self._who, loggable(call.action, 40))
+                finally:
+                    turn.done = True
+                    _turn.reset(reset)
+                    self._running -= 1
+        finally:
+            self._workers -= 1
+
+    async def _serve(self, call: Call) -> None:
+        result = await self._role.handle_call(call.action, call.payload, call.unique_id)
+        error = result.error
+        if error is not None:
+            if not error.remote:
+                _log.info("%s: %s answered with %s", self._who, loggable(call.action, 40), error.code.value)
+            frame: CallResult | CallErrorFrame = call_error_for(call.unique_id, error)
+        else:
+            assert result.payload is not None
+            frame = CallResult(call.unique_id, result.payload)
+        try:
+            text = encode(frame)
+        except UsageError as exc:  # e.g. a handler echoing text with a lone surrogate
+            _log.error("%s: the answer to %s cannot be sent: %s", self._who, loggable(call.action, 40), exc)
+            error = InternalError(f"the {self._role.side.value} could not encode its answer to {call.action}")
+            text = encode(call_error_for(call.unique_id, error))
+        try:
+            await self.send_text(text)
+        except ConnectionClosed:
+            _log.info("%s: connection closed before the answer to %s could be sent", self._who, loggable(call.action))
+            return
+        except UsageError as exc:
+            _log.error("%s: the answer to %s cannot be sent: %s", self._who, loggable(call.action, 40), exc)
             return
         if result.after is not None:
             await result.after()
 
-    def _spawn_send(self, text: str) -> None:
-        """Send from the receive loop without waiting in it."""
-
-        async def send() -> None:
-            with contextlib.suppress(ConnectionClosed):
-                await self.send_text(text)
-
-        task = asyncio.create_task(send())
-        self._inbound.add(task)
-        task.add_done_callback(self._inbound.discard)
-
     async def _shut_down(self) -> None:
         self._closed = True
+        self._calls.clear()  # not started: dropped unanswered, like any CALL that arrives as a connection dies
         for _action, future in self._pending.values():
             if not future.done():
                 future.set_exception(ConnectionClosed(f"connection to {self._role.id} closed with the call pending"))
+        self._flush_warnings()
         # Handlers still running are left to finish (within the role's handler_timeout): cancelling one
         # half-way would leave its work half done, and a transaction message's answer is remembered for
         # the retry that follows the reconnect. Only their answers are dropped.
-        if self.close_reason == "too many bad messages":
-            await self._channel.close(1008, self.close_reason)
+        if self._must_close:
+            await self._close_reading(1008, self.close_reason)
         else:
             await self._channel.close()
+
+    async def _close_reading(self, code: int, reason: str) -> None:
+        """Close the channel while reading (and dropping) what the peer still sends.
+
+        The receive loop has stopped; a peer that kept sending has filled the channel's receive buffer,
+        so its close frame would not be read until the close timeout. Bounded by that timeout.
+        """
+        closing = asyncio.ensure_future(self._channel.close(code, reason))
+        try:
+            while not closing.done():
+                receiving = asyncio.ensure_future(self._channel.recv())
+                await asyncio.wait((closing, receiving), return_when=asyncio.FIRST_COMPLETED)
+                if not receiving.done():
+                    receiving.cancel()  # cancelling a recv() loses nothing (and nothing is wanted now)
+                    await asyncio.gather(receiving, return_exceptions=True)
+                    break
+                if receiving.exception() is not None:  # the end (ConnectionClosed)
+                    break
+        finally:
+            await closing
 
 
 def _remote_error(frame: CallErrorFrame) -> OcppError:

@@ -64,7 +64,7 @@ import ssl as ssl_module
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -84,7 +84,17 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
-from .._ocppj import OcppJLink
+from .._exposure import (
+    DEFAULT_MAX_PER_ADDRESS,
+    ConnectionGate,
+    peer_address,
+    quiet_accept_errors,
+    restore_accept_errors,
+    shared_gate,
+    warn_if_exposed,
+)
+from .._identity import IdCheck, check_charge_point_id, decode_url_segment, loggable
+from .._ocppj import DEFAULT_MAX_BAD_MESSAGES, DEFAULT_MAX_QUEUED_CALLS, OcppJLink
 from .._versions import by_subprotocol, resolve_version
 from ..errors import ConnectionClosed, OcppRpcError, UsageError
 from ..messages._base import OcppVersion
@@ -92,7 +102,10 @@ from ..roles import CentralSystem, ChargePoint
 from ..server import CentralSystemServer, UnknownChargePoint
 
 __all__ = [
+    "DEFAULT_MAX_BAD_MESSAGES",
     "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_MAX_QUEUED_CALLS",
+    "DEFAULT_OPEN_TIMEOUT",
     "DEFAULT_PING_INTERVAL",
     "DEFAULT_PING_TIMEOUT",
     "AuthCallback",
@@ -113,6 +126,11 @@ DEFAULT_PING_TIMEOUT = 20.0
 
 DEFAULT_MAX_FRAME_SIZE = 16 * 65536
 """Largest frame accepted, in bytes (1 MiB): room for a large SendLocalList, not for a memory attack."""
+
+DEFAULT_OPEN_TIMEOUT = 10.0
+"""Seconds from accepting a TCP connection to the end of the WebSocket (and TLS) handshake (websockets' default).
+
+A socket that sends half a request and stops is closed after this, quietly."""
 
 AuthCallback = Callable[[str, str, str], bool | Awaitable[bool]]
 """``auth(charge_point_id, username, password)`` → whether this charge point may connect (sync or async)."""
@@ -150,7 +168,11 @@ class _Connection:
 
     async def send(self, text: str) -> None:
         try:
-            await self.ws.send(text)
+            data = text.encode()  # here, not in websockets, where a failure would abort the connection
+        except UnicodeEncodeError as exc:
+            raise UsageError(f"a WebSocket text frame must be UTF-8: {exc.reason} at {exc.start}") from None
+        try:
+            await self.ws.send(data, text=True)
         except WsConnectionClosed as exc:
             raise _closed(exc) from None
 
@@ -266,19 +288,38 @@ class WebSocketServer(Generic[CS]):
 
     Args:
         server: the registry; each connection gets a role object from ``server.create``.
-        host: the interface to bind; port: the port (0: any free one, see ``ws_server.port``).
+        host: the interface to bind; port: the port (0: any free one, see ``ws_server.port``). A host
+            other than loopback without ``auth`` logs a warning when the server starts.
         endpoint: the path before the id (``"ocpp"``, ``"a/b"``, or empty). Any other path → HTTP 404.
         subprotocols: the OCPP versions served, in order of preference (``"ocpp1.6"`` or ``"1.6"``);
             default: the role class's ``versions``. The first of these that the client offers is
             picked; a client offering none of them → HTTP 400.
         auth: ``auth(charge_point_id, username, password)``, sync or async, checks HTTP Basic
             credentials before the upgrade; a missing or refused one → HTTP 401.
+        check_id: ``check_id(charge_point_id)`` → why the id is refused, or None; default
+            :func:`~ocpprpc._identity.check_charge_point_id` (1-48 printable characters, no white
+            space, ``/``, ``\\``, not ``.`` / ``..``). A refused id, or one that is not UTF-8 once
+            percent-decoded, → HTTP 400 before anything else (auth included) is done for it.
         ssl: a server-side TLS context, for ``wss://``.
+        open_timeout: seconds a new connection has to finish its TLS and WebSocket handshakes; a
+            socket that sends half a request and stops is closed after this, quietly.
         ping_interval: seconds between keep-alive pings; None or 0: none. Changeable while running.
         ping_timeout: seconds without a pong before the connection is closed (1011); None: wait forever.
         max_frame_size: largest frame accepted (bytes); a larger one closes the connection with 1009.
         max_calls_in_flight: unanswered CALLs to one charge point at a time (OCPP-J: 1).
-        max_bad_messages: close a connection (1008) after this many malformed frames in a row.
+        max_queued_calls: a charge point's CALLs that may wait while one of its CALLs is handled
+            (they are handled one at a time); more are refused with a GenericError CALLERROR.
+        max_bad_messages: close a connection (1008) after this many bad frames, stray answers and
+            refused CALLs in a row (see :class:`~ocpprpc._ocppj.OcppJLink`); None: never.
+        max_connections: connections at once, over every server sharing the gate; None: below the
+            process's open-file limit (:func:`~ocpprpc._exposure.default_max_connections`).
+        max_connections_per_address: connections at once from one source address; None: no cap. Behind
+            a reverse proxy every connection has the proxy's address: raise it or pass None.
+        gate: the :class:`~ocpprpc._exposure.ConnectionGate` admitting connections, to share one
+            explicitly. By default the process's shared gate (:func:`~ocpprpc._exposure.shared_gate`),
+            or a gate of this server's own when ``max_connections`` / ``max_connections_per_address``
+            are given. A connection over a cap is closed as soon as it is accepted, before the
+            handshake (with TLS: once the TLS handshake is done), without an answer.
     """
 
     def __init__(
@@ -290,12 +331,18 @@ class WebSocketServer(Generic[CS]):
         endpoint: str = "",
         subprotocols: Sequence[str] | None = None,
         auth: AuthCallback | None = None,
+        check_id: IdCheck = check_charge_point_id,
         ssl: ssl_module.SSLContext | None = None,
+        open_timeout: float = DEFAULT_OPEN_TIMEOUT,
         ping_interval: float | None = DEFAULT_PING_INTERVAL,
         ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
         max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
         max_calls_in_flight: int = 1,
-        max_bad_messages: int | None = None,
+        max_queued_calls: int = DEFAULT_MAX_QUEUED_CALLS,
+        max_bad_messages: int | None = DEFAULT_MAX_BAD_MESSAGES,
+        max_connections: int | None = None,
+        max_connections_per_address: int | None = DEFAULT_MAX_PER_ADDRESS,
+        gate: ConnectionGate | None = None,
     ) -> None:
         self.server = server
         """The registry of connected charge points, shared with any other transport."""
@@ -310,14 +357,29 @@ class WebSocketServer(Generic[CS]):
                 f"{server.role_class.__name__} speaks {', '.join(sorted(served))}; "
                 f"it cannot serve {', '.join(self.subprotocols)}"
             )
+        if open_timeout <= 0 or max_queued_calls < 0 or max_calls_in_flight < 1:
+            raise UsageError("need open_timeout > 0, max_queued_calls >= 0 and max_calls_in_flight >= 1")
+        if max_bad_messages is not None and max_bad_messages < 1:
+            raise UsageError(f"max_bad_messages is a number >= 1 or None, not {max_bad_messages}")
+        caps_given = max_connections is not None or max_connections_per_address != DEFAULT_MAX_PER_ADDRESS
+        if gate is not None and caps_given:
+            raise UsageError("pass either a gate or max_connections / max_connections_per_address, not both")
+        if gate is None:
+            gate = ConnectionGate(max_connections, max_connections_per_address) if caps_given else shared_gate()
+        self.gate = gate
+        """The gate admitting this server's connections (counts them; see ``gate.open``, ``gate.refused``)."""
         self._auth = auth
+        self._check_id = check_id
         self._ssl = ssl
+        self.open_timeout = open_timeout
         self._ping_interval = _interval(ping_interval)
         self._ping_timeout = ping_timeout
         self._max_frame_size = max_frame_size
         self._max_calls_in_flight = max_calls_in_flight
+        self._max_queued_calls = max_queued_calls
         self._max_bad_messages = max_bad_messages
         self._ws_server: Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._port = port
         self._connections: dict[str, _Connection] = {}
 
@@ -367,17 +429,29 @@ class WebSocketServer(Generic[CS]):
         """Start listening."""
         if self._ws_server is not None:
             raise UsageError("the server is already started")
-        self._ws_server = await ws_serve(
-            self._handle,
-            self.host,
-            self._requested_port,
-            subprotocols=[Subprotocol(value) for value in self.subprotocols],
-            process_request=self._process_request,
-            compression=None,
-            ping_interval=None,  # our own keep-alive: see _Connection
-            max_size=self._max_frame_size,
-            ssl=self._ssl,
-        )
+        warn_if_exposed("WebSocket central system", self.host, self._auth is not None)
+        tls: dict[str, Any] = {} if self._ssl is None else {"ssl_handshake_timeout": self.open_timeout}
+        loop = asyncio.get_running_loop()
+        quiet_accept_errors(loop)
+        try:
+            self._ws_server = await ws_serve(
+                self._handle,
+                self.host,
+                self._requested_port,
+                subprotocols=[Subprotocol(value) for value in self.subprotocols],
+                process_request=self._process_request,
+                create_connection=_gated_connection_class(self.gate),
+                compression=None,
+                open_timeout=self.open_timeout,
+                ping_interval=None,  # our own keep-alive: see _Connection
+                max_size=self._max_frame_size,
+                ssl=self._ssl,
+                **tls,  # forwarded to loop.create_server
+            )
+        except BaseException:
+            restore_accept_errors(loop)
+            raise
+        self._loop = loop
         self._port = int(self._ws_server.sockets[0].getsockname()[1])
         _log.info("cs: listening on %s (%s)", self.url, ", ".join(self.subprotocols))
 
@@ -386,8 +460,13 @@ class WebSocketServer(Generic[CS]):
         ws_server, self._ws_server = self._ws_server, None
         if ws_server is None:
             return
-        ws_server.close()
-        await ws_server.wait_closed()
+        try:
+            ws_server.close()
+            await ws_server.wait_closed()
+        finally:
+            loop, self._loop = self._loop, None
+            if loop is not None:
+                restore_accept_errors(loop)
         _log.info("cs: stopped listening on %s", self.url)
 
     async def ping(self, charge_point_id: str, timeout: float | None = None) -> float:
@@ -404,22 +483,36 @@ class WebSocketServer(Generic[CS]):
     # -- handshake ------------------------------------------------------------------------------------
 
     def _charge_point_id(self, path: str) -> str | None:
-        """The id in ``/<endpoint>/<id>`` (one trailing slash tolerated), or None when the path is not that."""
+        """The id segment in ``/<endpoint>/<id>`` (one trailing slash tolerated), still percent-encoded;
+        None when the path is not that (→ 404)."""
         segments = urllib.parse.urlsplit(path).path.split("/")[1:]
         if segments and segments[-1] == "":
             segments.pop()
-        if len(segments) != len(self._endpoint) + 1:
+        if len(segments) != len(self._endpoint) + 1 or not segments[-1]:
             return None
-        decoded = [urllib.parse.unquote(segment) for segment in segments]
-        if tuple(decoded[:-1]) != self._endpoint or not decoded[-1]:
+        if tuple(decode_url_segment(segment) for segment in segments[:-1]) != self._endpoint:
             return None
-        return decoded[-1]
+        return segments[-1]
+
+    def _id_problem(self, segment: str) -> tuple[str | None, str | None]:
+        """(the charge point id, None) or (None, why it is refused) for a path's last segment (→ 400)."""
+        charge_point_id = decode_url_segment(segment)
+        if charge_point_id is None:
+            return None, f"the charge point id {loggable(segment, 60)} is not UTF-8 once percent-decoded"
+        problem = self._check_id(charge_point_id)
+        if problem is not None:
+            return None, problem
+        return charge_point_id, None
 
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        charge_point_id = self._charge_point_id(request.path)
-        if charge_point_id is None:
+        segment = self._charge_point_id(request.path)
+        if segment is None:
             expected = f"/{self.endpoint}/<chargePointId>" if self._endpoint else "/<chargePointId>"
-            return _refuse(connection, http.HTTPStatus.NOT_FOUND, f"{request.path} is not {expected}")
+            return _refuse(connection, http.HTTPStatus.NOT_FOUND, f"{loggable(request.path, 80)} is not {expected}")
+        charge_point_id, problem = self._id_problem(segment)
+        if charge_point_id is None:
+            return _refuse(connection, http.HTTPStatus.BAD_REQUEST, loggable(problem or "bad charge point id"))
+        who = loggable(charge_point_id)
         if self._auth is not None:
             refused = await self._authenticate(connection, request, charge_point_id)
             if refused is not None:
@@ -429,13 +522,13 @@ class WebSocketServer(Generic[CS]):
             for header in request.headers.get_all("Sec-WebSocket-Protocol"):
                 offered.extend(parse_subprotocol(header))
         except InvalidHeader as exc:
-            return _refuse(connection, http.HTTPStatus.BAD_REQUEST, f"{charge_point_id}: {exc}")
+            return _refuse(connection, http.HTTPStatus.BAD_REQUEST, f"{who}: {loggable(str(exc))}")
         if not any(subprotocol in offered for subprotocol in self.subprotocols):
-            what = ", ".join(offered) if offered else "no subprotocol"
+            what = loggable(", ".join(offered)) if offered else "no subprotocol"
             return _refuse(
                 connection,
                 http.HTTPStatus.BAD_REQUEST,
-                f"{charge_point_id} offered {what}; this central system speaks {', '.join(self.subprotocols)}",
+                f"{who} offered {what}; this central system speaks {', '.join(self.subprotocols)}",
             )
         return None
 
@@ -443,34 +536,41 @@ class WebSocketServer(Generic[CS]):
         self, connection: ServerConnection, request: Request, charge_point_id: str
     ) -> Response | None:
         assert self._auth is not None
+        who = loggable(charge_point_id)
         header = request.headers.get("Authorization")
         if header is None:
-            return _unauthorized(connection, f"{charge_point_id}: credentials missing")
+            return _unauthorized(connection, f"{who}: credentials missing")
         try:
             username, password = parse_authorization_basic(header)
         except InvalidHeader:
-            return _unauthorized(connection, f"{charge_point_id}: not HTTP Basic credentials")
+            return _unauthorized(connection, f"{who}: not HTTP Basic credentials")
         verdict = self._auth(charge_point_id, username, password)
         if inspect.isawaitable(verdict):
             verdict = await verdict
         if not verdict:
-            return _unauthorized(connection, f"{charge_point_id}: credentials of {username!r} not accepted")
+            return _unauthorized(connection, f"{who}: credentials of {loggable(repr(username), 60)} not accepted")
         return None
 
     # -- one connection ---------------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
-        charge_point_id = self._charge_point_id(ws.request.path if ws.request is not None else "")
+        segment = self._charge_point_id(ws.request.path if ws.request is not None else "")
+        charge_point_id = None if segment is None else self._id_problem(segment)[0]
         version = by_subprotocol(ws.subprotocol or "")
         if charge_point_id is None or version is None:  # process_request made sure of both
             await ws.close(1011, "handshake state lost")
             return
+        who = loggable(charge_point_id)
         role = self.server.create(charge_point_id, version)
-        connection = _Connection(ws, f"cs: cp#{charge_point_id}", self._ping_interval, self._ping_timeout)
+        connection = _Connection(ws, f"cs: cp#{who}", self._ping_interval, self._ping_timeout)
         link = OcppJLink(
-            connection, role, max_calls_in_flight=self._max_calls_in_flight, max_bad_messages=self._max_bad_messages
+            connection,
+            role,
+            max_calls_in_flight=self._max_calls_in_flight,
+            max_bad_messages=self._max_bad_messages,
+            max_queued_calls=self._max_queued_calls,
         )
-        _log.info("cs: charge point %s connected from %s (%s)", charge_point_id, _address(ws), version.subprotocol)
+        _log.info("cs: charge point %s connected from %s (%s)", who, _address(ws), version.subprotocol)
         self._connections[charge_point_id] = connection
         # Receive before attaching: an on_connect hook that calls the charge point needs its answer read.
         receiving = asyncio.create_task(link.run(), name=f"ocpprpc-cs-{charge_point_id}")
@@ -486,7 +586,37 @@ class WebSocketServer(Generic[CS]):
             if self._connections.get(charge_point_id) is connection:
                 del self._connections[charge_point_id]
             await self.server.detach(role, link)
-            _log.info("cs: charge point %s disconnected: %s", charge_point_id, connection.describe_close())
+            _log.info("cs: charge point %s disconnected: %s", who, connection.describe_close())
+
+
+class _GatedConnection(ServerConnection):
+    """A server connection admitted through a :class:`ConnectionGate` as soon as TCP accepts it."""
+
+    gate: ClassVar[ConnectionGate]
+    _admitted: str | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        address = peer_address(transport)
+        if not self.gate.admit(address):  # the gate logs refusals, rate-limited
+            # Nothing set up: no handshake, no task; the descriptor is freed at once.
+            cast(asyncio.Transport, transport).abort()
+            return
+        self._admitted = address
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        address, self._admitted = self._admitted, None
+        if address is None:
+            return  # refused in connection_made
+        try:
+            super().connection_lost(exc)
+        finally:
+            self.gate.release(address)
+
+
+def _gated_connection_class(gate: ConnectionGate) -> type[ServerConnection]:
+    """websockets' ``create_connection``: a :class:`_GatedConnection` bound to ``gate``."""
+    return type("GatedConnection", (_GatedConnection,), {"gate": gate})
 
 
 def _refuse(connection: ServerConnection, status: http.HTTPStatus, reason: str) -> Response:
@@ -540,7 +670,12 @@ class WebSocketClient:
             after a successful connection.
         jitter: each wait is shortened by a random fraction of up to ``jitter`` (0.5: between half the
             delay and the full delay).
-        max_calls_in_flight / max_bad_messages: as for :class:`WebSocketServer`.
+        max_calls_in_flight / max_queued_calls / max_bad_messages: as for :class:`WebSocketServer`.
+        check_id: ``check_id(charge_point_id)`` → why the id is refused, or None. The charge point's
+            id is checked with it at once: an id the default rule
+            (:func:`~ocpprpc._identity.check_charge_point_id`) refuses is a :class:`UsageError`, since
+            a central system with that rule would refuse it with HTTP 400 at every attempt; pass
+            ``check_id=`` to connect to a central system with another rule.
     """
 
     def __init__(
@@ -554,15 +689,22 @@ class WebSocketClient:
         ping_interval: float | None = DEFAULT_PING_INTERVAL,
         ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
         max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
-        open_timeout: float = 10.0,
+        open_timeout: float = DEFAULT_OPEN_TIMEOUT,
         reconnect: bool = True,
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
         backoff_factor: float = 2.0,
         jitter: float = 0.5,
         max_calls_in_flight: int = 1,
-        max_bad_messages: int | None = None,
+        max_queued_calls: int = DEFAULT_MAX_QUEUED_CALLS,
+        max_bad_messages: int | None = DEFAULT_MAX_BAD_MESSAGES,
+        check_id: IdCheck = check_charge_point_id,
     ) -> None:
+        problem = check_id(charge_point.id)
+        if problem is not None:
+            raise UsageError(f"{problem} (pass check_id= to connect with an id the default rule refuses)")
+        if max_queued_calls < 0 or max_calls_in_flight < 1 or (max_bad_messages is not None and max_bad_messages < 1):
+            raise UsageError("need max_queued_calls >= 0, max_calls_in_flight >= 1, max_bad_messages >= 1 or None")
         self.charge_point = charge_point
         self.url = _charge_point_url(url, charge_point.id)
         """The URL connected to, ending with the charge point's (percent-encoded) id."""
@@ -590,8 +732,9 @@ class WebSocketClient:
         self.backoff_factor = backoff_factor
         self.jitter = jitter
         self._max_calls_in_flight = max_calls_in_flight
+        self._max_queued_calls = max_queued_calls
         self._max_bad_messages = max_bad_messages
-        self._label = f"cp#{charge_point.id}"
+        self._label = f"cp#{loggable(charge_point.id)}"
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._wake = asyncio.Event()
@@ -739,6 +882,7 @@ class WebSocketClient:
             self.charge_point,
             max_calls_in_flight=self._max_calls_in_flight,
             max_bad_messages=self._max_bad_messages,
+            max_queued_calls=self._max_queued_calls,
         )
         _log.info("%s: connected to %s (%s)", self._label, self.url, version.subprotocol)
         self._connection, self._link = connection, link
@@ -773,7 +917,7 @@ def _charge_point_url(url: str, charge_point_id: str) -> str:
 
 def _describe_error(exc: BaseException) -> str:
     if isinstance(exc, InvalidStatus):
-        body = (exc.response.body or b"").decode("utf-8", "replace").strip()
+        body = loggable((exc.response.body or b"").decode("utf-8", "replace").strip())
         text = f"refused with HTTP {exc.response.status_code}"
         return f"{text}: {body}" if body else text
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
