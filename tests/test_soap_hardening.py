@@ -795,6 +795,60 @@ async def test_a_tls_handshake_that_does_not_come_is_cut_after_the_tls_handshake
             await cp.call(v16.HeartbeatRequest())
 
 
+FILE_LIMITED_SERVER = """
+import asyncio, logging, resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+from ocpprpc import CentralSystemServer
+from ocpprpc.transports import soap
+from tests.roles_for_tests import EchoCentralSystem
+
+async def main():
+    async with soap.serve(CentralSystemServer(EchoCentralSystem), head_timeout=30) as endpoint:
+        print(endpoint.port, endpoint.gate.max_connections, flush=True)
+        await asyncio.sleep(30)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_server_at_its_file_limit_refuses_the_excess_logs_a_few_lines_and_serves_again() -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen(
+        [sys.executable, "-c", FILE_LIMITED_SERVER],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    connections: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        assert process.stdout is not None
+        port, cap = map(int, (await asyncio.to_thread(process.stdout.readline)).split())
+        assert cap < 256  # the default gate leaves room below the file limit
+        async with asyncio.timeout(20):
+            for _ in range(400):  # half-open sockets, no request, no credentials
+                connections.append(await asyncio.open_connection("127.0.0.1", port))
+            await asyncio.sleep(0.5)
+            assert process.poll() is None  # still running
+            for _, writer in connections:
+                writer.close()
+            await asyncio.sleep(0.5)
+            body = envelope("CP1", "<tns:heartbeatRequest/>")
+            status, _, _ = await exchange(port, http_head(len(body)) + body)
+            assert status == 200
+    finally:
+        for _, writer in connections:
+            writer.close()
+        process.terminate()
+        _, log = await asyncio.to_thread(process.communicate, timeout=10)
+    assert "Traceback" not in log
+    assert len(log.splitlines()) < 20, log  # a few lines, not one per refused socket
+
+
 async def test_accept_errors_are_quieted_while_a_soap_endpoint_runs_and_restored_after() -> None:
     loop = asyncio.get_running_loop()
     before = loop.get_exception_handler()
