@@ -655,6 +655,18 @@ async def test_a_host_name_in_from_is_refused_by_the_default_policy() -> None:
                 await server.call("CP1", v16.ResetRequest(type="Soft"))
 
 
+async def test_a_request_relayed_by_a_proxy_cannot_name_the_proxys_host_as_its_address() -> None:
+    server = CentralSystemServer(EchoCentralSystem)
+    async with asyncio.timeout(10), soap.serve(server) as endpoint, Listener() as local_service:
+        # from 127.0.0.1 (the proxy), naming a port of 127.0.0.1: the same host, but the origin is elsewhere
+        body = envelope("CP1", "<tns:heartbeatRequest/>", header=from_header(f"http://127.0.0.1:{local_service.port}/"))
+        relayed = http_head(len(body), extra="X-Forwarded-For: 203.0.113.9\r\n") + body
+        assert (await exchange(endpoint.port, relayed))[0] == 200
+        with pytest.raises(ConnectionClosed, match="unknown host"):
+            await server.call("CP1", v16.ResetRequest(type="Soft"))
+    assert local_service.connections == 0
+
+
 async def test_with_auth_only_an_authenticated_request_changes_a_charge_points_address() -> None:
     server = CentralSystemServer(EchoCentralSystem)
     async with asyncio.timeout(10), soap.serve(server, auth=_accept_cp1) as endpoint, Listener() as hijack:

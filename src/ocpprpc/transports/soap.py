@@ -63,12 +63,14 @@ in a URL are never sent), and the ``callback_policy`` decides the rest: ``policy
 address, request_host)`` returns the URL to call the charge point at, or None to refuse. The default,
 :func:`same_host_callback`, accepts an address whose host is the IP address the request came from,
 literally (``http://10.0.0.7:8080/`` from 10.0.0.7); a host name is refused, as resolving it could
-lead anywhere. Behind a NAT that rewrites addresses, or a reverse proxy (every request then comes from
-the proxy: with the default policy, any port of the proxy's host could be named), replace it, e.g. with
-a table of known charge points' addresses. Only a request that passed authentication (when ``auth`` is
-configured) registers or changes an address. A refused address is logged once; the charge point stays
-connected but cannot be called: calls fail at once with :class:`~ocpprpc.errors.ConnectionClosed`
-saying why. Calls out never follow redirects.
+lead anywhere. A request relayed by a proxy (``Forwarded`` / ``X-Forwarded-For``) has no known origin,
+and the default refuses its address. Behind a NAT that rewrites addresses, or a reverse proxy, replace
+it, e.g. with a table of known charge points' addresses (a proxy that adds neither header hides itself:
+every request then seems to come from the proxy's host, and any port of that host could be named).
+Only a request that passed authentication (when ``auth`` is configured) registers or changes an
+address. A refused address is logged once; the charge point stays connected but cannot be called:
+calls fail at once with :class:`~ocpprpc.errors.ConnectionClosed` saying why. Calls out never follow
+redirects.
 """
 
 from __future__ import annotations
@@ -264,8 +266,9 @@ def _generic_request(
 CallbackPolicy = Callable[[str, str, "str | None"], "str | None"]
 """``policy(charge_point_id, address, request_host)`` → the URL to call the charge point at, or None to
 refuse: ``address`` is what its request announced (From, else ReplyTo; already checked to be an http or
-https URL without user info), ``request_host`` the IP address the request came from (None if unknown).
-See "Call-back addresses" in the module docstring."""
+https URL without user info), ``request_host`` the IP address the request came from (None if unknown,
+as for a request relayed by a proxy, which carries ``Forwarded`` or ``X-Forwarded-For``). See
+"Call-back addresses" in the module docstring."""
 
 
 def _url_problem(address: str) -> str | None:
@@ -306,6 +309,19 @@ def same_host_callback(charge_point_id: str, address: str, request_host: str | N
     except ValueError:
         return None
     return address if same else None
+
+
+def _request_host(request: web.Request) -> str | None:
+    """The IP address a request came from, for the call-back policy; None when unknown.
+
+    A request carrying ``Forwarded`` or ``X-Forwarded-For`` was relayed by a proxy: its peer address is the
+    proxy's, so it says nothing about where the charge point is (and naming the proxy's host must not
+    pass the default policy). The headers themselves are not trusted: a policy replacing the default may
+    read them, knowing its proxy.
+    """
+    if "Forwarded" in request.headers or "X-Forwarded-For" in request.headers:
+        return None
+    return request.remote
 
 
 # -- calling out ----------------------------------------------------------------------------------------
@@ -1034,7 +1050,7 @@ class SoapServer(_HttpEndpoint):
             if spec.initiator is not Side.CHARGE_POINT:
                 error = ProtocolError(f"{spec.name} is sent by a central system, not to one")
                 return _fault_response(error, relates_to=message.message_id, namespace=spec.namespace)
-            role = await self._role_for(cp_id, message, request.remote)
+            role = await self._role_for(cp_id, message, _request_host(request))
         except EnvelopeError as exc:
             _log.warning("refused a SOAP message from %s: %s", request.remote, loggable(str(exc)))
             return _fault_response(exc)
@@ -1131,7 +1147,8 @@ class SoapServer(_HttpEndpoint):
                     _log.exception("the call-back policy failed for %s", loggable(cp_id))
                     url = None
                 if url is None:
-                    problem = f"the call-back policy refused its address {address} (request from {request_host})"
+                    origin = request_host or "an unknown host (relayed by a proxy?)"
+                    problem = f"the call-back policy refused its address {address} (request from {origin})"
                 else:
                     problem = _url_problem(url)
             else:
