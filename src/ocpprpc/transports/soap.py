@@ -475,7 +475,7 @@ class SoapLink:
         return message.payload
 
     async def send_raw(self, text: str) -> str:
-        """POST ``text`` as the body, unchecked, and return the HTTP response body (cut at ``max_size``)."""
+        """POST ``text`` as the body, unchecked; the whole HTTP response body (empty if over ``max_size``)."""
         self._check_callable()
         _log_message(self._out_label, "(raw)", text, text.encode())
         status, answer = await self._post(
