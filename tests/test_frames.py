@@ -118,6 +118,28 @@ def test_ids_longer_than_the_1_6_cap_are_accepted() -> None:
     assert MAX_ID_LENGTH == 36
 
 
+def test_a_valid_surrogate_pair_escape_is_one_character() -> None:
+    assert decode(r'[2,"id","DataTransfer",{"data":"\ud83d\ude00"}]') == Call("id", "DataTransfer", {"data": "😀"})
+
+
+def test_encode_refuses_text_that_utf_8_cannot_carry() -> None:
+    """A handler echoing a lone surrogate must not get as far as the socket, where sending it would fail."""
+    with pytest.raises(UsageError):
+        encode(CallResult("id", {"data": "\ud800"}))
+    with pytest.raises(UsageError):
+        encode(CallErrorFrame("id", "GenericError", "x\udfff", {}))
+
+
+def test_an_unknown_message_type_is_described_briefly() -> None:
+    """The description goes back to the peer and into the log: a huge element 0 is not repeated whole."""
+    with pytest.raises(FrameError) as info:
+        decode(json.dumps([["x" * 10_000], "id"]))
+    assert info.value.code is PE and len(info.value.description) < 100
+    with pytest.raises(FrameError) as info:
+        decode(json.dumps(["y" * 10_000, "id"]))
+    assert len(info.value.description) < 100
+
+
 def test_empty_action_is_left_to_the_dispatcher() -> None:
     # Not a framing fault: the dispatcher answers it with NotImplemented like any unknown action.
     assert decode('[2,"id","",{}]') == Call("id", "", {})
@@ -193,6 +215,16 @@ MALFORMED: list[tuple[str | bytes, ErrorCode, str | None, MessageType | None]] =
     ('[4,"id","GenericError",null,{}]', FV, "id", MessageType.CALLERROR),
     ('[4,"id","GenericError","boom",[]]', FV, "id", MessageType.CALLERROR),
     ('[4,"id","GenericError","boom","details"]', FV, "id", MessageType.CALLERROR),
+    # a lone surrogate cannot be sent back as UTF-8: FormationViolation; unanswerable when it is the id
+    (r'[2,"\ud800","Heartbeat",{}]', FV, None, MessageType.CALL),
+    (r'[2,"id\udfff","Heartbeat",{}]', FV, None, MessageType.CALL),
+    (r'[2,"id","Heartbeat",{"x":"\ud800"}]', FV, "id", MessageType.CALL),
+    (r'[2,"id","\udc00",{}]', FV, "id", MessageType.CALL),
+    (r'[3,"id",{"\ud800":1}]', FV, "id", MessageType.CALLRESULT),
+    (r'[4,"id","GenericError","\ud800",{}]', FV, "id", MessageType.CALLERROR),
+    (r'[9,"\ud800"]', FV, None, None),
+    (r'["\ud800"]', FV, None, None),
+    ('[2,"id","Heartbeat",{"x":"\ud800"}]', FV, None, None),  # a raw surrogate in a str is not UTF-8 text
 ]
 
 

@@ -377,6 +377,31 @@ async def test_wss_with_a_self_signed_certificate(certificate: tuple[Path, Path]
         assert isinstance(not_connected.value.last_error, ssl.SSLError)
 
 
+@bounded()
+async def test_a_tls_handshake_that_never_comes_is_cut_after_the_open_timeout_quietly(
+    certificate: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    cert, key = certificate
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    central_system = CentralSystemServer(fresh_central_system())
+    async with serve(central_system, ssl=server_context, open_timeout=0.3) as ws_server:
+        loop = asyncio.get_running_loop()
+        reader, writer = await asyncio.open_connection("127.0.0.1", ws_server.port)  # TCP only, no ClientHello
+        started = loop.time()
+        async with asyncio.timeout(2):
+            assert await reader.read() == b""
+        assert 0.2 < loop.time() - started < 1.5
+        writer.close()
+        cp = ExampleChargePoint("CP1")
+        async with client(cp, ws_server.url, ssl=ssl.create_default_context(cafile=str(cert))):
+            await cp.call(v16.HeartbeatRequest())
+    assert not [
+        r for r in caplog.records if r.levelno >= logging.WARNING and (r.exc_info or r.levelno >= logging.ERROR)
+    ]
+
+
 # -- reconnects -----------------------------------------------------------------------------------------------
 
 

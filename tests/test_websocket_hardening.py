@@ -588,6 +588,25 @@ async def test_two_byte_strings_never_collapse_into_one_id(ws_server: WebSocketS
         await ws_server.server.wait_for("CPÿ", timeout=1)
 
 
+@bounded()
+async def test_odd_request_heads_get_a_plain_http_answer_and_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    server = CentralSystemServer(EchoCentralSystem)
+    async with serve(server, endpoint="ocpp", auth=lambda cp, user, password: password == "pw") as ws_server:
+        port = ws_server.port
+        two = "Authorization: Basic Q1AxOnB3\r\nAuthorization: Basic Q1AxOnB3\r\n"  # CP1:pw, twice
+        for head, status in [
+            (upgrade_request("//[x/CP1"), b"404"),  # urlsplit would raise: "Invalid IPv6 URL"
+            (upgrade_request("/ocpp/CP1?x=[&y=%FF"), b"401"),  # the query is not the id's business
+            (upgrade_request("/ocpp/CP1", two), b"401"),  # headers.get() would raise
+            (upgrade_request("/ocpp/CP1", "Authorization: Basic %%%\r\n"), b"401"),
+        ]:
+            reply = await http_exchange(port, head)
+            assert reply.startswith(b"HTTP/1.1 " + status), (head, reply[:60])
+        assert len(server) == 0
+    assert tracebacks(caplog) == []
+
+
 # -- connection caps and timeouts -------------------------------------------------------------------------
 
 

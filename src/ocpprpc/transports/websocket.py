@@ -243,7 +243,7 @@ class _Connection:
     def describe_close(self) -> str:
         """How the connection ended, e.g. ``received 1000 (OK); then sent 1000 (OK)``."""
         if self.ws.state is State.CLOSED:
-            return str(self.ws.protocol.close_exc)
+            return loggable(str(self.ws.protocol.close_exc))  # holds the peer's close reason
         return "closing"
 
 
@@ -485,7 +485,8 @@ class WebSocketServer(Generic[CS]):
     def _charge_point_id(self, path: str) -> str | None:
         """The id segment in ``/<endpoint>/<id>`` (one trailing slash tolerated), still percent-encoded;
         None when the path is not that (→ 404)."""
-        segments = urllib.parse.urlsplit(path).path.split("/")[1:]
+        # Not urlsplit: it raises for a path like "//[x/CP1" (a peer's choice), and the query is all there is.
+        segments = path.split("?", 1)[0].split("/")[1:]
         if segments and segments[-1] == "":
             segments.pop()
         if len(segments) != len(self._endpoint) + 1 or not segments[-1]:
@@ -537,11 +538,13 @@ class WebSocketServer(Generic[CS]):
     ) -> Response | None:
         assert self._auth is not None
         who = loggable(charge_point_id)
-        header = request.headers.get("Authorization")
-        if header is None:
+        headers = request.headers.get_all("Authorization")  # .get() raises when a peer sends two
+        if not headers:
             return _unauthorized(connection, f"{who}: credentials missing")
+        if len(headers) > 1:
+            return _unauthorized(connection, f"{who}: {len(headers)} Authorization headers")
         try:
-            username, password = parse_authorization_basic(header)
+            username, password = parse_authorization_basic(headers[0])
         except InvalidHeader:
             return _unauthorized(connection, f"{who}: not HTTP Basic credentials")
         verdict = self._auth(charge_point_id, username, password)
@@ -920,7 +923,7 @@ def _describe_error(exc: BaseException) -> str:
         body = loggable((exc.response.body or b"").decode("utf-8", "replace").strip())
         text = f"refused with HTTP {exc.response.status_code}"
         return f"{text}: {body}" if body else text
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__}: {loggable(str(exc))}" if str(exc) else type(exc).__name__
 
 
 serve = WebSocketServer
