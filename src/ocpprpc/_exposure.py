@@ -56,11 +56,14 @@ ACCEPT_ERROR_LOG_INTERVAL = 10.0
 
 
 def default_max_connections() -> int:
-    """Connections at once by default: the process's file limit less a tenth (at least 64) for everything else."""
+    """Connections at once by default: the process's file limit less a tenth (at least 256) for everything else.
+
+    The reserve also covers a burst: asyncio accepts up to 100 connections per listener in one go before
+    any of them reaches the gate, and a process may have a listener per transport."""
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft <= 0:
         soft = 1 << 20
-    return max(16, soft - max(64, soft // 10))
+    return max(16, soft - max(256, soft // 10))
 
 
 class ConnectionGate:
