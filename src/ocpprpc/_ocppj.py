@@ -14,9 +14,10 @@ at a time: a WebSocket, an in-memory queue pair) and a :class:`~ocpprpc.roles.Ro
   no "busy" code, and GenericError is the one for a fault no other code covers (InternalError would
   say that we failed). So one peer ties up at most ``1 + max_queued_calls`` calls' worth of memory,
   and its CALLs run no faster than one at a time, whatever it sends.
-* A handler waiting for an answer from the same peer (``await self.call(...)`` inside a handler, or in
-  its after-hook) lends its turn to the next waiting CALL, so handlers that call each other across the
-  connection never deadlock; the bound on CALLs in progress still holds.
+* A handler waiting for an answer from the same peer (``await self.call(...)`` in the handler or its
+  after-hook, which run in the task that handles the CALL) lends its turn to the next waiting CALL, so
+  handlers that call each other across the connection never deadlock; the bound on CALLs in progress
+  still holds. (A call from a task the handler started itself does not lend the turn.)
 * Outbound, at most ``max_calls_in_flight`` CALLs (default 1, as OCPP-J requires) are unanswered at a
   time; later calls wait their turn. Each has its own timeout. A CALLRESULT / CALLERROR for an id
   with no call pending (late, or never ours) is logged and dropped. An answer that is not a well-formed
@@ -51,7 +52,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextvars
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Protocol
@@ -148,21 +148,6 @@ class TextChannel(Protocol):
         ...
 
 
-class _Turn:
-    """One inbound CALL being handled; its handler may lend the link's turn while it waits for the peer."""
-
-    __slots__ = ("done", "lent", "link")
-
-    def __init__(self, link: OcppJLink) -> None:
-        self.link = link
-        self.lent = False
-        self.done = False
-
-
-_turn: contextvars.ContextVar[_Turn | None] = contextvars.ContextVar("ocpprpc_turn", default=None)
-"""The inbound CALL whose handler (or a task it started) is running in this context."""
-
-
 class OcppJLink:
     """The OCPP-J :class:`~ocpprpc.roles.Link` of one connection. Start it with :meth:`run`.
 
@@ -203,7 +188,7 @@ class OcppJLink:
         # inbound CALLs: waiting, being handled (some of those lent their turn), worker tasks
         self._calls: collections.deque[Call] = collections.deque()
         self._running = 0
-        self._lent = 0
+        self._lenders: set[asyncio.Task[Any]] = set()  # workers whose handler waits for the peer
         self._workers = 0  # counted at once (a task's done callback would run a loop iteration late)
         self._worker_tasks: set[asyncio.Task[None]] = set()
         # rate limit of warning lines
@@ -238,19 +223,20 @@ class OcppJLink:
     ) -> dict[str, Any]:
         if self._closed:
             raise ConnectionClosed(f"connection to {self._role.id} is closed")
-        turn = _turn.get()
-        if turn is None or turn.link is not self or turn.lent or turn.done:
+        if not self._running:  # the usual case: not called from a handler of ours
             return await self._request(action, payload, timeout, message_id)
-        # A handler of the peer's CALL calls the peer: the next waiting CALL may run meanwhile, since
-        # the peer may need one of them answered before it answers this.
-        turn.lent = True
-        self._lent += 1
+        task = asyncio.current_task()
+        if task not in self._worker_tasks or task in self._lenders:
+            return await self._request(action, payload, timeout, message_id)
+        # A handler (or after-hook) of the peer's CALL calls the peer: the next waiting CALL may run
+        # meanwhile, since the peer may need one of them answered before it answers this one.
+        assert task is not None
+        self._lenders.add(task)
         self._start_worker()
         try:
             return await self._request(action, payload, timeout, message_id)
         finally:
-            turn.lent = False
-            self._lent -= 1
+            self._lenders.discard(task)
 
     async def _request(
         self, action: str, payload: dict[str, Any], timeout: float, message_id: str | None
@@ -324,25 +310,23 @@ class OcppJLink:
             frame = decode(message)
         except FrameError as error:
             return self._on_bad_frame(error)
-        if type(frame) is Call:
-            return self._admit(frame)
+        if type(frame) is Call:  # (inline: the per-frame path)
+            in_progress = len(self._calls) + self._running
+            if in_progress > self._max_queued_calls:
+                return self._refuse(frame, in_progress)
+            self._strikes = 0
+            if in_progress >= self.peak_calls:
+                self.peak_calls = in_progress + 1
+            if self._workers <= len(self._lenders):  # nobody holds the turn: this CALL takes it
+                self._spawn_worker(frame)
+            else:
+                self._calls.append(frame)
+            return None
         if type(frame) is CallResult:
             self._resolve(frame.unique_id, frame.payload, None)
         else:
             assert type(frame) is CallErrorFrame
             self._resolve(frame.unique_id, None, _remote_error(frame))
-        return None
-
-    def _admit(self, call: Call) -> str | None:
-        """Queue the peer's CALL for handling, or refuse it when too many are in progress."""
-        in_progress = len(self._calls) + self._running
-        if in_progress > self._max_queued_calls:
-            return self._refuse(call, in_progress)
-        self._strikes = 0
-        self._calls.append(call)
-        if in_progress >= self.peak_calls:
-            self.peak_calls = in_progress + 1
-        self._start_worker()
         return None
 
     def _refuse(self, call: Call, in_progress: int) -> str:
@@ -443,29 +427,36 @@ class OcppJLink:
     # -- handling the peer's CALLs, one at a time --------------------------------------------------------
 
     def _start_worker(self) -> None:
-        """Start a worker when CALLs wait and every worker is lent (or there is none)."""
-        if self._calls and self._workers - self._lent < 1 and not self._closed:
-            self._workers += 1
-            task = asyncio.create_task(self._work())
-            self._worker_tasks.add(task)
-            task.add_done_callback(self._worker_tasks.discard)
+        """Start a worker for the next waiting CALL when every worker has lent its turn."""
+        if self._calls and self._workers - len(self._lenders) < 1 and not self._closed:
+            self._spawn_worker(self._calls.popleft())
 
-    async def _work(self) -> None:
-        # Take the next CALL while no other worker holds the turn (a lent turn that came back holds it).
+    def _spawn_worker(self, call: Call) -> None:
+        self._workers += 1
+        self._running += 1  # counted from now: the task starts a loop iteration later
+        task = asyncio.create_task(self._work(call))
+        self._worker_tasks.add(task)
+        task.add_done_callback(self._worker_tasks.discard)
+
+    async def _work(self, call: Call) -> None:
+        """Handle ``call``, then the waiting CALLs while no other worker holds the turn.
+
+        Handlers run in this task, so :meth:`request` can tell when one of them calls the peer (and
+        :class:`~ocpprpc._watchdog.HandlerDeadline` cancels this task when one overruns).
+        """
         try:
-            while self._calls and self._workers - self._lent <= 1:
-                call = self._calls.popleft()
-                self._running += 1
-                turn = _Turn(self)
-                reset = _turn.set(turn)
+            while True:
                 try:
                     await self._serve(call)
                 except Exception:  # a bug: _serve answers everything; log it and go on with the next CALL
                     _log.exception("%s: handling %s failed", self._who, loggable(call.action, 40))
                 finally:
-                    turn.done = True
-                    _turn.reset(reset)
                     self._running -= 1
+                # a lent turn that came back holds the turn again: then one of the two stops here
+                if not self._calls or self._workers - len(self._lenders) > 1:
+                    return
+                call = self._calls.popleft()
+                self._running += 1
         finally:
             self._workers -= 1
 
