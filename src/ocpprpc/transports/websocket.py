@@ -1,7 +1,7 @@
 """OCPP-J over WebSocket: a central system server (:func:`serve`) and a charge point client (:func:`connect`).
 
     server = CentralSystemServer(MyCentralSystem)
-    async with serve(server, "0.0.0.0", 9000, endpoint="ocpp") as ws_server:
+    async with serve(server, "0.0.0.0", 9000, endpoint="ocpp", auth=check_password) as ws_server:
         ...                                    # charge points connect to ws://host:9000/ocpp/<id>
         await server.call("CP1", v16.ResetRequest(type="Soft"))
 
@@ -17,13 +17,22 @@ a :class:`_Connection` that adapts one ``websockets`` connection to the link's
 :class:`~ocpprpc._ocppj.TextChannel` (text frame → ``str``, binary frame → ``bytes``, websockets'
 ``ConnectionClosed`` → ours) and sends its keep-alive pings.
 
-*Server.* Everything that can refuse a charge point is decided in ``process_request``, before the
-upgrade, so a refused peer gets a plain HTTP answer with a text body and nothing is allocated for it:
-a path that is not ``/<endpoint>/<chargePointId>`` → 404 (the ocppjs rule: no id, no connection); with
-``auth``, missing or wrong HTTP Basic credentials → 401 with ``WWW-Authenticate: Basic`` (the callback
-gets the id from the path as well, so one charge point's password cannot open another's connection);
-none of our subprotocols offered → 400. The subprotocol picked is the first of *our* preference list
-that the client offers. Then each accepted connection gets a fresh role object from the
+*Server.* Each accepted TCP connection is first admitted by a
+:class:`~ocpprpc._exposure.ConnectionGate` (``max_connections`` in all, ``max_connections_per_address``
+per source address; by default the process's shared gate, below the open-file limit): one over a cap
+is closed at once, before any handshake, so sockets a peer opens and never uses cannot exhaust the
+process's descriptors. A connection that has not finished its (TLS and) WebSocket handshake within
+``open_timeout`` is closed quietly. Everything else that can refuse a charge point is decided in
+``process_request``, before the upgrade, so a refused peer gets a plain HTTP answer with a text body
+and nothing is allocated for it: a path that is not ``/<endpoint>/<chargePointId>`` → 404 (the ocppjs
+rule: no id, no connection); an id that is not UTF-8 once percent-decoded, or that ``check_id`` (by
+default :func:`~ocpprpc._identity.check_charge_point_id`) refuses → 400, so ``..``, ``a%2Fb``, NUL,
+CR/LF and 8 KB ids never become registry keys or log lines; with ``auth``, missing or wrong HTTP Basic
+credentials → 401 with ``WWW-Authenticate: Basic`` (the callback gets the id from the path as well, so
+one charge point's password cannot open another's connection); none of our subprotocols offered → 400.
+The subprotocol picked is the first of *our* preference list that the client offers. A server that
+listens beyond loopback without ``auth`` logs a warning when it starts. An oversize request head is
+answered by websockets (414 / 431) before any of this. Then each accepted connection gets a fresh role object from the
 :class:`~ocpprpc.server.CentralSystemServer` (which replaces and closes an older connection of the same
 charge point), its link starts receiving, and only then is it attached: an ``on_connect`` hook that
 calls the charge point must find a link that already reads the answers.
@@ -45,7 +54,11 @@ the connection with 1011, as websockets does. :meth:`WebSocketClient.ping` and
 :meth:`WebSocketServer.ping` send one ping now and return the round-trip time.
 
 Frames larger than ``max_frame_size`` make websockets close the connection with 1009 (message too
-big). permessage-deflate is not offered: OCPP frames are small, and per-connection compression state
+big). What a peer sends is buffered at most ``max_queue`` (16) frames deep by websockets before it stops
+reading the socket, and what we send at most ``write_limit`` (32 KiB) deep before a send waits: with
+the link awaiting its sends, a peer that does not read is pushed back by TCP (see
+:class:`~ocpprpc._ocppj.OcppJLink`). A text frame that is not UTF-8 makes websockets close with 1007,
+as RFC 6455 requires. permessage-deflate is not offered: OCPP frames are small, and per-connection compression state
 costs memory on a central system that holds thousands of charge points.
 
 Connection events (connected, refused and why, closed with which code, reconnecting in how long) are
@@ -281,7 +294,7 @@ def _interval(value: float | None) -> float | None:
 class WebSocketServer(Generic[CS]):
     """An OCPP-J central system listening for charge points at ``ws[s]://host:port/<endpoint>/<chargePointId>``.
 
-    ``serve(...)`` is this class: ``async with serve(server, "0.0.0.0", 9000) as ws_server:``.
+    ``serve(...)`` is this class: ``async with serve(server, "0.0.0.0", 9000, auth=check) as ws_server:``.
 
     Use it as an async context manager, or ``await start()`` / ``await close()``. Closing stops
     listening and closes every connection with 1001 (going away).
