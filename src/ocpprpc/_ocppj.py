@@ -422,7 +422,7 @@ class OcppJLink:
         except ConnectionClosed:
             pass  # the next recv() reports the end
         except UsageError as exc:  # the channel could not carry it: never raise out of the loop
-            self._warn("a reply could not be sent: %s", exc)
+            self._warn("a reply could not be sent: %s", loggable(str(exc)))
 
     # -- handling the peer's CALLs, one at a time --------------------------------------------------------
 
@@ -473,16 +473,22 @@ class OcppJLink:
         try:
             text = encode(frame)
         except UsageError as exc:  # e.g. a handler echoing text with a lone surrogate
-            _log.error("%s: the answer to %s cannot be sent: %s", self._who, loggable(call.action, 40), exc)
+            _log.error(
+                "%s: the answer to %s cannot be sent: %s", self._who, loggable(call.action, 40), loggable(str(exc))
+            )
             error = InternalError(f"the {self._role.side.value} could not encode its answer to {call.action}")
             text = encode(call_error_for(call.unique_id, error))
         try:
             await self.send_text(text)
         except ConnectionClosed:
-            _log.info("%s: connection closed before the answer to %s could be sent", self._who, loggable(call.action))
+            _log.info(
+                "%s: connection closed before the answer to %s could be sent", self._who, loggable(call.action, 40)
+            )
             return
         except UsageError as exc:
-            _log.error("%s: the answer to %s cannot be sent: %s", self._who, loggable(call.action, 40), exc)
+            _log.error(
+                "%s: the answer to %s cannot be sent: %s", self._who, loggable(call.action, 40), loggable(str(exc))
+            )
             return
         if result.after is not None:
             await result.after()
