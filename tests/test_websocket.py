@@ -388,11 +388,11 @@ async def test_a_tls_handshake_that_never_comes_is_cut_after_the_open_timeout_qu
     central_system = CentralSystemServer(fresh_central_system())
     async with serve(central_system, ssl=server_context, open_timeout=0.3) as ws_server:
         loop = asyncio.get_running_loop()
-        reader, writer = await asyncio.open_connection("127.0.0.1", ws_server.port)  # TCP only, no ClientHello
         started = loop.time()
+        reader, writer = await asyncio.open_connection("127.0.0.1", ws_server.port)  # TCP only, no ClientHello
         async with asyncio.timeout(2):
             assert await reader.read() == b""
-        assert 0.2 < loop.time() - started < 1.5
+        assert 0.28 < loop.time() - started < 2.0  # not before the open timeout, and soon after it
         writer.close()
         cp = ExampleChargePoint("CP1")
         async with client(cp, ws_server.url, ssl=ssl.create_default_context(cafile=str(cert))):
