@@ -268,7 +268,7 @@ async def test_a_peer_flooding_calls_and_reading_the_answers_neither_slows_anoth
     # The server holds at most one CALL being handled and max_queued_calls waiting for it, and runs a
     # few tasks for it, whatever it sends (before: one task per CALL, 85 → 1,534 MiB in 30 s).
     assert figures["peak_calls"] <= 1 + DEFAULT_MAX_QUEUED_CALLS
-    assert figures["most_tasks"] <= figures["tasks_quiet"] + 8
+    assert figures["most_tasks"] <= figures["tasks_quiet"] + 15
     # The other charge point's BootNotification stays fast (before: 2-7 s).
     assert figures["flood_p99"] < max(0.5, figures["quiet_p99"] + 0.4)
     assert figures["round_trips"] >= 20
@@ -283,7 +283,7 @@ async def test_a_peer_flooding_calls_without_reading_is_pushed_back_by_tcp_and_s
     assert figures["peer"]["longest_send"] > 0.5
     assert figures["refused_later"] == figures["refused_late"]
     assert figures["peak_calls"] <= 1 + DEFAULT_MAX_QUEUED_CALLS
-    assert figures["most_tasks"] <= figures["tasks_quiet"] + 8
+    assert figures["most_tasks"] <= figures["tasks_quiet"] + 15
     assert figures["flood_p99"] < max(0.5, figures["quiet_p99"] + 0.4)
     assert figures["round_trips"] >= 20
 
