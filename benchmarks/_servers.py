@@ -1,7 +1,10 @@
 """The central systems under test, each run alone in its own process: ``python -m benchmarks._servers KIND``.
 
 * ``ocpprpc``: a :class:`ocpprpc.CentralSystem` subclass with ``@on`` handlers, served by
-  ``ocpprpc.transports.websocket.serve`` with its defaults (the way the README shows it).
+  ``ocpprpc.transports.websocket.serve`` with its defaults (the way the README shows it) but one: every
+  load generator connects from 127.0.0.1, as every charge point would through a load balancer, so the
+  cap on connections per source address is lifted (``max_connections_per_address=None``), as the
+  README's "Deploying" section tells an operator behind a balancer to do.
 * ``mobilityhouse``: the ``ocpp`` package's ``ocpp.v16.ChargePoint`` with ``@on`` handlers, one per
   connection, on a ``websockets`` server, the way that package's README and examples set it up (its
   defaults: JSON-schema validation of every request and response, run in the default thread pool).
@@ -116,7 +119,7 @@ async def run_ocpprpc(host: str, port: int) -> None:
             return v16.HeartbeatResponse(current_time=datetime.now(UTC))
 
     server = CentralSystemServer(BenchCentralSystem)
-    async with websocket.serve(server, host, port, endpoint="ocpp") as ws_server:
+    async with websocket.serve(server, host, port, endpoint="ocpp", max_connections_per_address=None) as ws_server:
         _ready(ws_server.port)
         await _until_terminated()
 

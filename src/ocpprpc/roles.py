@@ -306,7 +306,7 @@ class Role:
         fixed the payload and went on. The default logs a warning.
         """
         outcome = "repaired" if repaired else "refused"
-        self.logger.warning("%s %s from %s: %s", outcome, action, self.id, error.description)
+        self.logger.warning("%s %s from %s: %s", outcome, action, self.id, loggable(error.description, None))
 
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
         """Answer a valid request that has no ``@on`` handler. By default: NotSupported."""
