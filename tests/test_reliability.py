@@ -23,8 +23,8 @@ from ocpprpc.messages.examples import example
 from ocpprpc.transports import websocket
 
 from .roles_for_tests import EchoCentralSystem, EchoChargePoint
+from .timing import FAST
 
-FAST: dict[str, Any] = {"backoff_initial": 0.02, "backoff_max": 0.1, "open_timeout": 2.0}
 CS_PROCESS = Path(__file__).with_name("cs_process.py")
 
 

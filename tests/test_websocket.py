@@ -7,16 +7,15 @@ hanging; back-off delays are tens of milliseconds.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import shutil
 import ssl
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import pytest
 from websockets.asyncio.client import connect as raw_connect
@@ -34,32 +33,9 @@ from ocpprpc.server import UnknownChargePoint
 from ocpprpc.transports import websocket
 from ocpprpc.transports.websocket import NotConnected, WebSocketClient, WebSocketServer, connect, serve
 
+from .timing import FAST, bounded, eventually
+
 NOW = datetime(2026, 11, 24, 10, tzinfo=UTC)
-FAST = {"backoff_initial": 0.02, "backoff_max": 0.1, "open_timeout": 2.0}
-"""Client options for tests: reconnect within a tenth of a second."""
-
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
-
-
-def bounded(seconds: float = 5.0) -> Callable[[F], F]:
-    """Fail a test that takes longer than ``seconds`` instead of letting it hang."""
-
-    def decorate(test: F) -> F:
-        @functools.wraps(test)
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            async with asyncio.timeout(seconds):
-                return await test(*args, **kwargs)
-
-        return run  # type: ignore[return-value]
-
-    return decorate
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 2.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
-
 
 # -- the two test roles ----------------------------------------------------------------------------------
 

@@ -8,16 +8,15 @@ share, and so stall, the event loop whose fairness is under test.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import resource
 import statistics
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect as raw_connect
@@ -35,32 +34,10 @@ from ocpprpc.transports.websocket import WebSocketServer, connect, serve
 
 from .roles_for_tests import EchoCentralSystem, EchoChargePoint
 from .tcp_proxy import SlowLink
+from .timing import FAST, bounded, eventually
 
 NOW = datetime(2026, 11, 24, 10, tzinfo=UTC)
-FAST: dict[str, Any] = {"backoff_initial": 0.02, "backoff_max": 0.1, "open_timeout": 2.0}
 OFFER = [Subprotocol("ocpp1.6")]
-
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
-
-
-def bounded(seconds: float = 5.0) -> Callable[[F], F]:
-    """Fail a test that takes longer than ``seconds`` instead of letting it hang."""
-
-    def decorate(test: F) -> F:
-        @functools.wraps(test)
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            async with asyncio.timeout(seconds):
-                return await test(*args, **kwargs)
-
-        return run  # type: ignore[return-value]
-
-    return decorate
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
 
 
 def server_link(ws_server: WebSocketServer[Any], charge_point_id: str) -> OcppJLink:
