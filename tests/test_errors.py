@@ -77,7 +77,7 @@ def test_from_code_can_build_a_local_error() -> None:
     assert OcppError.from_code("InternalError", remote=False).remote is False
 
 
-@pytest.mark.parametrize("wire", ["VendorSpecific", "", "notimplemented", "FormatViolation"])
+@pytest.mark.parametrize("wire", ["VendorSpecific", "", "notimplemented", "formatviolation", "FormatViolations"])
 def test_from_code_unknown_codes_become_generic_error_keeping_the_original(wire: str) -> None:
     err = OcppError.from_code(wire, "d", {"x": 1})
     assert type(err) is GenericError
@@ -91,6 +91,38 @@ def test_from_code_reads_the_correct_spelling_of_occurrence() -> None:
     assert type(err) is OccurrenceConstraintViolation
     assert err.code == "OccurenceConstraintViolation"
     assert err.raw_code == "OccurrenceConstraintViolation"
+
+
+# The OCPP-J 2.0.1 error codes (OCPP 2.0.1 part 4, 4.3) and the 1.6 class each is read as.
+OCPP_201_CODES: list[tuple[str, type[OcppError]]] = [
+    ("FormatViolation", FormationViolation),
+    ("GenericError", GenericError),
+    ("InternalError", InternalError),
+    ("MessageTypeNotSupported", ProtocolError),
+    ("NotImplemented", ActionNotImplemented),
+    ("NotSupported", ActionNotSupported),
+    ("OccurrenceConstraintViolation", OccurrenceConstraintViolation),
+    ("PropertyConstraintViolation", PropertyConstraintViolation),
+    ("ProtocolError", ProtocolError),
+    ("RpcFrameworkError", FormationViolation),
+    ("SecurityError", SecurityError),
+    ("TypeConstraintViolation", TypeConstraintViolation),
+]
+
+
+@pytest.mark.parametrize(("wire", "cls"), OCPP_201_CODES, ids=[w for w, _ in OCPP_201_CODES])
+def test_an_ocpp_201_code_is_read_as_its_nearest_16_code_keeping_the_raw_code(wire: str, cls: type[OcppError]) -> None:
+    err = OcppError.from_code(wire, "peer said no", {"a": 1})
+    assert type(err) is cls
+    assert err.code is cls.default_code
+    assert err.raw_code == wire
+    assert (err.description, err.details, err.remote) == ("peer said no", {"a": 1}, True)
+    assert str(err) == f"{wire}: peer said no (from peer)"
+
+
+def test_every_ocpp_201_code_has_a_16_reading_other_than_generic_error_unless_it_is_generic() -> None:
+    for wire, cls in OCPP_201_CODES:
+        assert (cls is GenericError) == (wire == "GenericError"), wire
 
 
 def test_a_handler_can_catch_a_peers_error_by_class() -> None:

@@ -138,8 +138,9 @@ class OcppError(OcppRpcError):
         code: the error code, always a valid :class:`ErrorCode`.
         description: human-readable text (the CALLERROR's ``errorDescription``).
         details: a JSON object with further detail (the CALLERROR's ``errorDetails``).
-        raw_code: the code exactly as the peer sent it; differs from ``code`` only when the peer used a
-            code OCPP-J does not define (``code`` is then ``GenericError``).
+        raw_code: the code exactly as the peer sent it; differs from ``code`` when the peer used another
+            OCPP version's spelling (``FormatViolation``, read as ``FormationViolation``) or a code no
+            version defines (``code`` is then ``GenericError``).
         remote: True when the peer sent this error, False when it arose on our side.
     """
 
@@ -183,10 +184,12 @@ class OcppError(OcppRpcError):
         """Build the error for a code as it appears in a CALLERROR, as an instance of the code's subclass.
 
         Meant for the caller side: the peer answered our CALL with a CALLERROR, so ``remote`` defaults
-        to True. A code OCPP-J does not define yields a :class:`GenericError` whose ``raw_code`` keeps
-        the peer's string, so nothing the peer said is lost. The correctly spelled
-        ``OccurrenceConstraintViolation`` (used by some implementations) is read as
-        ``OccurenceConstraintViolation``.
+        to True. A code of OCPP-J 2.0.1 / 2.1 (peers and proxies that also speak those send them) is read
+        as its 1.6 equivalent: ``FormatViolation`` as ``FormationViolation``, the correctly spelled
+        ``OccurrenceConstraintViolation`` as ``OccurenceConstraintViolation``, ``RpcFrameworkError`` as
+        ``FormationViolation``, ``MessageTypeNotSupported`` as ``ProtocolError`` (see
+        ``_CODE_ALIASES``). A code no version defines yields a :class:`GenericError`. Either way
+        ``raw_code`` keeps the peer's string, so nothing the peer said is lost.
         """
         known = _CODE_ALIASES.get(code)
         if known is None:
@@ -276,7 +279,18 @@ _CLASS_BY_CODE: dict[ErrorCode, type[OcppError]] = {
     )
 }
 
-# Spellings peers use for a defined code, read leniently.
 _CODE_ALIASES: dict[str, ErrorCode] = {
-    "OccurrenceConstraintViolation": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,
+    # OCPP-J 2.0.1 / 2.1 codes (the 2.0.1 list: FormatViolation, GenericError, InternalError,
+    # MessageTypeNotSupported, NotImplemented, NotSupported, OccurrenceConstraintViolation,
+    # PropertyConstraintViolation, ProtocolError, RpcFrameworkError, SecurityError,
+    # TypeConstraintViolation) that 1.6 spells or names differently, as their nearest 1.6 code.
+    "FormatViolation": ErrorCode.FORMATION_VIOLATION,  # 2.0.1's name for it
+    "OccurrenceConstraintViolation": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,  # the spelling 2.0.1 fixed
+    # "not a valid RPC request, e.g. the message id could not be read": a frame that is not the frame
+    # structure, which 1.6 answers with FormationViolation
+    "RpcFrameworkError": ErrorCode.FORMATION_VIOLATION,
+    # "a message type number this implementation does not support": in 1.6 a message that breaks the
+    # protocol is a ProtocolError
+    "MessageTypeNotSupported": ErrorCode.PROTOCOL_ERROR,
 }
+"""Codes of other OCPP-J versions, read as the 1.6 code that means the same (``raw_code`` keeps theirs)."""
