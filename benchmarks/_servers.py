@@ -13,7 +13,7 @@
   library on ``websockets``.
 * ``dual`` (for :mod:`benchmarks.hostile`): one ocpprpc central system serving both transports at once,
   ``websocket.serve`` and ``soap.serve`` on one :class:`ocpprpc.CentralSystemServer`, each with its
-  defaults (only the host, the port, the WebSocket endpoint and, with ``--auth USER:PASSWORD``, an
+  defaults (only the host, the port, the WebSocket path and, with ``--auth USER:PASSWORD``, an
   ``auth`` callback are given). It answers BootNotification (Accepted) and Heartbeat. It prints
   ``{"port": <websocket port>, "soap_port": ..., "pid": ...}``.
 
@@ -119,7 +119,7 @@ async def run_ocpprpc(host: str, port: int) -> None:
             return v16.HeartbeatResponse(current_time=datetime.now(UTC))
 
     server = CentralSystemServer(BenchCentralSystem)
-    async with websocket.serve(server, host, port, endpoint="ocpp", max_connections_per_address=None) as ws_server:
+    async with websocket.serve(server, host, port, path="/ocpp", max_connections_per_address=None) as ws_server:
         _ready(ws_server.port)
         await _until_terminated()
 
@@ -205,7 +205,7 @@ async def run_dual(host: str, port: int, auth: str | None = None) -> None:
         options["auth"] = check
     server = CentralSystemServer(HostileBenchCentralSystem)
     async with (
-        websocket.serve(server, host, port, endpoint="ocpp", **options) as ws_server,
+        websocket.serve(server, host, port, path="/ocpp", **options) as ws_server,
         soap.serve(server, host, 0, **options) as soap_server,
     ):
         _ready(ws_server.port, soap_port=soap_server.port)

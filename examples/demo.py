@@ -38,41 +38,39 @@ class DemoCentralSystem(CentralSystem):
 
     @on("BootNotification")
     def boot(self, request: Any) -> Any:
-        if self.version.version == "1.6":
+        if self.version == "1.6":
             return v16.BootNotificationResponse(status="Accepted", current_time=now(), interval=300)
         return v15.BootNotificationResponse(status="Accepted", current_time=now(), heartbeat_interval=300)
 
     @after("BootNotification")
     async def ask_configuration(self, request: Any, response: Any) -> None:
-        messages = v16 if self.version.version == "1.6" else v15
+        messages = v16 if self.version == "1.6" else v15
         answer = await self.call(messages.GetConfigurationRequest(key=["HeartbeatInterval"]))
         log.info("cs: %s reports %s", self.id, {k.key: k.value for k in answer.configuration_key or []})
 
     @on("StatusNotification")
     def status(self, request: Any) -> Any:
-        return (v16 if self.version.version == "1.6" else v15).StatusNotificationResponse()
+        return (v16 if self.version == "1.6" else v15).StatusNotificationResponse()
 
     @on("Authorize")
     def authorize(self, request: Any) -> Any:
-        return (v16 if self.version.version == "1.6" else v15).AuthorizeResponse(id_tag_info={"status": "Accepted"})
+        return (v16 if self.version == "1.6" else v15).AuthorizeResponse(id_tag_info={"status": "Accepted"})
 
     @on("StartTransaction")
     def start(self, request: Any) -> Any:
-        messages = v16 if self.version.version == "1.6" else v15
+        messages = v16 if self.version == "1.6" else v15
         return messages.StartTransactionResponse(
             transaction_id=next(self.transaction_ids), id_tag_info={"status": "Accepted"}
         )
 
     @on("MeterValues")
     def meter_values(self, request: Any) -> Any:
-        return (v16 if self.version.version == "1.6" else v15).MeterValuesResponse()
+        return (v16 if self.version == "1.6" else v15).MeterValuesResponse()
 
     @on("StopTransaction")
     def stop(self, request: Any) -> Any:
         self.completed.add(self.id)
-        return (v16 if self.version.version == "1.6" else v15).StopTransactionResponse(
-            id_tag_info={"status": "Accepted"}
-        )
+        return (v16 if self.version == "1.6" else v15).StopTransactionResponse(id_tag_info={"status": "Accepted"})
 
 
 class DemoChargePoint(ChargePoint):
@@ -80,7 +78,7 @@ class DemoChargePoint(ChargePoint):
 
     @on("GetConfiguration")
     def configuration(self, request: Any) -> Any:
-        messages = v16 if self.version.version == "1.6" else v15
+        messages = v16 if self.version == "1.6" else v15
         return messages.GetConfigurationResponse(
             configuration_key=[{"key": "HeartbeatInterval", "readonly": False, "value": "300"}]
         )
@@ -123,7 +121,7 @@ async def main() -> int:
     soap_cp = DemoChargePoint("CP-SOAP", "1.5")
     try:
         async with (
-            websocket.serve(server, "127.0.0.1", 0, endpoint="ocpp") as ws_server,
+            websocket.serve(server, "127.0.0.1", 0, path="/ocpp") as ws_server,
             soap.serve(server, "127.0.0.1", 0, path="/ocpp/soap") as soap_server,
         ):
             log.info("demo: central system on %s (OCPP-J) and %s (OCPP-S)", ws_server.url, soap_server.url)

@@ -41,7 +41,7 @@ class MyChargePoint(ChargePoint):
 async def main() -> None:
     server = CentralSystemServer(MyCentralSystem)
     async with (
-        websocket.serve(server, "127.0.0.1", 0, endpoint="ocpp") as ws_server,
+        websocket.serve(server, "127.0.0.1", 0, path="/ocpp") as ws_server,
         soap.serve(server, "127.0.0.1", 0),  # charge points may connect by either transport
     ):
         cp = MyChargePoint("CP1", "1.6")

@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ocpprpc import ChargePoint, OcppRequest
+from ocpprpc import Backoff, ChargePoint, OcppRequest
 from ocpprpc.messages import v16
 from ocpprpc.messages.examples import example
 from ocpprpc.transports import soap, websocket
@@ -52,8 +52,8 @@ def transaction(count: int) -> list[OcppRequest[Any]]:
 
 def client(cp: ChargePoint) -> soap.SoapChargePointClient | websocket.WebSocketClient:
     if SOAP:
-        return soap.connect(cp, URL, backoff_initial=0.05, backoff_max=0.2)
-    return websocket.connect(cp, URL, backoff_initial=0.05, backoff_max=0.2, open_timeout=5.0)
+        return soap.connect(cp, URL, backoff=Backoff(initial=0.05, max=0.2), open_timeout=5.0)
+    return websocket.connect(cp, URL, backoff=Backoff(initial=0.05, max=0.2), open_timeout=5.0)
 
 
 async def queue_and_wait_for_the_kill(cp: ChargePoint) -> None:

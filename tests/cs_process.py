@@ -49,7 +49,7 @@ class RecordingCentralSystem(CentralSystem):
     async def on_unhandled(self, action: str, request: OcppModel) -> Any:
         record = {"cp": self.id, "action": action, "id": _message_id.get(), "payload": request.to_json_dict()}
         print(json.dumps(record), flush=True)
-        response = example(self.version.received_by(self.side)[action].response)
+        response = example(self.ocpp_version.received_by(self.side)[action].response)
         if action == "StartTransaction":
             response = response.model_copy(update={"transaction_id": TRANSACTION_ID})
         return response

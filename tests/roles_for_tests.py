@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from ocpprpc import CentralSystem, ChargePoint, OcppModel, Role
-from ocpprpc._ocppj import OcppJLink
+from ocpprpc.connection import Connection, OcppJLink
 from ocpprpc.messages.examples import example
 from ocpprpc.transports import memory
 from ocpprpc.transports.memory import MemoryChannel
@@ -25,7 +25,7 @@ class EchoMixin:
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
         assert isinstance(self, Role)
         self.received.append(request)
-        return example(self.version.received_by(self.side)[action].response)
+        return example(self.ocpp_version.received_by(self.side)[action].response)
 
 
 class EchoCentralSystem(EchoMixin, CentralSystem):
@@ -40,14 +40,16 @@ class EchoChargePoint(EchoMixin, ChargePoint):
 async def hand_driven_peer(role: Role) -> AsyncIterator[MemoryChannel]:
     """``role`` connected in memory to a peer end whose frames the test reads and writes by hand."""
     peer_end, role_end = memory.channel_pair()
+    connection = Connection(role)
     link = OcppJLink(role_end, role)
     runner = asyncio.create_task(link.run())
-    await role.attach(link, role.version)
+    await connection.open(link)
     try:
         yield peer_end
     finally:
         await link.close()
         await runner
+        await connection.end()
 
 
 async def answer_next_call(peer_end: MemoryChannel, payload: dict[str, Any]) -> list[Any]:

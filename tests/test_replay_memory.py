@@ -18,8 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 from ocpprpc import CentralSystem, CentralSystemServer, on
-from ocpprpc._ocppj import OcppJLink
-from ocpprpc._versions import resolve_version
+from ocpprpc.connection import OcppJLink
 from ocpprpc.messages import v16
 from ocpprpc.messages.examples import example
 from ocpprpc.transports import memory
@@ -47,18 +46,17 @@ def counting_server(**options: Any) -> CentralSystemServer[CountingCentralSystem
 @asynccontextmanager
 async def charge_point_by_hand(server: CentralSystemServer[Any], charge_point_id: str) -> AsyncIterator[MemoryChannel]:
     """A connection of ``charge_point_id`` to ``server``, in memory, whose frames the test writes by hand."""
-    version = resolve_version("1.6")
     cs_end, cp_end = memory.channel_pair()
-    role = server.create(charge_point_id, version)
-    link = OcppJLink(cs_end, role)
+    connection = server.accept(charge_point_id, "1.6")
+    link = OcppJLink(cs_end, connection.role)
     runner = asyncio.create_task(link.run())
-    await server.attach(role, link, version)
+    await connection.open(link)
     try:
         yield cp_end
     finally:
         await link.close()
         await runner
-        await server.detach(role, link)
+        await connection.end()
 
 
 async def send_meter_values(cp_end: MemoryChannel, message_id: str, reading: str) -> list[Any]:

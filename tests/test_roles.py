@@ -184,10 +184,10 @@ async def test_every_failure_is_answered_with_its_ocpp_j_error_code(
 ) -> None:
     cp = DemoChargePoint("CP1")
     async with memory.connect(server, cp):
-        with pytest.raises(OcppError) as exc:
-            await cp.call_raw(action, payload)
-        assert exc.value.code == code
-        assert exc.value.remote
+        answer = await cp.call_raw(action, payload)
+        assert answer.payload is None and answer.error is not None
+        assert answer.error.code == code and answer.frame[2] == code
+        assert answer.error.remote
         # the connection goes on
         assert (await cp.call(v16.HeartbeatRequest())).current_time == NOW
 
@@ -199,7 +199,7 @@ async def test_internal_errors_never_leak_a_traceback_to_the_peer(
     with caplog.at_level(logging.ERROR, logger="ocpprpc"):
         async with memory.connect(server, cp):
             with pytest.raises(InternalError) as exc:
-                await cp.call_raw("Authorize", {"idTag": "BOOM"})
+                (await cp.call_raw("Authorize", {"idTag": "BOOM"})).result()
     sent = json.dumps([exc.value.description, exc.value.details])
     assert "database" not in sent and "secret" not in sent and "Traceback" not in sent
     assert "database on fire" in caplog.text  # but it is logged on our side
@@ -229,7 +229,7 @@ async def test_validation_error_details_name_every_bad_field(server: CentralSyst
     cp = DemoChargePoint("CP1")
     async with memory.connect(server, cp):
         with pytest.raises(OcppError) as exc:
-            await cp.call_raw("BootNotification", {"chargePointVendor": 1})
+            (await cp.call_raw("BootNotification", {"chargePointVendor": 1})).result()
     assert exc.value.code is ErrorCode.TYPE_CONSTRAINT_VIOLATION
     fields = {e["field"] for e in exc.value.details["errors"]}
     assert fields == {"chargePointVendor", "chargePointModel"}
@@ -315,7 +315,7 @@ async def test_registry_events_and_calls_by_id() -> None:
     a, b = DemoChargePoint("A"), DemoChargePoint("B")
     async with memory.connect(server, a), memory.connect(server, b):
         assert sorted(server.charge_points) == ["A", "B"]
-        assert server["A"].version.version == "1.6"
+        assert server["A"].version == "1.6" and server["A"].ocpp_version is v16.VERSION
         await server.call("B", v16.GetConfigurationRequest())
         assert b.seen == ["GetConfiguration"] and a.seen == []
         with pytest.raises(UnknownChargePoint):
@@ -355,7 +355,7 @@ async def test_unhandled_actions_can_be_answered_by_overriding_on_unhandled() ->
         with pytest.raises(ActionNotSupported):
             await cp.call(v16.HeartbeatRequest())
         with pytest.raises(ActionNotImplemented):
-            await cp.call_raw("NoSuchAction", {})
+            (await cp.call_raw("NoSuchAction", {})).result()
 
 
 async def test_transaction_messages_sent_while_offline_are_delivered_in_order_after_reconnecting(

@@ -316,7 +316,7 @@ async def test_an_answer_arriving_in_pieces_is_read_whole_by_the_caller_and_by_s
 
 @pytest.mark.parametrize("kind", ENDPOINTS)
 async def test_a_body_declared_over_max_size_is_refused_at_once_without_reading_it(kind: str) -> None:
-    async with asyncio.timeout(5), endpoint_of(kind, max_size=4096) as endpoint:
+    async with asyncio.timeout(5), endpoint_of(kind, max_message_size=4096) as endpoint:
         started = time.monotonic()
         # the head announces 1 MB and no byte of it follows: the answer cannot wait for the body
         status, _, answer = await exchange(endpoint.port, http_head(1_000_000))
@@ -325,7 +325,7 @@ async def test_a_body_declared_over_max_size_is_refused_at_once_without_reading_
 
 
 async def test_a_chunked_body_over_max_size_is_refused_once_it_passes_the_limit() -> None:
-    async with asyncio.timeout(5), endpoint_of("central system", max_size=4096) as endpoint:
+    async with asyncio.timeout(5), endpoint_of("central system", max_message_size=4096) as endpoint:
         reader, writer = await asyncio.open_connection("127.0.0.1", endpoint.port)
         writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
         writer.write(b"2000\r\n" + b"<" * 0x2000 + b"\r\n")  # 8 KiB, and no end: the limit is enough to refuse
@@ -373,7 +373,7 @@ async def test_an_http_answer_that_is_no_ocpp_answer_raises_unreadable_answer_ne
 ) -> None:
     async with asyncio.timeout(10), CannedHttp([answer, http_answer("200 OK", heartbeat_response())]) as peer:
         cp = EchoChargePoint("CP1", "1.6")
-        async with soap.connect(cp, peer.url, max_size=4096):
+        async with soap.connect(cp, peer.url, max_message_size=4096):
             with pytest.raises(UnreadableAnswer):
                 await cp.call(v16.HeartbeatRequest())
             # the link stays: the next call goes out and gets its answer

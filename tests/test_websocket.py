@@ -15,16 +15,16 @@ import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pytest
 from websockets.asyncio.client import connect as raw_connect
 from websockets.exceptions import ConnectionClosed as WsConnectionClosed
 from websockets.exceptions import InvalidStatus
-from websockets.headers import build_authorization_basic
 from websockets.typing import Subprotocol
 
-from ocpprpc import CentralSystem, CentralSystemServer, ChargePoint, ConnectionClosed, OcppModel, UsageError
+from ocpprpc import Backoff, CentralSystem, CentralSystemServer, ChargePoint, ConnectionClosed, OcppModel, UsageError
+from ocpprpc._basic_auth import basic_authorization
 from ocpprpc._versions import VERSIONS
 from ocpprpc.messages import v15, v16
 from ocpprpc.messages._base import Side
@@ -47,7 +47,7 @@ class ExampleCentralSystem(CentralSystem):
 
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
         self.journal.append((self.id, action, request))
-        return example(self.version.received_by(self.side)[action].response)
+        return example(self.ocpp_version.received_by(self.side)[action].response)
 
 
 class ExampleChargePoint(ChargePoint):
@@ -59,7 +59,7 @@ class ExampleChargePoint(ChargePoint):
 
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
         self.received.append(action)
-        return example(self.version.received_by(self.side)[action].response)
+        return example(self.ocpp_version.received_by(self.side)[action].response)
 
 
 def fresh_central_system() -> type[ExampleCentralSystem]:
@@ -69,7 +69,7 @@ def fresh_central_system() -> type[ExampleCentralSystem]:
 
 @pytest.fixture
 async def ws_server() -> AsyncIterator[WebSocketServer[ExampleCentralSystem]]:
-    async with serve(CentralSystemServer(fresh_central_system()), endpoint="ocpp") as running:
+    async with serve(CentralSystemServer(fresh_central_system()), path="/ocpp") as running:
         yield running
 
 
@@ -86,9 +86,9 @@ async def test_every_action_in_both_directions(ws_server: WebSocketServer[Exampl
     ocpp = VERSIONS[version]
     cp = ExampleChargePoint(f"CP-{version}", version)
     async with client(cp, ws_server.url) as cp_client:
-        assert cp_client.version is ocpp
+        assert cp_client.version == version
         cs_role = ws_server.server[cp.id]
-        assert cs_role.version is ocpp
+        assert cs_role.version == version and cs_role.ocpp_version is ocpp
         for spec in ocpp.initiated_by(Side.CHARGE_POINT).values():
             request: Any = example(spec.request)
             response: OcppModel = await cp.call(request)
@@ -110,22 +110,22 @@ async def test_every_action_in_both_directions(ws_server: WebSocketServer[Exampl
 async def test_the_server_picks_the_first_of_its_own_preferences(
     ws_server: WebSocketServer[ExampleCentralSystem],
 ) -> None:
-    assert ws_server.subprotocols == ("ocpp1.6", "ocpp1.5", "ocpp1.2")
+    assert ws_server.versions == ("1.6", "1.5", "1.2")
     cp = ExampleChargePoint("CP1", "1.2")
-    async with client(cp, ws_server.url, subprotocols=["ocpp1.2", "ocpp1.6"]) as cp_client:
-        assert cp_client.version is v16.VERSION
-        assert cp.version is v16.VERSION
-        assert ws_server.server["CP1"].version is v16.VERSION
+    async with client(cp, ws_server.url, versions=["ocpp1.2", "ocpp1.6"]) as cp_client:
+        assert cp_client.version == "1.6" and cp_client.versions == ("1.2", "1.6")
+        assert cp.version == "1.6" and cp.ocpp_version is v16.VERSION
+        assert ws_server.server["CP1"].version == "1.6"
         await cp.call(v16.HeartbeatRequest())
 
 
 @bounded()
 async def test_a_server_preferring_an_older_version_gets_it() -> None:
-    async with serve(CentralSystemServer(fresh_central_system()), subprotocols=["1.2", "ocpp1.6"]) as ws_server:
+    async with serve(CentralSystemServer(fresh_central_system()), versions=["1.2", "ocpp1.6"]) as ws_server:
         cp = ExampleChargePoint("CP1", "1.6")
-        async with client(cp, ws_server.url, subprotocols=["ocpp1.6", "ocpp1.2"]):
-            assert cp.version.version == "1.2"
-            assert ws_server.server["CP1"].version.version == "1.2"
+        async with client(cp, ws_server.url, versions=["ocpp1.6", "ocpp1.2"]):
+            assert cp.version == "1.2"
+            assert ws_server.server["CP1"].version == "1.2"
 
 
 @bounded()
@@ -133,7 +133,7 @@ async def test_a_version_the_server_does_not_serve_is_refused_before_the_upgrade
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="ocpprpc.websocket")
-    async with serve(CentralSystemServer(fresh_central_system()), subprotocols=["ocpp1.5"]) as ws_server:
+    async with serve(CentralSystemServer(fresh_central_system()), versions=["ocpp1.5"]) as ws_server:
         with pytest.raises(InvalidStatus) as refused:
             await raw_connect(ws_server.url_for("CP1"), subprotocols=[Subprotocol("ocpp1.6")])
         assert refused.value.response.status_code == 400
@@ -157,9 +157,9 @@ def test_a_server_cannot_offer_a_version_its_role_class_does_not_speak() -> None
         versions = ("1.6",)
 
     with pytest.raises(UsageError):
-        serve(CentralSystemServer(Only16), subprotocols=["ocpp1.5"])
+        serve(CentralSystemServer(Only16), versions=["ocpp1.5"])
     with pytest.raises(UsageError):
-        serve(CentralSystemServer(Only16), subprotocols=["ocpp2.0.1"])
+        serve(CentralSystemServer(Only16), versions=["ocpp2.0.1"])
 
 
 # -- paths and the registry ---------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def test_a_server_cannot_offer_a_version_its_role_class_does_not_speak() -> None
 
 @bounded()
 async def test_the_charge_point_id_is_the_path_segment_after_the_endpoint() -> None:
-    async with serve(CentralSystemServer(fresh_central_system()), endpoint="/central/ocpp/") as ws_server:
+    async with serve(CentralSystemServer(fresh_central_system()), path="/central/ocpp/") as ws_server:
         assert ws_server.url == f"ws://127.0.0.1:{ws_server.port}/central/ocpp/"
         cp = ExampleChargePoint("CP-7é")
         async with client(cp, ws_server.url) as cp_client:
@@ -182,7 +182,7 @@ async def test_a_check_id_override_on_both_sides_admits_ids_the_default_rule_ref
         return None if charge_point_id else "empty"
 
     server = CentralSystemServer(fresh_central_system())
-    async with serve(server, endpoint="ocpp", check_id=anything_but_empty) as ws_server:
+    async with serve(server, path="/ocpp", check_id=anything_but_empty) as ws_server:
         cp = ExampleChargePoint("CP 7/é")
         with pytest.raises(UsageError):
             connect(cp, ws_server.url)  # the default rule refuses a space and a slash
@@ -244,7 +244,15 @@ def test_the_client_appends_the_id_unless_the_url_ends_with_it() -> None:
     with pytest.raises(UsageError):
         connect(cp, "ws://h/ocpp", ping_interval=-1)
     with pytest.raises(UsageError):
-        connect(cp, "ws://h/ocpp", backoff_initial=0)
+        connect(cp, "ws://h/ocpp", backoff=Backoff(initial=0))
+    with pytest.raises(UsageError):
+        connect(cp, "ws://h/ocpp", versions=["1.6", "2.0.1"])
+    with pytest.raises(UsageError):  # a version the charge point's class does not speak
+
+        class Only16(ChargePoint):
+            versions = ("1.6",)
+
+        connect(Only16("CP1", "1.6"), "ws://h/ocpp", versions=["1.5"])
 
 
 # -- HTTP Basic authentication --------------------------------------------------------------------------------
@@ -265,8 +273,8 @@ async def test_basic_auth_is_checked_before_the_upgrade_with_the_charge_point_id
         assert seen == [("CP1", "CP1", "secret-CP1")]
 
         offer = [Subprotocol("ocpp1.6")]
-        wrong = {"Authorization": build_authorization_basic("CP1", "guess")}
-        other = {"Authorization": build_authorization_basic("CP1", "secret-CP1")}  # CP1's password, CP2's id
+        wrong = {"Authorization": basic_authorization("CP1", "guess")}
+        other = {"Authorization": basic_authorization("CP1", "secret-CP1")}  # CP1's password, CP2's id
         for url, headers in [
             (ws_server.url_for("CP1"), wrong),
             (ws_server.url_for("CP1"), {}),
@@ -338,7 +346,7 @@ async def test_wss_with_a_self_signed_certificate(certificate: tuple[Path, Path]
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert, key)
     client_context = ssl.create_default_context(cafile=str(cert))
-    async with serve(CentralSystemServer(fresh_central_system()), endpoint="ocpp", ssl=server_context) as ws_server:
+    async with serve(CentralSystemServer(fresh_central_system()), path="/ocpp", ssl=server_context) as ws_server:
         assert ws_server.url.startswith("wss://127.0.0.1:")
         cp = ExampleChargePoint("CP1")
         async with client(cp, ws_server.url, ssl=client_context):
@@ -537,7 +545,7 @@ async def test_too_many_bad_messages_close_only_that_connection() -> None:
 @bounded()
 async def test_a_frame_over_the_size_limit_closes_with_1009(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="ocpprpc.websocket")
-    async with serve(CentralSystemServer(fresh_central_system()), max_frame_size=1024) as ws_server:
+    async with serve(CentralSystemServer(fresh_central_system()), max_message_size=1024) as ws_server:
         async with raw_connect(ws_server.url_for("BIG"), subprotocols=[Subprotocol("ocpp1.6")]) as ws:
             await ws.send(json.dumps([2, "big", "DataTransfer", {"vendorId": "X", "data": "x" * 2000}]))
             with pytest.raises(WsConnectionClosed) as closed:
@@ -573,13 +581,13 @@ async def test_ping_now_and_change_the_ping_interval_while_connected(
     ws_server: WebSocketServer[ExampleCentralSystem], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pings: list[str] = []
-    real_ping = websocket._Connection.ping
+    real_ping = websocket._Socket.ping
 
-    async def counting_ping(self: websocket._Connection, timeout: float | None = None) -> float:
+    async def counting_ping(self: websocket._Socket, timeout: float | None = None) -> float:
         pings.append(self.label)
         return await real_ping(self, timeout)
 
-    monkeypatch.setattr(websocket._Connection, "ping", counting_ping)
+    monkeypatch.setattr(websocket._Socket, "ping", counting_ping)
     cp = ExampleChargePoint("CP1")
     async with client(cp, ws_server.url, ping_interval=0) as cp_client:
         assert cp_client.ping_interval is None
@@ -619,5 +627,5 @@ async def test_version_specific_models_travel_unchanged(ws_server: WebSocketServ
     cp = ExampleChargePoint("CP15", "1.5")
     async with client(cp, ws_server.url):
         await cp.call(example(v15.MeterValuesRequest))
-    _, action, request = ws_server.server.role_class.journal[-1]
+    _, action, request = cast(Any, ws_server.server.factory).journal[-1]
     assert action == "MeterValues" and isinstance(request, v15.MeterValuesRequest)

@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed as WsConnectionClosed
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
-from ocpprpc import CentralSystemServer, OcppError, UnreadableAnswer, UsageError, after, on
+from ocpprpc import Backoff, CentralSystemServer, OcppError, UnreadableAnswer, UsageError, after, on
 from ocpprpc._exposure import ConnectionGate, is_loopback, warn_if_exposed
 from ocpprpc._ocppj import DEFAULT_MAX_BAD_MESSAGES, DEFAULT_MAX_QUEUED_CALLS, WARNINGS_PER_WINDOW, OcppJLink
 from ocpprpc.messages import v16
@@ -101,7 +101,7 @@ def upgrade_request(path: str, extra: str = "") -> bytes:
 
 @pytest.fixture
 async def ws_server() -> AsyncIterator[WebSocketServer[EchoCentralSystem]]:
-    async with serve(CentralSystemServer(EchoCentralSystem), endpoint="ocpp") as running:
+    async with serve(CentralSystemServer(EchoCentralSystem), path="/ocpp") as running:
         yield running
 
 
@@ -179,7 +179,7 @@ def p99(samples: list[float]) -> float:
 
 async def flood(reads: bool, seconds: float = 3.0) -> dict[str, Any]:
     """A flooding peer next to a well-behaved one: figures of both, and the server's bounded counters."""
-    async with serve(CentralSystemServer(EchoCentralSystem), endpoint="ocpp", max_bad_messages=None) as ws_server:
+    async with serve(CentralSystemServer(EchoCentralSystem), path="/ocpp", max_bad_messages=None) as ws_server:
         good = EchoChargePoint("GOOD", "1.6")
         async with connect(good, ws_server.url, **FAST):
             loop = asyncio.get_running_loop()
@@ -301,7 +301,7 @@ async def test_calls_are_handled_one_at_a_time_in_order_and_those_beyond_the_que
     GatedCentralSystem.release, GatedCentralSystem.events = asyncio.Event(), []
     server = CentralSystemServer(GatedCentralSystem)
     async with (
-        serve(server, endpoint="ocpp", max_queued_calls=3) as ws_server,
+        serve(server, path="/ocpp", max_queued_calls=3) as ws_server,
         raw_connect(ws_server.url_for("PIPE"), subprotocols=OFFER) as ws,
     ):
         for n in range(6):
@@ -354,7 +354,7 @@ async def test_handlers_that_call_each_other_across_the_connection_do_not_deadlo
     GetConfiguration must be handled all the same, or both wait for their call timeouts.
     """
     AskingCentralSystem.asked = []
-    async with serve(CentralSystemServer(AskingCentralSystem), endpoint="ocpp") as ws_server:
+    async with serve(CentralSystemServer(AskingCentralSystem), path="/ocpp") as ws_server:
         cp = AskingChargePoint("CP1", "1.6")
         async with connect(cp, ws_server.url, **FAST):
             assert (await cp.call(boot())).status == "Accepted"
@@ -400,7 +400,7 @@ async def test_an_answer_that_cannot_be_encoded_becomes_internal_error_and_nothi
 ) -> None:
     caplog.set_level(logging.WARNING)
     async with (
-        serve(CentralSystemServer(EchoingCentralSystem), endpoint="ocpp") as ws_server,
+        serve(CentralSystemServer(EchoingCentralSystem), path="/ocpp") as ws_server,
         raw_connect(ws_server.url_for("ECHO"), subprotocols=OFFER) as ws,
     ):
         await ws.send('[2,"d1","DataTransfer",{"vendorId":"ACME"}]')
@@ -419,7 +419,7 @@ async def test_an_answer_that_cannot_be_encoded_becomes_internal_error_and_nothi
 @bounded()
 async def test_binary_frames_count_as_bad_messages() -> None:
     async with (
-        serve(CentralSystemServer(EchoCentralSystem), endpoint="ocpp", max_bad_messages=3) as ws_server,
+        serve(CentralSystemServer(EchoCentralSystem), path="/ocpp", max_bad_messages=3) as ws_server,
         raw_connect(ws_server.url_for("BIN"), subprotocols=OFFER) as ws,
     ):
         for _ in range(3):
@@ -467,7 +467,7 @@ async def test_max_bad_messages_is_20_by_default_on_both_sides(ws_server: WebSoc
 async def test_warnings_about_bad_frames_are_rate_limited(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="ocpprpc.connection")
     async with (
-        serve(CentralSystemServer(EchoCentralSystem), endpoint="ocpp", max_bad_messages=None) as ws_server,
+        serve(CentralSystemServer(EchoCentralSystem), path="/ocpp", max_bad_messages=None) as ws_server,
         raw_connect(ws_server.url_for("NOISY"), subprotocols=OFFER) as ws,
     ):
         for n in range(500):
@@ -569,7 +569,7 @@ async def test_two_byte_strings_never_collapse_into_one_id(ws_server: WebSocketS
 async def test_odd_request_heads_get_a_plain_http_answer_and_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     server = CentralSystemServer(EchoCentralSystem)
-    async with serve(server, endpoint="ocpp", auth=lambda cp, user, password: password == "pw") as ws_server:
+    async with serve(server, path="/ocpp", auth=lambda cp, user, password: password == "pw") as ws_server:
         port = ws_server.port
         two = "Authorization: Basic Q1AxOnB3\r\nAuthorization: Basic Q1AxOnB3\r\n"  # CP1:pw, twice
         for head, status in [
@@ -599,7 +599,7 @@ async def test_connections_over_the_per_address_cap_are_refused_while_other_addr
 ) -> None:
     caplog.set_level(logging.INFO)
     server = CentralSystemServer(EchoCentralSystem)
-    async with serve(server, endpoint="ocpp", max_connections_per_address=2) as ws_server:
+    async with serve(server, path="/ocpp", max_connections_per_address=2) as ws_server:
         gate = ws_server.gate
         async with (
             raw_connect(ws_server.url_for("A1"), subprotocols=OFFER),
@@ -626,7 +626,7 @@ async def test_connections_over_max_connections_are_refused_and_the_count_return
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with serve(CentralSystemServer(EchoCentralSystem), endpoint="ocpp", max_connections=3) as ws_server:
+    async with serve(CentralSystemServer(EchoCentralSystem), path="/ocpp", max_connections=3) as ws_server:
         gate = ws_server.gate
         cps = [EchoChargePoint(f"CP{n}", "1.6") for n in range(3)]
         clients = [connect(cp, ws_server.url, **FAST) for cp in cps]
@@ -664,7 +664,7 @@ def test_the_gate_options_pick_the_shared_gate_an_own_gate_or_the_given_one() ->
 async def test_half_open_sockets_are_closed_after_the_open_timeout_quietly(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     gate = ConnectionGate(100, 100)
-    async with serve(CentralSystemServer(EchoCentralSystem), endpoint="ocpp", open_timeout=0.3, gate=gate) as s:
+    async with serve(CentralSystemServer(EchoCentralSystem), path="/ocpp", open_timeout=0.3, gate=gate) as s:
         loop = asyncio.get_running_loop()
         opened = loop.time()
         sockets = [await asyncio.open_connection("127.0.0.1", s.port) for _ in range(20)]
@@ -832,7 +832,7 @@ async def test_a_whole_session_works_through_a_link_that_cuts_everything_into_7_
     async with SlowLink(ws_server.port, piece=7, delay=0.01) as link:
         cp = EchoChargePoint("SLOW", "1.6")
         url = f"ws://127.0.0.1:{link.port}/ocpp/SLOW"
-        async with connect(cp, url, backoff_initial=0.05, open_timeout=15) as client:
+        async with connect(cp, url, backoff=Backoff(initial=0.05), open_timeout=15) as client:
             cs = ws_server.server["SLOW"]
             assert (await cp.call(boot())).status == "Accepted"
             start = v16.StartTransactionRequest(connector_id=1, id_tag="TAG", timestamp=NOW, meter_start=0)

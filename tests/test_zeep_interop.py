@@ -239,7 +239,7 @@ async def test_zeep_calls_every_central_system_operation(version: str, optional:
             assert answer == example(spec.response), spec.name
             assert answer.to_json_dict() == example(spec.response).to_json_dict(), spec.name
         role = server[cp_id]
-        assert role.version is ocpp
+        assert role.ocpp_version is ocpp and role.version == version
         assert role.received == sent
 
 

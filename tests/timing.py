@@ -7,8 +7,10 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-FAST: dict[str, Any] = {"backoff_initial": 0.02, "backoff_max": 0.1, "open_timeout": 2.0}
-"""Client options for tests: reconnect within a tenth of a second."""
+from ocpprpc import Backoff
+
+FAST: dict[str, Any] = {"backoff": Backoff(initial=0.02, max=0.1), "open_timeout": 2.0}
+"""Client options for tests (either transport): reconnect within a tenth of a second."""
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 

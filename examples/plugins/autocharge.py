@@ -25,7 +25,7 @@ requested (or the first free) connector, RemoteStopTransaction stops a running t
 Every message goes through ``await cp.call(request)``. For StartTransaction, MeterValues and
 StopTransaction that is the library's transaction outbox: while the charge point is offline they wait,
 and after a reconnect they reach the central system in order. The request models are looked up in the
-connection's OCPP version (``cp.version.initiated_by(cp.side)``), so one plugin serves 1.2, 1.5 and 1.6.
+connection's OCPP version (``cp.ocpp_version.initiated_by(cp.side)``), so one plugin serves 1.2, 1.5 and 1.6.
 """
 
 import asyncio
@@ -187,7 +187,7 @@ class AutoCharge(Plugin):
         for cp in cps:
             station = self.station(cp)
             online = "online" if cp.connected else "offline"
-            self.sim.say(f"autocharge: {cp.id} (OCPP {cp.version.version}, {online})")
+            self.sim.say(f"autocharge: {cp.id} (OCPP {cp.version}, {online})")
             for c in station.connectors.values():
                 details = f", tag {c.id_tag}" if c.id_tag else ""
                 details += f", transaction {c.transaction_id}" if c.transaction_id is not None else ""
@@ -260,7 +260,7 @@ class AutoCharge(Plugin):
 
     async def call(self, cp: Role, action: str, payload: dict[str, Any]) -> Any:
         """Send ``action`` with ``payload`` (wire names) in the charge point's version; the typed answer."""
-        spec = cp.version.initiated_by(cp.side)[action]
+        spec = cp.ocpp_version.initiated_by(cp.side)[action]
         return await cp.call(spec.request.model_validate(payload))  # type: ignore[arg-type]
 
     async def report_in(self, cp: Role) -> None:
@@ -290,12 +290,12 @@ class AutoCharge(Plugin):
 
     def meter_values(self, cp: Role, connector: Connector) -> dict[str, Any]:
         payload: dict[str, Any] = {"connectorId": connector.number}
-        readings = meter_reading(cp.version, connector.meter_wh)
-        if cp.version.version == "1.2":  # no transactionId yet, and the readings are called "values"
+        readings = meter_reading(cp.ocpp_version, connector.meter_wh)
+        if cp.version == "1.2":  # no transactionId yet, and the readings are called "values"
             payload["values"] = readings
         else:
             payload["transactionId"] = connector.transaction_id
-            payload["values" if cp.version.version == "1.5" else "meterValue"] = readings
+            payload["values" if cp.version == "1.5" else "meterValue"] = readings
         return payload
 
     def stop_transaction(self, cp: Role, connector: Connector) -> dict[str, Any]:
@@ -305,10 +305,10 @@ class AutoCharge(Plugin):
             "timestamp": now(),
             "meterStop": connector.meter_wh,
         }
-        final = meter_reading(cp.version, connector.meter_wh)
-        if cp.version.version == "1.5":
+        final = meter_reading(cp.ocpp_version, connector.meter_wh)
+        if cp.version == "1.5":
             payload["transactionData"] = [{"values": final}]
-        elif cp.version.version == "1.6":
+        elif cp.version == "1.6":
             payload["transactionData"] = final
             payload["reason"] = connector.stop_reason
         return payload
@@ -338,7 +338,7 @@ class AutoCharge(Plugin):
         if connector.unplugged.is_set():
             self.sim.say(f"{where}: unplugged before charging began")
             return
-        is_16 = cp.version.version == "1.6"  # 1.6 says Preparing → Charging where 1.2 and 1.5 say Occupied
+        is_16 = cp.version == "1.6"  # 1.6 says Preparing → Charging where 1.2 and 1.5 say Occupied
         await self.notify_status(cp, connector, "Preparing" if is_16 else "Occupied")
 
         connector.state = "starting"

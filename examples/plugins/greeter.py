@@ -1,7 +1,7 @@
 """Greets every charge point that connects with a DataTransfer, then asks for its local list version.
 
 A central system plugin for any OCPP version. The messages are looked up in the connection's version
-(``role.version.initiated_by(role.side)``) instead of being imported from ``ocpprpc.messages.v16``, so
+(``role.ocpp_version.initiated_by(role.side)``) instead of being imported from ``ocpprpc.messages.v16``, so
 one plugin serves 1.5 and 1.6 and notices what 1.2 lacks (DataTransfer and GetLocalListVersion came
 with 1.5) instead of failing.
 """
@@ -19,7 +19,7 @@ VENDOR_ID = "ocpprpc"
 
 def _request(role: Role, action: str, **fields: Any) -> Any:
     """The request model ``role`` sends for ``action`` in its connection's version; None if there is no such action."""
-    spec = role.version.initiated_by(role.side).get(action)
+    spec = role.ocpp_version.initiated_by(role.side).get(action)
     return None if spec is None else spec.request(**fields)
 
 
@@ -35,7 +35,7 @@ class Greeter(Plugin):
         self.sim.spawn("greeter", f"greeting {role.id}", self.greet(role))
 
     async def greet(self, role: Role) -> None:
-        ocpp = f"OCPP {role.version.version}"
+        ocpp = f"OCPP {role.version}"
         greeting = _request(role, "DataTransfer", vendor_id=VENDOR_ID, message_id="greeting", data=f"Hello {role.id}")
         if greeting is None:
             self.sim.say(f"greeter: hello, {role.id} ({ocpp} has no DataTransfer)")

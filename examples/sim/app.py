@@ -36,7 +36,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -50,6 +50,7 @@ from ocpprpc import (
     OcppModel,
     OcppRpcError,
     OcppVersion,
+    RawAnswer,
     Role,
     Side,
 )
@@ -106,6 +107,11 @@ def _transport(command: Command) -> str:
     return transport
 
 
+async def _raised(answering: Awaitable[RawAnswer]) -> dict[str, Any]:
+    """The payload of a ``call_raw`` answer; the error the peer answered with raised (``spawn`` prints it)."""
+    return (await answering).result()
+
+
 def _bool(text: Any) -> bool:
     if isinstance(text, bool):
         return text
@@ -120,8 +126,12 @@ class SimRoleMixin:
     """What both simulated roles share: default answers, and plugins that may answer first."""
 
     simulator: Simulator
-    version: OcppVersion
     side: Side
+
+    if TYPE_CHECKING:  # Role's, declared for the type checker
+
+        @property
+        def ocpp_version(self) -> OcppVersion: ...
 
     async def handle_call(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> InboundResult:
         assert isinstance(self, Role)
@@ -148,8 +158,8 @@ class SimRoleMixin:
             answer = await plugin.answer(self, action, request)
             if answer is not None:
                 return answer
-        spec = self.version.received_by(self.side)[action]
-        return payloads.response(self.version, spec.response, action, self.simulator.state_for(self))
+        spec = self.ocpp_version.received_by(self.side)[action]
+        return payloads.response(self.ocpp_version, spec.response, action, self.simulator.state_for(self))
 
     async def on_connect(self) -> None:
         assert isinstance(self, Role)
@@ -293,7 +303,7 @@ class Simulator:
             endpoint = soap.serve(server, host, port, path=endpoint_path or "/", auth=auth)
         else:
             interval = _seconds(command.options.get("i"), self.settings["cs"]["websocket_ping_interval"] or 0)
-            endpoint = websocket.serve(server, host, port, endpoint=endpoint_path, ping_interval=interval, auth=auth)
+            endpoint = websocket.serve(server, host, port, path=endpoint_path or "/", ping_interval=interval, auth=auth)
         await endpoint.start()
         self.central_systems.append(StartedCs(server, transport, endpoint))
         if transport == "soap":  # the WebSocket server announces itself (ocpprpc.websocket at INFO)
@@ -319,16 +329,14 @@ class Simulator:
             port = int(command.options.get("r") or (urlsplit(from_url).port if from_url else 0) or 0)
             host = command.options.get("host", self.host)
             client = soap.connect(cp, url, from_url=from_url, host=host, port=port, auth=credentials)
-            await client.start()
-            where = f" (remote actions at {client.from_url})"
         else:
             interval = _seconds(command.options.get("i"), self.settings["cp"]["websocket_ping_interval"] or 0)
             client = websocket.connect(cp, url, ping_interval=interval, auth=credentials)
-            await client.start()
-            # Commands typed next expect a connection; a slow one is reported by the client itself.
-            with contextlib.suppress(OcppRpcError):
-                await client.wait_connected(timeout=5)
-            where = ""
+        await client.start()
+        where = f" (remote actions at {client.from_url})" if isinstance(client, soap.SoapChargePointClient) else ""
+        # Commands typed next expect a connection; a slow one is reported by the client itself.
+        with contextlib.suppress(OcppRpcError):
+            await client.wait_connected(timeout=5)
         self.charge_points[cp_id] = StartedCp(cp, transport, client)
         self.current_cp = cp_id
         self.say(f"cp#{cp_id}: connecting to {url} ({transport}, ocpp{version}){where}")
@@ -363,11 +371,11 @@ class Simulator:
 
     def cp_action(self, command: Command) -> None:
         cp = self.started_cp(command.options.get("id")).cp
-        actions = {name.lower(): spec for name, spec in cp.version.initiated_by(Side.CHARGE_POINT).items()}
+        actions = {name.lower(): spec for name, spec in cp.ocpp_version.initiated_by(Side.CHARGE_POINT).items()}
         spec = actions.get(command.name)
         if spec is None:
             raise CommandError(f"unknown command {command.name!r}; type help for the list")
-        payload = payloads.request(cp.version, spec.request, spec.name, cp.state)
+        payload = payloads.request(cp.ocpp_version, spec.request, spec.name, cp.state)
         payload.update(command.fields)
         request = spec.request.model_validate(payload)
 
@@ -382,11 +390,11 @@ class Simulator:
     def remote_action(self, command: Command) -> None:
         name = command.name.removeprefix("remote_")
         role = self.remote_target(command.options.get("remote-id"))
-        actions = role.version.initiated_by(Side.CENTRAL_SYSTEM)
+        actions = role.ocpp_version.initiated_by(Side.CENTRAL_SYSTEM)
         spec = next((s for a, s in actions.items() if a.lower() in (name, "remote" + name)), None)
         if spec is None:
             raise CommandError(f"unknown command {command.name!r}; type help for the list")
-        payload = payloads.request(role.version, spec.request, spec.name, self.state_for(role))
+        payload = payloads.request(role.ocpp_version, spec.request, spec.name, self.state_for(role))
         payload.update(command.fields)
         request = spec.request.model_validate(payload)
         self.spawn("cs", spec.name, role.call(request))  # type: ignore[arg-type]
@@ -407,12 +415,12 @@ class Simulator:
     async def send(self, command: Command) -> None:
         cp = self.started_cp(command.options.get("id")).cp
         action, payload = self._raw_call(command)
-        self.spawn(f"cp#{cp.id}", action, cp.call_raw(action, payload))
+        self.spawn(f"cp#{cp.id}", action, _raised(cp.call_raw(action, payload)))
 
     async def remote_send(self, command: Command) -> None:
         role = self.remote_target(command.options.get("remote-id"))
         action, payload = self._raw_call(command)
-        self.spawn("cs", action, role.call_raw(action, payload))
+        self.spawn("cs", action, _raised(role.call_raw(action, payload)))
 
     def _raw_text(self, command: Command) -> str:
         """The text after the command name and its ``--id`` / ``--remote-id`` option, exactly as typed."""

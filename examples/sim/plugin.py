@@ -58,7 +58,7 @@ class Plugin:
     def applies_to(self, role: Role) -> bool:
         """Whether this plugin acts for ``role`` (its side, and its version when it names one)."""
         side = "cs" if role.side.value == "CentralSystem" else "cp"
-        return side == self.side and (self.version is None or role.version.version == self.version)
+        return side == self.side and (self.version is None or role.version == self.version)
 
     async def on_load(self) -> None:
         """Called by ``load``."""

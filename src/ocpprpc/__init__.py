@@ -2,10 +2,13 @@
 
 Subclass :class:`ChargePoint` or :class:`CentralSystem`, mark handler methods with :func:`on`, call the
 peer with ``await role.call(request_model)``, and connect through a transport from
-:mod:`ocpprpc.transports`. Messages live in :mod:`ocpprpc.messages` (``v12``, ``v15``, ``v16``).
+:mod:`ocpprpc.transports`. Messages live in :mod:`ocpprpc.messages` (``v12``, ``v15``, ``v16``); the seam a
+transport plugs into is :mod:`ocpprpc.connection`.
 """
 
+from ._client import Backoff
 from ._dispatch import after, on
+from ._link import NotConnected, RawAnswer
 from ._versions import ALL_VERSIONS
 from .errors import (
     ActionNotImplemented,
@@ -39,6 +42,7 @@ __all__ = [
     "ActionNotImplemented",
     "ActionNotSupported",
     "ActionSpec",
+    "Backoff",
     "CallTimeout",
     "CentralSystem",
     "CentralSystemServer",
@@ -49,6 +53,7 @@ __all__ = [
     "GenericError",
     "InternalError",
     "MemoryOutbox",
+    "NotConnected",
     "OccurrenceConstraintViolation",
     "OcppError",
     "OcppModel",
@@ -60,6 +65,7 @@ __all__ = [
     "OutboxStore",
     "PropertyConstraintViolation",
     "ProtocolError",
+    "RawAnswer",
     "Role",
     "SecurityError",
     "Side",

@@ -43,9 +43,14 @@ at a time: a WebSocket, an in-memory queue pair) and a :class:`~ocpprpc.roles.Ro
 * When the connection ends, pending calls fail with ConnectionClosed; handlers already running finish
   (bounded by the role's ``handler_timeout``) and their answers are dropped; CALLs still waiting are
   dropped unhandled (the peer sees no answer and may retry).
-* Every frame in and out is logged at INFO on the ``ocpprpc.frames`` logger, in the simulator
-  transcript style: ``cs: <<cp#CP1 [2,"…","Heartbeat",{}]`` / ``cp#CP1: >>cs …``; what the peer chose
-  (frames, ids, actions) is escaped with :func:`~ocpprpc._identity.loggable`, so it cannot forge lines.
+* Every frame in and out is logged at INFO on the ``ocpprpc.frames`` logger (:mod:`ocpprpc._framelog`),
+  in the simulator transcript style: ``cs: <<cp#CP1 [2,"…","Heartbeat",{}]`` / ``cp#CP1: >>cs …``; what
+  the peer chose (frames, ids, actions) is escaped with :func:`~ocpprpc._identity.loggable`, so it
+  cannot forge lines.
+* Test tools: the link is also a :class:`~ocpprpc.connection.RawLink`: :meth:`OcppJLink.call_raw`
+  sends any action with any payload and returns the answer, a CALLERROR as data;
+  :meth:`OcppJLink.send_raw` sends any text as a frame. An answer that matches no pending call goes
+  to the role's :meth:`~ocpprpc.roles.Role.on_unmatched_frame` as well as to the log.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._framelog import frame_labels, frame_logger
 from ._frames import (
     Call,
     CallErrorFrame,
@@ -67,6 +73,7 @@ from ._frames import (
     new_unique_id,
 )
 from ._identity import loggable
+from ._link import RawAnswer
 from .errors import (
     CallTimeout,
     ConnectionClosed,
@@ -76,7 +83,7 @@ from .errors import (
     UnreadableAnswer,
     UsageError,
 )
-from .messages._base import Side
+from .messages._base import ActionSpec
 
 if TYPE_CHECKING:
     from .roles import Role
@@ -89,12 +96,7 @@ __all__ = [
     "WARNING_WINDOW",
     "OcppJLink",
     "TextChannel",
-    "frame_labels",
-    "frame_logger",
 ]
-
-frame_logger = logging.getLogger("ocpprpc.frames")
-"""Every OCPP-J frame, in and out, at INFO."""
 
 _log = logging.getLogger("ocpprpc.connection")
 
@@ -118,14 +120,6 @@ WARNING_WINDOW = 60.0
 
 _BUSY = ErrorCode.GENERIC_ERROR
 """The code of a refused CALL: OCPP-J has no "busy" code; GenericError is "anything else"."""
-
-
-def frame_labels(role: Role) -> tuple[str, str]:
-    """(sent, received) prefixes of ``role``'s frame log lines: ``cs: >>cp#CP1`` / ``cp#CP1: <<cs``."""
-    who = loggable(role.id)
-    if role.side is Side.CENTRAL_SYSTEM:
-        return f"cs: >>cp#{who}", f"cs: <<cp#{who}"
-    return f"cp#{who}: >>cs", f"cp#{who}: <<cs"
 
 
 class TextChannel(Protocol):
@@ -183,7 +177,7 @@ class OcppJLink:
         self._must_close = False
         self._closed = False
         self.close_reason = ""
-        self._out_label, self._in_label = frame_labels(role)
+        self._out_label, self._in_label = frame_labels(role.side, role.id)
         self._who = loggable(role.id)
         # inbound CALLs: waiting, being handled (some of those lent their turn), worker tasks
         self._calls: collections.deque[Call] = collections.deque()
@@ -219,7 +213,12 @@ class OcppJLink:
     # -- outbound -----------------------------------------------------------------------------------
 
     async def request(
-        self, action: str, payload: dict[str, Any], timeout: float, message_id: str | None = None
+        self, spec: ActionSpec, payload: dict[str, Any], timeout: float, message_id: str | None = None
+    ) -> dict[str, Any]:
+        return await self._call(spec.name, payload, timeout, message_id)
+
+    async def _call(
+        self, action: str, payload: dict[str, Any], timeout: float, message_id: str | None
     ) -> dict[str, Any]:
         if self._closed:
             raise ConnectionClosed(f"connection to {self._role.id} is closed")
@@ -265,8 +264,20 @@ class OcppJLink:
             frame_logger.info("%s %s", self._out_label, loggable(text, None))
         await self._channel.send(text)
 
+    async def call_raw(self, action: str, payload: dict[str, Any], timeout: float) -> RawAnswer:
+        """Send a CALL of any action with any payload; the answer, a CALLERROR as data (for test tools)."""
+        unique_id = new_unique_id()
+        try:
+            answer = await self._call(action, payload, timeout, unique_id)
+        except OcppError as error:
+            if not error.remote:
+                raise
+            return RawAnswer(unique_id, None, error)
+        return RawAnswer(unique_id, answer)
+
     async def send_raw(self, text: str) -> None:
-        """Send ``text`` as one frame, unchecked; answers, if any, arrive like any frame."""
+        """Send ``text`` as one frame, unchecked; answers, if any, arrive like any frame (an answer to no
+        pending call goes to the role's ``on_unmatched_frame``)."""
         await self.send_text(text)
 
     async def close(self, reason: str = "") -> None:
@@ -323,10 +334,10 @@ class OcppJLink:
                 self._calls.append(frame)
             return None
         if type(frame) is CallResult:
-            self._resolve(frame.unique_id, frame.payload, None)
+            self._resolve(frame.unique_id, frame.payload, None, message)
         else:
             assert type(frame) is CallErrorFrame
-            self._resolve(frame.unique_id, None, _remote_error(frame))
+            self._resolve(frame.unique_id, None, _remote_error(frame), message)
         return None
 
     def _refuse(self, call: Call, in_progress: int) -> str:
@@ -401,12 +412,16 @@ class OcppJLink:
             )
             self._warnings_dropped = 0
 
-    def _resolve(self, unique_id: str, payload: dict[str, Any] | None, error: OcppError | None) -> None:
+    def _resolve(self, unique_id: str, payload: dict[str, Any] | None, error: OcppError | None, text: str) -> None:
         entry = self._pending.get(unique_id)
         if entry is None or entry[1].done():
             self.bad_messages += 1
             self._warn("answer for unknown or expired call %s dropped", loggable(unique_id, 40))
             self._strike()
+            try:
+                self._role.on_unmatched_frame(text)
+            except Exception:
+                _log.exception("%s: on_unmatched_frame failed", self._who)
             return
         self._strikes = 0
         if error is not None:

@@ -3,9 +3,10 @@
 Theory of operation
 -------------------
 A role object is the application's view of one connection to one peer. It knows nothing of sockets or
-XML: a transport gives it a :class:`Link` (something that can send a request and await its answer) and
-feeds it the peer's requests through :meth:`Role.handle_call`. So the same subclass works over
-OCPP-J (WebSocket), OCPP-S (SOAP) and the in-memory test transport, unchanged.
+XML: a transport gives it a :class:`~ocpprpc.connection.Link` (something that can send a request and
+await its answer) through a :class:`~ocpprpc.connection.Connection`, and feeds it the peer's requests
+through :meth:`Role.handle_call`. So the same subclass works over OCPP-J (WebSocket), OCPP-S (SOAP) and
+the in-memory test transport, unchanged.
 
 Inbound: action name → the :class:`~ocpprpc.messages.ActionSpec` of the connection's version → the
 payload validated into the typed request → the ``@on`` handler → the typed response → its payload.
@@ -13,8 +14,8 @@ Every failure on the way becomes the :class:`~ocpprpc.errors.OcppError` the peer
 nothing a peer sends can raise out of :meth:`Role.handle_call`.
 
 Outbound: :meth:`Role.call` takes a request model, finds its action (which also checks that this side
-may send it in this version), hands the payload to the link and validates the answer into the response
-model. The request model's type parameter gives ``call`` its return type.
+may send it in this version), hands the action and the payload to the link and validates the answer
+into the response model. The request model's type parameter gives ``call`` its return type.
 
 A :class:`ChargePoint` additionally keeps its transaction messages (StartTransaction, StopTransaction,
 MeterValues) in an ordered outbox (:mod:`ocpprpc.outbox`; in memory, or an SQLite file that survives a
@@ -33,7 +34,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import ValidationError
 
@@ -41,8 +42,9 @@ from ._dispatch import HandlerTable
 from ._frames import new_unique_id
 from ._identity import loggable
 from ._lenient import repair
+from ._link import Link, RawAnswer, RawLink
 from ._validation import error_from_validation
-from ._versions import ALL_VERSIONS, resolve_version
+from ._versions import ALL_VERSIONS, VERSIONS, resolve_version
 from ._watchdog import HandlerDeadline
 from .errors import (
     ActionNotImplemented,
@@ -66,7 +68,9 @@ __all__ = [
     "AnsweredCalls",
     "CentralSystem",
     "ChargePoint",
+    "InboundResult",
     "Link",
+    "RawAnswer",
     "Role",
 ]
 
@@ -160,37 +164,6 @@ _ACTION_NAMES = {name: name for name in TRANSACTION_ACTIONS}
 AfterCallback = Callable[[], Coroutine[Any, Any, None]]
 
 
-class Link(Protocol):
-    """What a transport gives a role: one connection to the peer, able to carry requests out."""
-
-    @property
-    def closed(self) -> bool:
-        """True once the connection is gone; a closed link never opens again."""
-        ...
-
-    async def request(
-        self, action: str, payload: dict[str, Any], timeout: float, message_id: str | None = None
-    ) -> dict[str, Any]:
-        """Send a request and return the peer's response payload.
-
-        ``message_id`` (the OCPP-J unique id, the SOAP MessageID) is fresh when None; a retry passes the
-        id of its first attempt, so that the peer can tell a repeat from a new message. Raises
-        :class:`OcppError` with ``remote=True`` only for an error the peer sent (a CALLERROR, a SOAP
-        Fault); :class:`UnreadableAnswer` for an answer that is not an OCPP answer (garbled, an HTTP
-        error without a Fault, an HTTP 401); :class:`CallTimeout`; :class:`ConnectionClosed`. A charge
-        point's outbox relies on this: only the first kind, or a response, counts as delivered.
-        """
-        ...
-
-    async def close(self, reason: str = "") -> None:
-        """Close the connection; pending requests fail with :class:`ConnectionClosed`."""
-        ...
-
-    async def send_raw(self, text: str) -> str | None:
-        """Send ``text`` as is (a WebSocket frame, an HTTP body); the synchronous answer, if the transport has one."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class InboundResult:
     """The answer to one inbound request: a response payload or an error, and what to run once sent."""
@@ -249,8 +222,18 @@ class Role:
     # -- public API ------------------------------------------------------------------------------
 
     @property
-    def version(self) -> OcppVersion:
-        """The OCPP version of the connection (negotiated when connected)."""
+    def version(self) -> str:
+        """The OCPP version of the connection, ``"1.6"``, ``"1.5"`` or ``"1.2"`` (negotiated when connected).
+
+        A handler serving several versions reads it as ``if self.version == "1.6": ...``; the version's
+        action registry is :attr:`ocpp_version`.
+        """
+        return self._version.version
+
+    @property
+    def ocpp_version(self) -> OcppVersion:
+        """The registry of the connection's version: its actions (``initiated_by(side)``,
+        ``received_by(side)``), models and namespaces, e.g. ``v16.VERSION``."""
         return self._version
 
     @property
@@ -271,21 +254,29 @@ class Role:
         response: R = await self._response(spec, raw)
         return response
 
-    async def call_raw(self, action: str, payload: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
-        """Send any action with any payload, unvalidated, and return the raw response payload.
+    async def call_raw(self, action: str, payload: dict[str, Any], *, timeout: float | None = None) -> RawAnswer:
+        """Send any action with any payload, unvalidated; the peer's answer as data.
 
-        For test tools (the simulator's ``send``): a conforming application uses :meth:`call`.
+        For test tools (the simulator's ``send``): a conforming application uses :meth:`call`. The
+        answer's ``payload`` is the response payload (unvalidated), or its ``error`` the error the peer
+        answered with (a CALLERROR, a SOAP Fault), which is not raised: ``answer.result()`` raises it.
+        A call that gets no OCPP answer raises as :meth:`call` does (:class:`CallTimeout`, ...).
         """
         link = await self._current_link()
-        return await link.request(action, payload, self._timeout(timeout))
+        if not isinstance(link, RawLink):
+            raise UsageError(f"the {type(link).__name__} of {self.id} cannot send raw requests")
+        return await link.call_raw(action, payload, self._timeout(timeout))
 
     async def send_raw(self, text: str) -> str | None:
         """Send any text to the peer as is, to exercise its error handling (the simulator's ``send_raw``).
 
-        Over OCPP-J the text is one WebSocket frame and any answer arrives through the frame log; over
-        OCPP-S it is the HTTP body of a POST and the HTTP response body is returned.
+        Over OCPP-J the text is one WebSocket frame; an answer to it arrives as any frame does (see
+        :meth:`on_unmatched_frame`). Over OCPP-S it is the HTTP body of a POST and the HTTP response
+        body is returned.
         """
         link = await self._current_link()
+        if not isinstance(link, RawLink):
+            raise UsageError(f"the {type(link).__name__} of {self.id} cannot send raw text")
         return await link.send_raw(text)
 
     async def close(self, reason: str = "") -> None:
@@ -312,10 +303,22 @@ class Role:
         """Answer a valid request that has no ``@on`` handler. By default: NotSupported."""
         raise ActionNotSupported(f"{action} is not supported by this {self.side.value}")
 
+    def on_unmatched_frame(self, frame: str) -> None:
+        """An answer from the peer matched no call of ours (override to see it; test tools do).
+
+        Over OCPP-J: a CALLRESULT or CALLERROR whose id is not that of a pending call, e.g. the answer
+        to a CALL sent with :meth:`send_raw`, or one that came after its call timed out. ``frame`` is
+        the text as received. Called from the connection's receive loop: do not block. The default does
+        nothing (the link logs it and counts it as a bad message).
+        """
+
     # -- for transports ------------------------------------------------------------------------------
 
     async def attach(self, link: Link, version: OcppVersion | None = None) -> None:
         """Bind a freshly opened connection (and its negotiated version) to this role; runs ``on_connect``.
+
+        Transports do not call it themselves: :meth:`Connection.open <ocpprpc.connection.Connection.open>`
+        does (and registers a central system's connection with its server).
 
         A transport must already be reading the connection when it attaches: ``on_connect`` may call
         the peer, and the answer has to be received.
@@ -446,7 +449,7 @@ class Role:
 
     async def _send_request(self, spec: ActionSpec, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         link = await self._current_link()
-        return await link.request(spec.name, payload, timeout)
+        return await link.request(spec, payload, timeout)
 
     async def _invalid(
         self, spec: ActionSpec, model: type[OcppModel], payload: dict[str, Any], exc: ValidationError, what: str
@@ -474,11 +477,25 @@ class Role:
                 self.logger.error("handler for %s returned an invalid response: %s", spec.name, exc)
                 raise InternalError(f"the {self.side.value} built an invalid {spec.name} response") from None
         if not isinstance(result, spec.response):
-            self.logger.error(
-                "handler for %s returned %s, expected %s", spec.name, type(result).__name__, spec.response.__name__
-            )
+            self.logger.error("handler for %s %s", spec.name, self._wrong_response(spec, result))
             raise InternalError(f"the {self.side.value} built an invalid {spec.name} response")
         return result
+
+    def _wrong_response(self, spec: ActionSpec, result: object) -> str:
+        """What is wrong with a handler's answer that is not ``spec``'s response model."""
+        expected = f"{spec.response.__module__}.{spec.response.__qualname__}"
+        kind = type(result)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        for version in VERSIONS.values():
+            if version is self._version:
+                continue
+            for other in version.actions:
+                if other.response is kind:
+                    return (
+                        f"returned {name}, a model of OCPP {version.version}, on a connection speaking OCPP "
+                        f"{self._version.version}: return {expected} (OCPP {self._version.version}) instead"
+                    )
+        return f"returned {name}, expected {expected}"
 
     def _after_callback(self, hooks: tuple[str, ...], request: OcppModel, response: OcppModel) -> AfterCallback:
         async def run_after() -> None:
@@ -730,7 +747,8 @@ class ChargePoint(Role):
                 return  # restarted by the next message queued or the next connection
             try:
                 # Every attempt carries the first attempt's id: the central system can tell a retry.
-                raw = await link.request(entry.action, entry.payload, entry.timeout, entry.message_id)
+                spec = self._version.initiated_by(self.side)[entry.action]
+                raw = await link.request(spec, entry.payload, entry.timeout, entry.message_id)
             except ConnectionClosed:
                 self.logger.info("%s not delivered: connection lost; retrying after reconnect", entry.action)
                 await self._wait_for_new_link(link)

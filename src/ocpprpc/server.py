@@ -1,9 +1,17 @@
 """The central system's registry of connected charge points, whatever transport each one uses.
 
-A transport (WebSocket, SOAP, in-memory) accepts a charge point's connection, asks the server for a
-role object (:meth:`CentralSystemServer.create`), and registers it (:meth:`~CentralSystemServer.attach`);
-from then on the application finds it by id and calls it, without knowing how it is connected. A charge
-point that connects again replaces its old connection, which is closed.
+A transport (WebSocket, SOAP, in-memory) accepts a charge point's connection and asks the server for
+its :class:`~ocpprpc.connection.Connection` (:meth:`CentralSystemServer.accept`): the server's factory
+makes the role object, and opening the connection registers it; from then on the application finds it
+by id and calls it, without knowing how it is connected. A charge point that connects again replaces
+its old connection, which is closed. When a connection ends it is unregistered: ``charge_point_id in
+server`` is true exactly while the charge point has a live connection, on every transport.
+
+The role objects come from a factory ``(charge_point_id, version) -> role``: a :class:`CentralSystem`
+subclass is one, and a function (or ``functools.partial``) can hand each role object what the
+application keeps elsewhere (a database, services) without class variables::
+
+    server = CentralSystemServer(lambda cp_id, version: MyCentralSystem(cp_id, version, db=db), versions=["1.6"])
 
 The server also remembers, per charge point id, the answers to its last transaction messages
 (:class:`~ocpprpc.roles.AnsweredCalls`), so that a message retried after a reconnect is answered
@@ -21,14 +29,16 @@ import collections
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
-from .errors import UsageError
+from ._versions import ALL_VERSIONS, resolve_version
+from .connection import Connection, Link, RawAnswer
+from .errors import OcppRpcError, UsageError
 from .messages._base import OcppModel, OcppRequest, OcppVersion
-from .roles import REPLAY_MEMORY_TTL, AnsweredCalls, CentralSystem, Link
+from .roles import REPLAY_MEMORY_TTL, AnsweredCalls, CentralSystem
 
-__all__ = ["MAX_REMEMBERED_CHARGE_POINTS", "CentralSystemServer", "UnknownChargePoint"]
+__all__ = ["MAX_REMEMBERED_CHARGE_POINTS", "CentralSystemServer", "RoleFactory", "UnknownChargePoint"]
 
 MAX_REMEMBERED_CHARGE_POINTS = 50_000
 """How many disconnected charge points' answers a server remembers at most (see :class:`CentralSystemServer`).
@@ -45,18 +55,30 @@ R = TypeVar("R", bound=OcppModel)
 
 Listener = Callable[[CS], Awaitable[None] | None]
 
+RoleFactory = Callable[[str, str], CS]
+"""``factory(charge_point_id, version)`` → the role object serving one connection (``version``: ``"1.6"``, ...)."""
+
 _log = logging.getLogger("ocpprpc.server")
 
 
-class UnknownChargePoint(UsageError, KeyError):
-    """No charge point with that id is connected."""
+class UnknownChargePoint(OcppRpcError, KeyError):
+    """No charge point with that id is connected (it may have disconnected a moment ago): a runtime
+    condition, to handle like :class:`~ocpprpc.errors.ConnectionClosed`, not a programming mistake."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown charge point"  # not KeyError's repr()
 
 
 class CentralSystemServer(Generic[CS]):
-    """Every connected charge point, by id, each served by an instance of ``role_class``.
+    """Every connected charge point, by id, each served by a role object the ``factory`` makes.
+
+    ``factory(charge_point_id, version)`` makes the :class:`CentralSystem` object of one connection; a
+    role class is such a factory (``CentralSystemServer(MyCentralSystem)``). ``versions`` are the OCPP
+    versions served, in order of preference: by default a role class's ``versions``, for any other
+    factory all of them; a role class that does not speak one of them is a :class:`UsageError`.
 
     ``on_connect`` / ``on_disconnect`` callbacks (sync or async) receive the role object; the role's own
-    ``on_connect`` / ``on_disconnect`` methods run as well.
+    ``on_connect`` / ``on_disconnect`` methods run first.
 
     ``replay_memory_ttl`` (default 900 s: :data:`~ocpprpc.roles.REPLAY_MEMORY_TTL` says why) is how long
     an answer, and a disconnected charge point's memory of answers, is kept to recognise a retry;
@@ -67,8 +89,9 @@ class CentralSystemServer(Generic[CS]):
 
     def __init__(
         self,
-        role_class: type[CS],
+        factory: type[CS] | RoleFactory[CS],
         *,
+        versions: Sequence[str | OcppVersion] | None = None,
         on_connect: Listener[CS] | None = None,
         on_disconnect: Listener[CS] | None = None,
         replay_memory_ttl: float = REPLAY_MEMORY_TTL,
@@ -76,7 +99,25 @@ class CentralSystemServer(Generic[CS]):
     ) -> None:
         if replay_memory_ttl < 0 or max_remembered_charge_points < 0:
             raise UsageError("replay_memory_ttl and max_remembered_charge_points cannot be negative")
-        self.role_class = role_class
+        if not callable(factory):
+            raise UsageError(f"a factory (charge_point_id, version) -> role is needed, not {factory!r}")
+        role_class = factory if isinstance(factory, type) else None
+        if role_class is not None and not issubclass(role_class, CentralSystem):
+            raise UsageError(f"{role_class.__name__} is not a CentralSystem subclass")
+        if versions is None:
+            versions = role_class.versions if role_class is not None else ALL_VERSIONS
+        self.versions: tuple[str, ...] = tuple(dict.fromkeys(resolve_version(v).version for v in versions))
+        """The versions served, in order of preference."""
+        if not self.versions:
+            raise UsageError("a server serves at least one version")
+        if role_class is not None and not set(self.versions) <= set(role_class.versions):
+            raise UsageError(
+                f"{role_class.__name__} speaks OCPP {', '.join(role_class.versions)}; "
+                f"it cannot serve {', '.join(v for v in self.versions if v not in role_class.versions)}"
+            )
+        self.factory = factory
+        self.name = role_class.__name__ if role_class is not None else getattr(factory, "__name__", "factory")
+        """What serves the charge points (the role class's name), for messages."""
         self.replay_memory_ttl = replay_memory_ttl
         self.max_remembered_charge_points = max_remembered_charge_points
         self._connected: dict[str, CS] = {}
@@ -88,11 +129,6 @@ class CentralSystemServer(Generic[CS]):
         self._changed = asyncio.Condition()
         self._on_connect: list[Listener[CS]] = [on_connect] if on_connect else []
         self._on_disconnect: list[Listener[CS]] = [on_disconnect] if on_disconnect else []
-
-    @property
-    def versions(self) -> tuple[str, ...]:
-        """The versions the role class speaks, in order of preference."""
-        return self.role_class.versions
 
     @property
     def charge_points(self) -> Mapping[str, CS]:
@@ -127,8 +163,22 @@ class CentralSystemServer(Generic[CS]):
             self._on_disconnect.append(on_disconnect)
 
     async def call(self, charge_point_id: str, request: OcppRequest[R], *, timeout: float | None = None) -> R:
-        """Call the charge point ``charge_point_id``, over whatever transport it is connected by."""
+        """Call the charge point ``charge_point_id``, over whatever transport it is connected by.
+
+        Raises :class:`UnknownChargePoint` when it is not connected, and what :meth:`Role.call
+        <ocpprpc.roles.Role.call>` raises.
+        """
         return await self[charge_point_id].call(request, timeout=timeout)
+
+    async def call_raw(
+        self, charge_point_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+    ) -> RawAnswer:
+        """:meth:`Role.call_raw <ocpprpc.roles.Role.call_raw>` of a connected charge point (test tools)."""
+        return await self[charge_point_id].call_raw(action, payload, timeout=timeout)
+
+    async def send_raw(self, charge_point_id: str, text: str) -> str | None:
+        """:meth:`Role.send_raw <ocpprpc.roles.Role.send_raw>` of a connected charge point (test tools)."""
+        return await self[charge_point_id].send_raw(text)
 
     async def wait_for(self, charge_point_id: str, timeout: float | None = None) -> CS:
         """Wait until ``charge_point_id`` is connected and return its role object."""
@@ -138,14 +188,27 @@ class CentralSystemServer(Generic[CS]):
 
     # -- for transports -------------------------------------------------------------------------------
 
-    def create(self, charge_point_id: str, version: OcppVersion) -> CS:
-        """A new role object for a connecting charge point.
+    def accept(self, charge_point_id: str, version: str | OcppVersion) -> Connection[CS]:
+        """The :class:`~ocpprpc.connection.Connection` of a charge point connecting with ``version``.
 
-        It shares the charge point's memory of answered transaction messages with the role objects of
-        its earlier connections, so a message retried after a reconnect is recognised.
+        The factory makes its role object, which shares the charge point's memory of answered
+        transaction messages with the role objects of its earlier connections (so a message retried
+        after a reconnect is recognised). :meth:`Connection.open <ocpprpc.connection.Connection.open>`
+        registers it. Raises :class:`UsageError` for a version the server does not serve, or a factory
+        that does not make a central system speaking it.
         """
+        ocpp_version = resolve_version(version)
+        if ocpp_version.version not in self.versions:
+            raise UsageError(f"this server serves OCPP {', '.join(self.versions)}, not {ocpp_version.version}")
         self._forget_released()
-        role = self.role_class(charge_point_id, version)
+        role = self.factory(charge_point_id, ocpp_version.version)
+        if not isinstance(role, CentralSystem):
+            raise UsageError(f"the factory made {type(role).__name__}, not a CentralSystem")
+        if role.id != charge_point_id or role.ocpp_version is not ocpp_version:
+            raise UsageError(
+                f"the factory made a role for {role.id!r} OCPP {role.version}, "
+                f"not for {charge_point_id!r} OCPP {ocpp_version.version}"
+            )
         answered = self._answered.get(charge_point_id)
         if answered is None:
             answered = self._answered[charge_point_id] = AnsweredCalls(self.replay_memory_ttl)
@@ -153,13 +216,15 @@ class CentralSystemServer(Generic[CS]):
         # before it is attached leaves nothing behind for good.
         self._release(charge_point_id)
         role.answered = answered
-        return role
+        return Connection(role, ocpp_version, server=self)
 
-    async def attach(self, role: CS, link: Link, version: OcppVersion) -> None:
+    # -- for Connection ---------------------------------------------------------------------------------
+
+    async def _attach(self, role: CS, link: Link, version: OcppVersion) -> None:
         """Register ``role`` as the connection of its charge point, replacing (and closing) an older one."""
         old = self._connected.get(role.id)
         self._connected[role.id] = role
-        self._answered.setdefault(role.id, role.answered)  # in case it was forgotten since create()
+        self._answered.setdefault(role.id, role.answered)  # in case it was forgotten since accept()
         self._released.pop(role.id, None)  # kept while connected
         # Attach first: closing the old connection may take a closing handshake's time, and meanwhile
         # calls to this charge point must already reach the new one.
@@ -171,7 +236,7 @@ class CentralSystemServer(Generic[CS]):
             await old.close("replaced by a new connection")
         await self._notify(self._on_connect, role)
 
-    async def detach(self, role: CS, link: Link) -> None:
+    async def _detach(self, role: CS, link: Link) -> None:
         """Unregister a connection that ended (unless a newer one already replaced it)."""
         if self._connected.get(role.id) is role:
             del self._connected[role.id]
@@ -179,6 +244,10 @@ class CentralSystemServer(Generic[CS]):
             self._forget_released()
         await role.detach(link)
         await self._notify(self._on_disconnect, role)
+
+    def _abandon(self, role: CS) -> None:
+        """A connection accepted but never opened ended: its memory goes the way of a released one."""
+        self._forget_released()
 
     def _release(self, charge_point_id: str) -> None:
         self._released[charge_point_id] = time.monotonic()

@@ -134,6 +134,7 @@ from typing import Any, Final, cast
 
 from lxml import etree
 
+from .._link import DEFAULT_MAX_MESSAGE_SIZE
 from ..errors import (
     ActionNotImplemented,
     ErrorCode,
@@ -144,7 +145,7 @@ from ..errors import (
     ProtocolError,
     UsageError,
 )
-from ..messages._base import ActionSpec, OcppModel, OcppVersion, format_datetime
+from ..messages._base import ActionSpec, OcppModel, OcppVersion, Side, format_datetime
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -163,8 +164,11 @@ __all__ = [
     "encode_fault",
     "encode_request",
     "encode_response",
+    "encode_unchecked_request",
     "fault_status",
+    "message_id_iri",
     "require_identity",
+    "unique_id_of",
 ]
 
 SOAP_NS: Final = "http://www.w3.org/2003/05/soap-envelope"
@@ -177,9 +181,11 @@ FAULT_ACTION: Final = WSA_NS + "/soap/fault"
 """The WS-Addressing Action of a SOAP fault message."""
 FAULT_CONTENT_TYPE: Final = f'application/soap+xml; charset=utf-8; action="{FAULT_ACTION}"'
 """The HTTP Content-Type of a fault envelope."""
-DEFAULT_MAX_SIZE: Final = 1 << 20
+DEFAULT_MAX_SIZE: Final = DEFAULT_MAX_MESSAGE_SIZE
 """The default limit on an envelope's size in bytes (1 MiB): a GetConfiguration response with every key
 and a SendLocalList with a few thousand entries fit many times over."""
+
+_URN_UUID: Final = "urn:uuid:"
 
 SENDER_FAULTS: Final[frozenset[ErrorCode]] = frozenset(
     {
@@ -203,6 +209,22 @@ def content_type(action: str, response: bool = False) -> str:
     """The HTTP Content-Type of an envelope for ``action``: ``application/soap+xml; charset=utf-8;
     action="/<Action>"`` (``/<Action>Response`` for a response), as the WSDLs' ``wsaw:Action`` values."""
     return f'application/soap+xml; charset=utf-8; action="/{action}{"Response" if response else ""}"'
+
+
+def message_id_iri(unique_id: str) -> str:
+    """The WS-Addressing ``MessageID`` of a message whose unique id is ``unique_id``: an absolute IRI.
+
+    The core's ids are UUID strings (:func:`~ocpprpc._frames.new_unique_id`, also the OCPP-J unique id),
+    written as ``urn:uuid:<id>``; an id that already is an IRI (it has a scheme) is written as is. A
+    retried message keeps its id on both transports: :func:`unique_id_of` reads it back."""
+    return unique_id if ":" in unique_id else _URN_UUID + unique_id
+
+
+def unique_id_of(message_id: str | None) -> str | None:
+    """The unique id a ``MessageID`` carries: without its ``urn:uuid:`` prefix (any case), else as sent."""
+    if message_id is not None and message_id[:9].lower() == _URN_UUID:
+        return message_id[9:]
+    return message_id
 
 
 def fault_status(error: OcppError) -> int:
@@ -695,6 +717,84 @@ def encode_request(
     return _finish(out, spec, spec.request, spec.request_element, payload)
 
 
+def encode_unchecked_request(
+    version: OcppVersion,
+    sender: Side,
+    action: str,
+    payload: Mapping[str, Any],
+    *,
+    charge_box_identity: str,
+    message_id: str,
+    to: str,
+    from_: str | None = None,
+    reply_to: str | None = None,
+) -> bytes:
+    """A request envelope for any ``action`` and ``payload``, unchecked, as a test tool sends it (``call_raw``).
+
+    An action ``sender`` sends in ``version`` with only fields its model defines, of the right JSON
+    types, is written as :func:`encode_request` writes it. Anything else is written plainly, in the
+    namespace of the service that receives ``sender``'s requests, as ``<action>Request``: objects as
+    child elements, lists as repeated elements, scalars as text. No model is consulted then, so an
+    unknown action or field reaches the peer as sent, and its answer (a Fault) shows how it copes.
+    Raises :class:`UsageError` only for a key that is no XML name or text XML cannot carry.
+    """
+    spec = version.initiated_by(sender).get(action)
+    if spec is not None and isinstance(payload, Mapping) and payload.keys() <= _wire_names(spec.request):
+        try:
+            return encode_request(
+                version,
+                spec,
+                payload,
+                charge_box_identity=charge_box_identity,
+                message_id=message_id,
+                to=to,
+                from_=from_,
+                reply_to=reply_to,
+            )
+        except UsageError:  # a value of the wrong type: written plainly below, for the peer to judge
+            pass
+    namespace = version.namespace_of(sender.other)
+    envelope = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"s": SOAP_NS, "a": WSA_NS, "tns": namespace})
+    header = etree.SubElement(envelope, f"{{{SOAP_NS}}}Header")
+    try:
+        etree.SubElement(header, f"{{{namespace}}}chargeBoxIdentity").text = charge_box_identity
+        etree.SubElement(header, f"{{{WSA_NS}}}Action").text = "/" + action
+        etree.SubElement(header, f"{{{WSA_NS}}}MessageID").text = message_id
+        etree.SubElement(header, f"{{{WSA_NS}}}To").text = to
+        for tag, address in (("From", from_), ("ReplyTo", reply_to)):
+            if address is not None:
+                parent = etree.SubElement(header, f"{{{WSA_NS}}}{tag}")
+                etree.SubElement(parent, f"{{{WSA_NS}}}Address").text = address
+        body = etree.SubElement(envelope, f"{{{SOAP_NS}}}Body")
+        name = (action[:1].lower() + action[1:] or "unnamed") + "Request"
+        _fill_plainly(etree.SubElement(body, f"{{{namespace}}}{name}"), namespace, payload)
+    except ValueError as exc:  # a key that is no XML name, text XML cannot carry
+        raise UsageError(f"cannot write {action} as XML: {exc}") from None
+    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+
+
+def _wire_names(model: type[OcppModel]) -> frozenset[str]:
+    names = _WIRE_NAMES.get(model)
+    if names is None:
+        names = _WIRE_NAMES[model] = frozenset(info.alias or name for name, info in model.model_fields.items())
+    return names
+
+
+_WIRE_NAMES: dict[type[OcppModel], frozenset[str]] = {}
+
+
+def _fill_plainly(parent: etree._Element, namespace: str, value: Any) -> None:
+    """JSON ``value`` as ``parent``'s content: objects as children, lists repeated, scalars as text."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            for one in item if isinstance(item, list) else [item]:
+                _fill_plainly(etree.SubElement(parent, f"{{{namespace}}}{key}"), namespace, one)
+    elif isinstance(value, bool):
+        parent.text = "true" if value else "false"
+    elif value is not None:
+        parent.text = str(value)
+
+
 def encode_response(
     version: OcppVersion,
     spec: ActionSpec,
@@ -954,6 +1054,16 @@ def _read_fault(fault: etree._Element) -> OcppError:
     return _CODE_CLASSES.get(code or "", GenericError)(reason, remote=True)
 
 
+def _is_envelope_part(tag: str, local: str) -> bool:
+    """Whether ``tag`` is the SOAP element ``local`` (Body, Fault) in the SOAP 1.2 or 1.1 namespace, or
+    written with an undeclared prefix (``SOAP-ENV:Fault``, kept as a plain name by recover mode)."""
+    if tag.startswith("{"):
+        namespace, _, name = tag[1:].partition("}")
+        return name == local and namespace in (SOAP_NS, SOAP11_NS)
+    prefix, colon, name = tag.rpartition(":")
+    return bool(colon) and bool(prefix) and name == local
+
+
 def _action_matches(header: str, spec: ActionSpec) -> bool:
     """Whether the Action header names ``spec``: ``/BootNotification``, ``BootNotification``, a URI ending
     in ``/BootNotification``, each optionally with ``Response`` (for either direction)."""
@@ -1048,8 +1158,20 @@ def decode_message(
         raise error(_FV, "the Body is empty")
     tag = element.tag
     assert isinstance(tag, str)
+    if _is_envelope_part(tag, "Body"):
+        # ocppjs nests a Body in the Body (``<soap:Body><SOAP-ENV:Body><SOAP-ENV:Fault>``): look inside, once
+        inner, element = element, None
+        for child in inner:
+            if type(child.tag) is str:
+                if element is not None:
+                    raise error(_FV, "the inner Body holds more than one element, expected one")
+                element = child
+        if element is None:
+            raise error(_FV, "the Body is empty")
+        tag = element.tag
+        assert isinstance(tag, str)
 
-    if tag in (_S_FAULT, _S11_FAULT):
+    if tag in (_S_FAULT, _S11_FAULT) or _is_envelope_part(tag, "Fault"):
         return SoapMessage(
             None,
             None,

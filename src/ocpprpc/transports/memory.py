@@ -4,9 +4,13 @@ For unit-testing handlers: the frames take exactly the path they take over a Web
 logged, decoded, dispatched), only the socket is replaced by a pair of queues.
 
     server = CentralSystemServer(MyCentralSystem)
-    cp = MyChargePoint("CP1")
-    async with memory.connect(server, cp, version="1.6"):
+    cp = MyChargePoint("CP1", "1.6")
+    async with memory.connect(server, cp):
         await cp.call(v16.HeartbeatRequest())
+
+It is also the smallest complete transport, the worked example of ``docs/guide/writing-a-transport.md``:
+a :class:`MemoryChannel` is the I/O, and :func:`connect` hands each end to the core (an
+:class:`~ocpprpc.connection.OcppJLink` and a :class:`~ocpprpc.connection.Connection` per side).
 """
 
 from __future__ import annotations
@@ -16,9 +20,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from .._ocppj import OcppJLink
-from .._versions import resolve_version
-from ..errors import ConnectionClosed
+from ..connection import Connection, OcppJLink
+from ..errors import ConnectionClosed, UsageError
 from ..messages._base import OcppVersion
 from ..roles import CentralSystem, ChargePoint
 from ..server import CentralSystemServer
@@ -29,14 +32,14 @@ _CLOSE = object()
 
 
 class MemoryChannel:
-    """One end of an in-memory message pipe (a :class:`~ocpprpc._ocppj.TextChannel`)."""
+    """One end of an in-memory message pipe (a :class:`~ocpprpc.connection.TextChannel`)."""
 
     def __init__(self, inbox: asyncio.Queue[Any], outbox: asyncio.Queue[Any]) -> None:
         self._inbox = inbox
         self._outbox = outbox
         self._closed = False
 
-    async def send(self, text: str | bytes) -> None:
+    async def send(self, text: str) -> None:
         if self._closed:
             raise ConnectionClosed("in-memory channel closed")
         await self._outbox.put(text)
@@ -75,31 +78,28 @@ async def connect(
     """Connect ``charge_point`` to a central system in memory; yields the central system's role object.
 
     ``central_system`` is a :class:`CentralSystemServer` (the charge point is registered there, as a
-    network connection would be) or a ready :class:`CentralSystem` role object. Both ends are closed
-    when the block exits.
+    network connection would be, replacing an older connection of the same id) or a ready
+    :class:`CentralSystem` role object. ``version`` defaults to the charge point's; both sides must
+    speak it (:class:`UsageError` otherwise). Both ends are closed when the block exits.
     """
-    ocpp_version = resolve_version(version if version is not None else charge_point.version)
+    cp_connection = Connection(charge_point, version)  # checks that the charge point speaks it
     if isinstance(central_system, CentralSystemServer):
-        server: CentralSystemServer[Any] | None = central_system
-        cs_role: CentralSystem = central_system.create(charge_point.id, ocpp_version)
+        cs_connection: Connection[CentralSystem] = central_system.accept(charge_point.id, cp_connection.version)
+    elif isinstance(central_system, CentralSystem):
+        cs_connection = Connection(central_system, cp_connection.version)
     else:
-        server, cs_role = None, central_system
-    cs_channel, cp_channel = channel_pair()
-    cs_link = OcppJLink(cs_channel, cs_role)
-    cp_link = OcppJLink(cp_channel, charge_point)
-    tasks = [asyncio.create_task(cs_link.run()), asyncio.create_task(cp_link.run())]
-    if server is not None:
-        await server.attach(cs_role, cs_link, ocpp_version)
-    else:
-        await cs_role.attach(cs_link, ocpp_version)
-    await charge_point.attach(cp_link, ocpp_version)
+        raise UsageError(f"connect() needs a CentralSystemServer or a CentralSystem, not {central_system!r}")
+    cs_end, cp_end = channel_pair()
+    cs_link = OcppJLink(cs_end, cs_connection.role)
+    cp_link = OcppJLink(cp_end, charge_point)
+    # Read before opening: an on_connect hook that calls the peer needs its answer read.
+    reading = [asyncio.create_task(cs_link.run()), asyncio.create_task(cp_link.run())]
     try:
-        yield cs_role
+        await cs_connection.open(cs_link)
+        await cp_connection.open(cp_link)
+        yield cs_connection.role
     finally:
         await cp_link.close()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await charge_point.detach(cp_link)
-        if server is not None:
-            await server.detach(cs_role, cs_link)
-        else:
-            await cs_role.detach(cs_link)
+        await asyncio.gather(*reading, return_exceptions=True)
+        await cp_connection.end()
+        await cs_connection.end()

@@ -14,13 +14,27 @@ sides run an HTTP server and an HTTP client:
 Above that, everything is the RPC core's: a :class:`SoapLink` is the :class:`~ocpprpc.roles.Link` a role
 calls out through (one HTTP POST per call, the answer parsed from the HTTP response), and inbound
 requests go to :meth:`~ocpprpc.roles.Role.handle_call` exactly as OCPP-J CALLs do. The envelope codec
-(``_soap_codec``) does all XML work; this module only moves bytes.
+(``_soap_codec``) does all XML work, the core's :class:`~ocpprpc.connection.Connection` the
+registration; this module only moves bytes.
 
-A SOAP charge point is "connected" from its first request until it has been silent for ``idle_timeout``
-seconds or its central system server closes (or it connects again by WebSocket, which replaces it). On
-the charge point's side, a failed POST (the central system unreachable) closes the link; the client then
-re-attaches a fresh link after a back-off, which is what lets the charge point's transaction outbox
-retry, in order, until the central system is back.
+Connections
+-----------
+SOAP has no connection to lose, so each side decides what "connected" means, and the core's
+:class:`~ocpprpc.connection.Connection` records it as for any transport:
+
+* on the central system, a charge point is connected from its first request (it is then in the
+  server's registry, with ``on_connect``) until it has been silent for ``idle_timeout`` seconds, a call
+  to it got no HTTP answer at all (its remote action port is gone: connection refused or reset), the
+  server closes, or it connects again (by WebSocket, or by SOAP in another OCPP version), which
+  replaces it. Then it is unregistered, with ``on_disconnect``; its next request connects it again;
+* on the charge point, the client (:class:`SoapChargePointClient`, which keeps itself connected as the
+  WebSocket client does) is connected once the central system's HTTP endpoint could be reached (a TCP,
+  and TLS, connection to it opened), until a request to it gets no HTTP answer at all. Then the link is
+  closed and the client tries again per its :class:`~ocpprpc.Backoff`, which is what lets the charge
+  point's transaction outbox retry, in order, until the central system is back. ``async with
+  soap.connect(...)`` has the contract of ``websocket.connect``: it waits until the first link is
+  attached (retrying per the back-off meanwhile) or raises :class:`~ocpprpc.connection.NotConnected`
+  after ``open_timeout``.
 
 What is an answer
 -----------------
@@ -29,12 +43,20 @@ them), is the peer's OCPP answer: a Fault raises its :class:`~ocpprpc.errors.Ocp
 Everything else the HTTP layer can produce is not, and raises something a charge point's outbox retries:
 
 * no HTTP answer (connection refused or reset, TLS failure): :class:`~ocpprpc.errors.ConnectionClosed`,
-  and the link is closed (the charge point re-links after its back-off);
-* an HTTP answer that is no OCPP answer: :class:`~ocpprpc.errors.UnreadableAnswer` (the link stays):
-  a body cut off, over ``max_size`` or not a SOAP envelope; a status without a Fault (a proxy's 502, an
-  empty 500); 401 / 407 (the HTTP layer refusing credentials, e.g. while they are rotated, even when a
-  Fault comes with it); any 3xx (redirects are never followed);
+  and the link is closed, so the connection ends (see above);
+* an HTTP answer that is no OCPP answer: :class:`~ocpprpc.errors.UnreadableAnswer` (the link stays),
+  logged with its envelope at DEBUG on ``ocpprpc.soap.xml``: a body cut off, over ``max_message_size``
+  or not a SOAP envelope; a status without a Fault (a proxy's 502, an empty 500); 401 / 407 (the HTTP
+  layer refusing credentials, e.g. while they are rotated, even when a Fault comes with it); any 3xx
+  (redirects are never followed);
 * no answer in time: :class:`~ocpprpc.errors.CallTimeout`.
+
+Message ids: the core's unique ids are UUIDs; a ``MessageID`` is written as the absolute IRI
+``urn:uuid:<id>``, and a request's ``urn:uuid:`` is taken off before its id reaches the role (so a
+transaction message retried by a charge point's outbox keeps its id on both transports, and the
+central system recognises the retry). The answer's ``RelatesTo`` quotes the ``MessageID`` as sent.
+
+After-hooks run in the task that served the request, once its HTTP response is sent, as over OCPP-J.
 
 Order of work on a request (hostile input first)
 ------------------------------------------------
@@ -44,7 +66,7 @@ TLS handshake, which must then finish within ``tls_handshake_timeout``). A reque
 complete within ``head_timeout`` of the connection's opening or of the previous response (so it is also
 the keep-alive idle timeout); a head line over 8190 bytes or over 128 header lines gets HTTP 400 and
 one log line. The body is then read whole, as it arrives, within ``body_timeout`` (408 otherwise) and
-never beyond ``max_size`` (a declared or actual larger body gets the FormationViolation Fault at once,
+never beyond ``max_message_size`` (a declared or actual larger body gets the FormationViolation Fault at once,
 unread). On the central system, with ``auth`` configured, only the start of the body is read first:
 the chargeBoxIdentity is taken from the Header by a push parser that stops at the Body (and after
 64 KiB, :class:`~ocpprpc.transports._soap_codec.IdentityReader`), the identity is checked
@@ -52,7 +74,8 @@ the chargeBoxIdentity is taken from the Header by a push parser that stops at th
 envelope decoded, so an anonymous or wrong-password client costs a Header's parse, never a body's.
 Without ``auth``, the envelope is decoded first and its identity checked after. A refused identity
 gets a SecurityError Fault (HTTP 400). Then the charge point's call-back address is judged (below),
-and the request goes to its role.
+and the request goes to its role. A charge point's remote action port checks ``server_auth`` (if given)
+against the charge point's own id before it reads the body at all.
 
 Call-back addresses
 -------------------
@@ -68,25 +91,21 @@ and the default refuses its address. Behind a NAT that rewrites addresses, or a 
 it, e.g. with a table of known charge points' addresses (a proxy that adds neither header hides itself:
 every request then seems to come from the proxy's host, and any port of that host could be named).
 Only a request that passed authentication (when ``auth`` is configured) registers or changes an
-address. A refused address is logged once; the charge point stays connected but cannot be called:
-calls fail at once with :class:`~ocpprpc.errors.ConnectionClosed` saying why. Calls out never follow
-redirects.
+address. A refused address, or none (a charge point that sent neither From nor ReplyTo), is logged
+once; the charge point stays connected but cannot be called: calls fail at once with
+:class:`~ocpprpc.errors.ConnectionClosed` saying why. Calls out never follow redirects. When a charge
+point's remote action port demands credentials, the central system presents ``client_auth``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import functools
-import inspect
 import ipaddress
 import json
 import logging
-import random
 import ssl as ssl_module
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -94,9 +113,10 @@ from typing import Any, cast
 import aiohttp
 from aiohttp import web, web_protocol
 from aiohttp.http_exceptions import HttpProcessingError
-from lxml import etree
 from yarl import URL
 
+from .._basic_auth import AuthCallback, basic_authorization, check_basic_auth, www_authenticate
+from .._client import Backoff, KeepConnected
 from .._exposure import (
     DEFAULT_MAX_PER_ADDRESS,
     ConnectionGate,
@@ -106,9 +126,12 @@ from .._exposure import (
     shared_gate,
     warn_if_exposed,
 )
+from .._framelog import frame_labels, frame_logger
+from .._frames import new_unique_id
 from .._identity import IdCheck, check_charge_point_id, loggable
-from .._ocppj import frame_labels, frame_logger
+from .._link import DEFAULT_MAX_MESSAGE_SIZE, NotConnected, RawAnswer
 from .._versions import resolve_version
+from ..connection import Connection
 from ..errors import (
     CallTimeout,
     ConnectionClosed,
@@ -119,14 +142,11 @@ from ..errors import (
     UnreadableAnswer,
     UsageError,
 )
-from ..messages._base import OcppModel, OcppVersion, Side
-from ..roles import CentralSystem, ChargePoint, InboundResult, Role
+from ..messages._base import ActionSpec, OcppVersion, Side
+from ..roles import DEFAULT_CALL_TIMEOUT, CentralSystem, ChargePoint, InboundResult, Role
 from ..server import CentralSystemServer
 from ._soap_codec import (
-    DEFAULT_MAX_SIZE,
     FAULT_CONTENT_TYPE,
-    SOAP_NS,
-    WSA_NS,
     EnvelopeError,
     IdentityReader,
     SoapMessage,
@@ -135,8 +155,11 @@ from ._soap_codec import (
     encode_fault,
     encode_request,
     encode_response,
+    encode_unchecked_request,
     fault_status,
+    message_id_iri,
     require_identity,
+    unique_id_of,
 )
 
 __all__ = [
@@ -144,9 +167,14 @@ __all__ = [
     "DEFAULT_HEAD_TIMEOUT",
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_MAX_CHARGE_POINTS",
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "DEFAULT_OPEN_TIMEOUT",
     "DEFAULT_TLS_HANDSHAKE_TIMEOUT",
     "AuthCallback",
+    "Backoff",
     "CallbackPolicy",
+    "ClientAuth",
+    "NotConnected",
     "SoapChargePointClient",
     "SoapLink",
     "SoapServer",
@@ -200,8 +228,13 @@ shutdown waits that long for such a connection even after the client has gone)."
 _MAX_URL_LENGTH = 2048
 
 
-def _message_id() -> str:
-    return f"urn:uuid:{uuid.uuid4()}"
+DEFAULT_OPEN_TIMEOUT = 10.0
+"""Seconds a charge point's attempt to reach its central system may take (as ``websocket.DEFAULT_OPEN_TIMEOUT``);
+also how long ``async with soap.connect(...)`` waits for the first link."""
+
+ClientAuth = tuple[str, str] | Callable[[str], "tuple[str, str] | None"]
+"""The credentials a central system presents when it calls a charge point back: one ``(username,
+password)`` for all, or ``credentials(charge_point_id)`` → the pair for that charge point (None: none)."""
 
 
 def _log_message(label: str, action: str, payload: Any, body: bytes) -> None:
@@ -210,55 +243,6 @@ def _log_message(label: str, action: str, payload: Any, body: bytes) -> None:
         frame_logger.info("%s /%s %s", label, loggable(action), loggable(text, None))
     if xml_logger.isEnabledFor(logging.DEBUG):
         xml_logger.debug("%s %s", label, loggable(body.decode("utf-8", "replace"), None))
-
-
-@functools.cache
-def _wire_names(model: type[OcppModel]) -> frozenset[str]:
-    return frozenset(info.alias or name for name, info in model.model_fields.items())
-
-
-def _generic_request(
-    namespace: str,
-    action: str,
-    payload: dict[str, Any],
-    *,
-    charge_box_identity: str,
-    message_id: str,
-    to: str,
-    from_: str | None,
-) -> bytes:
-    """A request envelope for any action and payload, JSON mapped to elements plainly (for ``call_raw``).
-
-    Objects become child elements, lists repeated elements, scalars text. No model is consulted, so an
-    unknown action or field reaches the peer as sent, and the peer's answer (a Fault) shows how it copes.
-    """
-    soap_ns, wsa_ns = SOAP_NS, WSA_NS
-    envelope = etree.Element(f"{{{soap_ns}}}Envelope", nsmap={"s": soap_ns, "a": wsa_ns, "tns": namespace})
-    header = etree.SubElement(envelope, f"{{{soap_ns}}}Header")
-    etree.SubElement(header, f"{{{namespace}}}chargeBoxIdentity").text = charge_box_identity
-    etree.SubElement(header, f"{{{wsa_ns}}}Action").text = "/" + action
-    etree.SubElement(header, f"{{{wsa_ns}}}MessageID").text = message_id
-    etree.SubElement(header, f"{{{wsa_ns}}}To").text = to
-    if from_ is not None:
-        etree.SubElement(etree.SubElement(header, f"{{{wsa_ns}}}From"), f"{{{wsa_ns}}}Address").text = from_
-    body = etree.SubElement(envelope, f"{{{soap_ns}}}Body")
-    name = (action[:1].lower() + action[1:] or "unnamed") + "Request"
-
-    def fill(parent: etree._Element, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                for one in item if isinstance(item, list) else [item]:
-                    fill(etree.SubElement(parent, f"{{{namespace}}}{key}"), one)
-        elif isinstance(value, bool):
-            parent.text = "true" if value else "false"
-        elif value is not None:
-            parent.text = str(value)
-
-    try:
-        fill(etree.SubElement(body, f"{{{namespace}}}{name}"), payload)
-    except ValueError as exc:  # a key that is no XML name
-        raise UsageError(f"cannot write {action} as XML: {exc}") from None
-    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
 
 # -- call-back addresses ------------------------------------------------------------------------------------
@@ -342,34 +326,47 @@ async def _read_answer(response: aiohttp.ClientResponse, max_size: int) -> bytes
 
 
 class SoapLink:
-    """The :class:`~ocpprpc.roles.Link` of one SOAP peer: each call is an HTTP POST to ``peer_url``.
+    """The :class:`~ocpprpc.connection.Link` of one SOAP peer: each call is an HTTP POST to ``peer_url``.
 
-    See "What is an answer" in the module docstring for what a call raises.
+    ``side`` is the side calling out through it and ``charge_point_id`` the charge point the exchange is
+    about (its chargeBoxIdentity); ``version`` the OCPP version spoken. ``on_close()`` is called once
+    when the link closes, by :meth:`close` or because a request got no HTTP answer at all (then it must
+    not block: the transport ends the connection from there). It is a
+    :class:`~ocpprpc.connection.RawLink` too, for test tools. See "What is an answer" in the module
+    docstring for what a call raises.
     """
 
     def __init__(
         self,
-        role: Role,
         session: aiohttp.ClientSession,
         peer_url: str,
         *,
+        charge_point_id: str,
+        version: OcppVersion,
+        side: Side,
         own_url: str | None = None,
+        authorization: str | None = None,
         max_calls_in_flight: int = 1,
-        max_size: int = DEFAULT_MAX_SIZE,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         unreachable: str | None = None,
+        on_close: Callable[[], object] | None = None,
     ) -> None:
-        self.role = role
         self.peer_url = peer_url
         """Where the peer's service is posted to (a charge point's address may change; see the server)."""
         self.unreachable = unreachable
         """Why the peer cannot be called (e.g. its announced address was refused), or None: calls then
         fail at once with :class:`ConnectionClosed` saying so, and the link stays open."""
         self.own_url = own_url
+        self.charge_point_id = charge_point_id
+        self.version = version
+        self.side = side
         self._session = session
+        self._headers = {"Authorization": authorization} if authorization is not None else {}
         self._in_flight = asyncio.Semaphore(max_calls_in_flight)
-        self._max_size = max_size
+        self._max_message_size = max_message_size
         self._closed = False
-        self._out_label, self._in_label = frame_labels(role)
+        self._on_close = on_close
+        self._out_label, self._in_label = frame_labels(side, charge_point_id)
 
     @property
     def closed(self) -> bool:
@@ -377,109 +374,59 @@ class SoapLink:
 
     def _check_callable(self) -> None:
         if self._closed:
-            raise ConnectionClosed(f"SOAP link to {loggable(self.role.id)} is closed")
+            raise ConnectionClosed(f"SOAP link to {loggable(self.charge_point_id)} is closed")
         if self.unreachable is not None:
-            raise ConnectionClosed(f"charge point {loggable(self.role.id)} cannot be called: {self.unreachable}")
+            raise ConnectionClosed(
+                f"charge point {loggable(self.charge_point_id)} cannot be called: {self.unreachable}"
+            )
 
     async def request(
-        self, action: str, payload: dict[str, Any], timeout: float, message_id: str | None = None
+        self, spec: ActionSpec, payload: dict[str, Any], timeout: float, message_id: str | None = None
     ) -> dict[str, Any]:
         self._check_callable()
-        version = self.role.version
-        spec = version.initiated_by(self.role.side).get(action)
-        message_id = message_id or _message_id()
-        body: bytes | None = None
-        if spec is not None and payload.keys() <= _wire_names(spec.request):
-            with contextlib.suppress(UsageError):  # a value of the wrong type: written plainly below
-                body = encode_request(
-                    version,
-                    spec,
-                    payload,
-                    charge_box_identity=self.role.id,
-                    message_id=message_id,
-                    to=self.peer_url,
-                    from_=self.own_url,
-                    reply_to=self.own_url,
-                )
-        if body is None:  # a test tool's unchecked request (``call_raw``): written as is, for the peer to judge
-            body = _generic_request(
-                version.namespace_of(self.role.side.other),
-                action,
-                payload,
-                charge_box_identity=self.role.id,
-                message_id=message_id,
-                to=self.peer_url,
-                from_=self.own_url,
-            )
-        async with self._in_flight:
-            self._check_callable()  # the address may have been refused while this call waited its turn
-            _log_message(self._out_label, action, payload, body)
-            status, answer = await self._post(body, action, content_type(action), timeout, message_id)
-        return self._answer_of(action, version, status, answer)
+        unique_id = message_id or new_unique_id()
+        body = encode_request(
+            self.version,
+            spec,
+            payload,
+            charge_box_identity=self.charge_point_id,
+            message_id=message_id_iri(unique_id),
+            to=self.peer_url,
+            from_=self.own_url,
+            reply_to=self.own_url,
+        )
+        return await self._exchange(spec.name, payload, body, timeout, unique_id)
 
-    async def _post(
-        self, body: bytes, action: str, content: str, timeout: float, message_id: str | None
-    ) -> tuple[int, bytes | None]:
-        """POST ``body``: the HTTP status and the whole answer (None: over ``max_size``)."""
+    async def call_raw(self, action: str, payload: dict[str, Any], timeout: float) -> RawAnswer:
+        """POST any action with any payload, unchecked (see the codec's ``encode_unchecked_request``); the
+        answer, a Fault as data."""
+        self._check_callable()
+        unique_id = new_unique_id()
+        body = encode_unchecked_request(
+            self.version,
+            self.side,
+            action,
+            payload,
+            charge_box_identity=self.charge_point_id,
+            message_id=message_id_iri(unique_id),
+            to=self.peer_url,
+            from_=self.own_url,
+            reply_to=self.own_url,
+        )
         try:
-            async with self._session.post(
-                self.peer_url,
-                data=body,
-                headers={"Content-Type": content},
-                timeout=aiohttp.ClientTimeout(total=timeout),
-                allow_redirects=False,
-            ) as response:
-                status = response.status
-                try:
-                    return status, await _read_answer(response, self._max_size)
-                except aiohttp.ClientPayloadError as exc:
-                    raise self._unreadable(action, f"HTTP {status}, the answer was cut off: {exc}") from None
-        except TimeoutError:
-            raise CallTimeout(action=action, unique_id=message_id, timeout=timeout) from None
-        except aiohttp.ClientError as exc:
-            self._closed = True
-            _log.warning("POST of %s to %s failed: %s", action, loggable(self.peer_url), loggable(str(exc)))
-            raise ConnectionClosed(f"POST to {loggable(self.peer_url)} failed: {loggable(str(exc))}") from None
-
-    def _unreadable(self, action: str, reason: str) -> UnreadableAnswer:
-        reason = loggable(reason)
-        _log.warning("%s: the answer to %s from %s is no OCPP answer: %s", loggable(self.role.id), action,
-                     loggable(self.peer_url), reason)  # fmt: skip
-        return UnreadableAnswer(f"the answer to {action} from {loggable(self.peer_url)} is no OCPP answer: {reason}")
-
-    def _answer_of(self, action: str, version: OcppVersion, status: int, answer: bytes | None) -> dict[str, Any]:
-        """The response payload in ``answer``; the Fault it carries raised; anything else UnreadableAnswer."""
-        if answer is None:
-            raise self._unreadable(action, f"HTTP {status}, an answer over {self._max_size} bytes")
-        if 300 <= status < 400:
-            raise self._unreadable(action, f"HTTP {status}: redirects are not followed")
-        try:
-            message = decode_message(answer, [version], max_size=self._max_size)
-        except EnvelopeError as exc:
-            shown = "an empty body" if not answer.strip() else f"not a SOAP answer ({exc.description})"
-            raise self._unreadable(action, f"HTTP {status}, {shown}") from None
-        if message.fault is not None:
-            if status in (401, 407):
-                raise self._unreadable(
-                    action, f"HTTP {status}: the HTTP layer refused the credentials ({message.fault})"
-                )
-            if status not in (200, 400, 500):
-                raise self._unreadable(action, f"HTTP {status} is no status of a SOAP Fault ({message.fault})")
-            _log_message(self._in_label, action + "Fault", {"fault": str(message.fault)}, answer)
-            raise message.fault
-        if status != 200:
-            raise self._unreadable(action, f"HTTP {status} with a response envelope")
-        if message.spec is None or message.spec.name != action or not message.is_response:
-            raise self._unreadable(action, f"it is {message!r}")
-        _log_message(self._in_label, action + "Response", message.payload, answer)
-        return message.payload
+            answer = await self._exchange(action, payload, body, timeout, unique_id)
+        except OcppError as error:
+            if not error.remote:
+                raise
+            return RawAnswer(unique_id, None, error)
+        return RawAnswer(unique_id, answer)
 
     async def send_raw(self, text: str) -> str:
-        """POST ``text`` as the body, unchecked; the whole HTTP response body (empty if over ``max_size``)."""
+        """POST ``text`` as the body, unchecked; the whole HTTP response body (empty if over the size limit)."""
         self._check_callable()
         _log_message(self._out_label, "(raw)", text, text.encode())
         status, answer = await self._post(
-            text.encode(), "(raw)", "application/soap+xml; charset=utf-8", self.role.call_timeout, None
+            text.encode(), "(raw)", "application/soap+xml; charset=utf-8", DEFAULT_CALL_TIMEOUT, None
         )
         text_answer = (answer or b"").decode("utf-8", "replace")
         if xml_logger.isEnabledFor(logging.DEBUG):
@@ -487,7 +434,81 @@ class SoapLink:
         return text_answer
 
     async def close(self, reason: str = "") -> None:
-        self._closed = True
+        self._lost()
+
+    def _lost(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._on_close is not None:
+                self._on_close()
+
+    async def _exchange(
+        self, action: str, payload: dict[str, Any], body: bytes, timeout: float, unique_id: str
+    ) -> dict[str, Any]:
+        async with self._in_flight:
+            self._check_callable()  # the address may have been refused while this call waited its turn
+            _log_message(self._out_label, action, payload, body)
+            status, answer = await self._post(body, action, content_type(action), timeout, unique_id)
+        return self._answer_of(action, status, answer)
+
+    async def _post(
+        self, body: bytes, action: str, content: str, timeout: float, unique_id: str | None
+    ) -> tuple[int, bytes | None]:
+        """POST ``body``: the HTTP status and the whole answer (None: over the size limit)."""
+        try:
+            async with self._session.post(
+                self.peer_url,
+                data=body,
+                headers={"Content-Type": content, **self._headers},
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                try:
+                    return status, await _read_answer(response, self._max_message_size)
+                except aiohttp.ClientPayloadError as exc:
+                    raise self._unreadable(action, f"HTTP {status}, the answer was cut off: {exc}", None) from None
+        except TimeoutError:
+            raise CallTimeout(action=action, unique_id=unique_id, timeout=timeout) from None
+        except aiohttp.ClientError as exc:
+            _log.warning("POST of %s to %s failed: %s", action, loggable(self.peer_url), loggable(str(exc)))
+            self._lost()
+            raise ConnectionClosed(f"POST to {loggable(self.peer_url)} failed: {loggable(str(exc))}") from None
+
+    def _unreadable(self, action: str, reason: str, answer: bytes | None) -> UnreadableAnswer:
+        reason = loggable(reason)
+        who, url = loggable(self.charge_point_id), loggable(self.peer_url)
+        _log.warning("%s: the answer to %s from %s is no OCPP answer: %s", who, action, url, reason)
+        if answer is not None and xml_logger.isEnabledFor(logging.DEBUG):
+            xml_logger.debug("%s unreadable %s", self._in_label, loggable(answer.decode("utf-8", "replace"), None))
+        return UnreadableAnswer(f"the answer to {action} from {url} is no OCPP answer: {reason}")
+
+    def _answer_of(self, action: str, status: int, answer: bytes | None) -> dict[str, Any]:
+        """The response payload in ``answer``; the Fault it carries raised; anything else UnreadableAnswer."""
+        if answer is None:
+            raise self._unreadable(action, f"HTTP {status}, an answer over {self._max_message_size} bytes", None)
+        if 300 <= status < 400:
+            raise self._unreadable(action, f"HTTP {status}: redirects are not followed", answer)
+        try:
+            message = decode_message(answer, [self.version], max_size=self._max_message_size)
+        except EnvelopeError as exc:
+            shown = "an empty body" if not answer.strip() else f"not a SOAP answer ({exc.description})"
+            raise self._unreadable(action, f"HTTP {status}, {shown}", answer) from None
+        if message.fault is not None:
+            if status in (401, 407):
+                raise self._unreadable(
+                    action, f"HTTP {status}: the HTTP layer refused the credentials ({message.fault})", answer
+                )
+            if status not in (200, 400, 500):
+                raise self._unreadable(action, f"HTTP {status} is no status of a SOAP Fault ({message.fault})", answer)
+            _log_message(self._in_label, action + "Fault", {"fault": str(message.fault)}, answer)
+            raise message.fault
+        if status != 200:
+            raise self._unreadable(action, f"HTTP {status} with a response envelope", answer)
+        if message.spec is None or message.spec.name != action or not message.is_response:
+            raise self._unreadable(action, f"it is {message!r}", answer)
+        _log_message(self._in_label, action + "Response", message.payload, answer)
+        return message.payload
 
 
 # -- serving -------------------------------------------------------------------------------------------
@@ -497,9 +518,9 @@ async def _serve_request(role: Role, message: SoapMessage, body: bytes) -> tuple
     """Answer one decoded request with ``role``; the response and the result (for its after-hook)."""
     assert message.spec is not None and message.version is not None
     spec, version = message.spec, message.version
-    out_label, in_label = frame_labels(role)
+    out_label, in_label = frame_labels(role.side, role.id)
     _log_message(in_label, spec.name, message.payload, body)
-    result = await role.handle_call(spec.name, message.payload, message.message_id)
+    result = await role.handle_call(spec.name, message.payload, unique_id_of(message.message_id))
     if result.error is not None:
         answer = encode_fault(
             result.error, relates_to=message.message_id, namespace=spec.namespace, charge_box_identity=role.id
@@ -515,32 +536,14 @@ async def _serve_request(role: Role, message: SoapMessage, body: bytes) -> tuple
     return response, result
 
 
-AuthCallback = Callable[[str, str, str], bool | Awaitable[bool]]
-"""``auth(charge_point_id, username, password)`` → whether the request may be served (sync or async)."""
-
-
-def _basic_authorization(username: str, password: str) -> str:
-    """The ``Authorization`` header value of HTTP Basic authentication (RFC 7617, UTF-8)."""
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-
-
-def _basic_credentials(header: str) -> tuple[str, str] | None:
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        username, colon, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return (username, password) if colon else None
-
-
-async def _authorised(auth: AuthCallback, request: web.Request, charge_point_id: str) -> bool:
-    credentials = _basic_credentials(request.headers.get("Authorization", ""))
-    if credentials is None:
-        return False
-    verdict = auth(charge_point_id, *credentials)
-    return bool(await verdict) if inspect.isawaitable(verdict) else bool(verdict)
+def _unauthorized(charge_point_id: str) -> web.Response:
+    """The 401 refusing a request's credentials: a SecurityError Fault, the connection closed (the rest of
+    the body is not read)."""
+    refusal = _fault_response(SecurityError(f"credentials not valid for {charge_point_id}"))
+    refusal.set_status(401)
+    refusal.headers["WWW-Authenticate"] = www_authenticate()
+    refusal.force_close()
+    return refusal
 
 
 def _fault_bytes(body: bytes, error: OcppError) -> web.Response:
@@ -567,7 +570,7 @@ class _Refused(Exception):
 
 
 class _RequestBody:
-    """A request body read as it arrives: whole, never past ``max_size``, by a deadline."""
+    """A request body read as it arrives: whole, never past ``max_size`` bytes, by a deadline."""
 
     def __init__(self, request: web.Request, max_size: int, timeout: float) -> None:
         self._request = request
@@ -623,21 +626,22 @@ class _RequestBody:
         return b"".join(self._chunks)
 
 
-def _spawn_after(result: InboundResult | None, tasks: set[asyncio.Task[None]]) -> None:
-    if result is None or result.after is None:
-        return
-    task = asyncio.create_task(result.after())
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
-
-
 async def _send_then_after(
-    request: web.Request, response: web.Response, result: InboundResult | None, tasks: set[asyncio.Task[None]]
+    request: web.Request, response: web.Response, result: InboundResult | None, running: set[asyncio.Task[Any]]
 ) -> web.Response:
-    """Send the response now, then start the after-hook: it runs once the answer is on the wire."""
+    """Send the response now, then run the after-hook in this task: it runs once the answer is on the wire.
+
+    The task is in ``running`` meanwhile, so that closing the endpoint can cancel the hook."""
     await response.prepare(request)
     await response.write_eof()
-    _spawn_after(result, tasks)
+    if result is not None and result.after is not None:
+        task = asyncio.current_task()
+        assert task is not None
+        running.add(task)
+        try:
+            await result.after()
+        finally:
+            running.discard(task)
     return response
 
 
@@ -778,20 +782,22 @@ class _HttpEndpoint:
         self,
         host: str,
         port: int,
-        max_size: int,
+        max_message_size: int,
         *,
         ssl: ssl_module.SSLContext | None = None,
         client_ssl: ssl_module.SSLContext | None = None,
-        client_auth: tuple[str, str] | None = None,
         head_timeout: float = DEFAULT_HEAD_TIMEOUT,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
         tls_handshake_timeout: float = DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         max_connections: int | None = None,
         max_connections_per_address: int | None = DEFAULT_MAX_PER_ADDRESS,
     ) -> None:
+        if max_message_size < 1:
+            raise UsageError(f"max_message_size is a number of bytes >= 1, not {max_message_size}")
         self.host = host
         self._port = port
-        self.max_size = max_size
+        self.max_message_size = max_message_size
+        """The largest request body accepted, and the largest answer read, in bytes."""
         self.head_timeout = head_timeout
         self.body_timeout = body_timeout
         self.tls_handshake_timeout = tls_handshake_timeout
@@ -803,8 +809,8 @@ class _HttpEndpoint:
         """The gate every accepted connection passes (the process's shared one unless a cap was given)."""
         self._ssl = ssl
         self._client_ssl = client_ssl
-        self._client_headers = {"Authorization": _basic_authorization(*client_auth)} if client_auth else None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Task[Any]] = set()  # requests running their after-hooks
+        self._ending: set[asyncio.Task[None]] = set()  # connections ending (from a link that closed)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._quieted: asyncio.AbstractEventLoop | None = None
@@ -818,14 +824,20 @@ class _HttpEndpoint:
     def _scheme(self) -> str:
         return "https" if self._ssl is not None else "http"
 
+    def _end_soon(self, connection: Connection[Any]) -> None:
+        """End ``connection`` in a task of its own (from a link's ``on_close``, which must not block)."""
+        task = asyncio.ensure_future(connection.end())
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+
     async def _start_http(
         self, routes: Sequence[tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]
     ) -> None:
         connector = aiohttp.TCPConnector(
             ssl=self._client_ssl if self._client_ssl is not None else True, keepalive_timeout=_CLIENT_KEEPALIVE
         )
-        self._session = aiohttp.ClientSession(connector=connector, headers=self._client_headers)
-        app = web.Application(client_max_size=self.max_size)
+        self._session = aiohttp.ClientSession(connector=connector)
+        app = web.Application(client_max_size=self.max_message_size)
         for path, handler in routes:
             app.router.add_post(path, handler)
         self._runner = web.AppRunner(
@@ -847,7 +859,9 @@ class _HttpEndpoint:
         quiet_accept_errors(self._quieted)
 
     async def _close_http(self) -> None:
-        for task in list(self._tasks):
+        if self._ending:
+            await asyncio.gather(*self._ending, return_exceptions=True)
+        for task in list(self._running):
             task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -863,11 +877,22 @@ class _HttpEndpoint:
 # -- central system ----------------------------------------------------------------------------------
 
 
+def _served_versions(values: Sequence[str | OcppVersion], server: CentralSystemServer[Any]) -> tuple[OcppVersion, ...]:
+    versions = tuple(dict.fromkeys(resolve_version(value) for value in values))
+    unspoken = [v.version for v in versions if v.version not in server.versions]
+    if not versions or unspoken:
+        raise UsageError(
+            f"{server.name} serves OCPP {', '.join(server.versions)}; it cannot serve {', '.join(unspoken)}"
+        )
+    return versions
+
+
 @dataclass(eq=False)
 class _Registered:
-    role: CentralSystem
+    """A SOAP charge point connected to this server: its connection (the core's record) and link."""
+
+    connection: Connection[CentralSystem]
     link: SoapLink
-    version: OcppVersion
     last_seen: float
     """Event-loop time of the charge point's last request."""
     announced: tuple[str | None, str | None] = (None, None)
@@ -896,17 +921,18 @@ class SoapServer(_HttpEndpoint):
     """The central system's SOAP endpoint: the CentralSystemService of ``server`` at ``http://host:port/path``.
 
     ``serve(...)`` is this class: ``async with serve(server, "0.0.0.0", 9100) as soap_server:`` (or
-    ``await start()`` / ``await close()``). ``versions`` defaults to the role class's; the version of each
-    request is read from its body's namespace, so one URL serves them all. ``max_size`` bounds a request
-    body (and an answer to a call out); ``max_calls_in_flight`` the unanswered calls to one charge point.
+    ``await start()`` / ``await close()``). ``versions`` defaults to the server's (a version its role
+    objects do not speak is a :class:`UsageError`); the version of each request is read from its body's
+    namespace, so one URL serves them all. ``max_message_size`` bounds a request body (and an answer to
+    a call out); ``max_calls_in_flight`` the unanswered calls to one charge point.
 
-    SOAP has no connection to lose, so a charge point counts as connected from its first request until
-    ``idle_timeout`` seconds pass without one (:data:`DEFAULT_IDLE_TIMEOUT`, 15 minutes; None: until the
-    server closes, which lets a server anyone can post to grow without bound); set it well above the
-    heartbeat interval you hand out, e.g. 2.5 times it. Then it is unregistered, with ``on_disconnect``,
-    and everything kept for it is released. ``max_charge_points`` (:data:`DEFAULT_MAX_CHARGE_POINTS`;
-    None: no cap) bounds how many are registered at once: a new one over it gets HTTP 503 without a
-    Fault, so it tries again later.
+    A charge point is connected from its first request until ``idle_timeout`` seconds pass without one
+    (:data:`DEFAULT_IDLE_TIMEOUT`, 15 minutes; None: no limit, which lets a server anyone can post to
+    grow without bound; set it well above the heartbeat interval you hand out, e.g. 2.5 times it), a
+    call to it gets no HTTP answer, or the server closes (see "Connections" in the module docstring).
+    Then it is unregistered, with ``on_disconnect``, and everything kept for it is released.
+    ``max_charge_points`` (:data:`DEFAULT_MAX_CHARGE_POINTS`; None: no cap) bounds how many are
+    connected at once: a new one over it gets HTTP 503 without a Fault, so it tries again later.
 
     ``auth(charge_point_id, username, password)`` (sync or async) checks HTTP Basic credentials of every
     request against the chargeBoxIdentity it carries, before the body is read further (see the module
@@ -916,7 +942,7 @@ class SoapServer(_HttpEndpoint):
     1 to 48 printable characters, no white space, ``/`` or ``\\``); a refused one gets a SecurityError
     Fault with HTTP 400. ``callback_policy`` judges the address each charge point announces (default
     :func:`same_host_callback`; see "Call-back addresses"). ``ssl`` serves https; ``client_ssl`` is the TLS
-    context for calling charge points back at https addresses.
+    context and ``client_auth`` (:data:`ClientAuth`) the credentials for calling charge points back.
 
     HTTP limits (module docstring, "Order of work"): ``head_timeout``, ``body_timeout``,
     ``tls_handshake_timeout``; ``max_connections`` / ``max_connections_per_address`` cap the open
@@ -931,14 +957,15 @@ class SoapServer(_HttpEndpoint):
         port: int = 0,
         *,
         path: str = "/",
-        versions: Sequence[str] | None = None,
-        max_size: int = DEFAULT_MAX_SIZE,
+        versions: Sequence[str | OcppVersion] | None = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_calls_in_flight: int = 1,
         auth: AuthCallback | None = None,
         check_id: IdCheck = check_charge_point_id,
         callback_policy: CallbackPolicy = same_host_callback,
         ssl: ssl_module.SSLContext | None = None,
         client_ssl: ssl_module.SSLContext | None = None,
+        client_auth: ClientAuth | None = None,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         max_charge_points: int | None = DEFAULT_MAX_CHARGE_POINTS,
         head_timeout: float = DEFAULT_HEAD_TIMEOUT,
@@ -950,7 +977,7 @@ class SoapServer(_HttpEndpoint):
         super().__init__(
             host,
             port,
-            max_size,
+            max_message_size,
             ssl=ssl,
             client_ssl=client_ssl,
             head_timeout=head_timeout,
@@ -959,15 +986,18 @@ class SoapServer(_HttpEndpoint):
             max_connections=max_connections,
             max_connections_per_address=max_connections_per_address,
         )
+        if max_calls_in_flight < 1:
+            raise UsageError(f"max_calls_in_flight is a number >= 1, not {max_calls_in_flight}")
         self._auth = auth
         self.check_id = check_id
         self.callback_policy = callback_policy
+        self.client_auth = client_auth
         self.idle_timeout = idle_timeout
         self.max_charge_points = max_charge_points
         self._sweeper: asyncio.Task[None] | None = None
         self.server = server
         self.path = "/" + path.strip("/") if path.strip("/") else "/"
-        self.versions = [resolve_version(v) for v in (versions or server.versions)]
+        self._versions = _served_versions(versions if versions is not None else server.versions, server)
         self.max_calls_in_flight = max_calls_in_flight
         self._links: dict[str, _Registered] = {}
         self._full_log = _RateLimitedLog()
@@ -977,8 +1007,13 @@ class SoapServer(_HttpEndpoint):
         return f"{self._scheme}://{self.host}:{self.port}{self.path}"
 
     @property
+    def versions(self) -> tuple[str, ...]:
+        """The versions served (``"1.6"``, ...)."""
+        return tuple(version.version for version in self._versions)
+
+    @property
     def registered(self) -> int:
-        """How many SOAP charge points are registered now (for monitoring)."""
+        """How many SOAP charge points are connected to this server now (for monitoring)."""
         return len(self._links)
 
     async def start(self) -> SoapServer:
@@ -993,7 +1028,7 @@ class SoapServer(_HttpEndpoint):
         return self
 
     async def _forget_idle(self, idle_timeout: float) -> None:
-        """Unregister charge points silent for ``idle_timeout`` seconds (checked a few times per period)."""
+        """Disconnect charge points silent for ``idle_timeout`` seconds (checked a few times per period)."""
         while True:
             await asyncio.sleep(max(idle_timeout / 4, 0.01))
             await self._sweep(idle_timeout)
@@ -1005,19 +1040,16 @@ class SoapServer(_HttpEndpoint):
         for cp_id, registered in silent:
             # still registered and still silent (a request may have come while an earlier one was let go)
             if self._links.get(cp_id) is registered and loop.time() - registered.last_seen > idle_timeout:
-                _log.info("charge point %s silent for %g s: unregistered", loggable(cp_id), idle_timeout)
-                del self._links[cp_id]
-                await registered.link.close()
-                await self.server.detach(registered.role, registered.link)
+                _log.info("charge point %s silent for %g s: disconnected", loggable(cp_id), idle_timeout)
+                await registered.connection.end("silent for too long")
 
     async def close(self) -> None:
-        """Forget every SOAP charge point (each gets ``on_disconnect``) and stop serving."""
+        """Disconnect every SOAP charge point (each gets ``on_disconnect``) and stop serving."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
         for registered in list(self._links.values()):
-            await registered.link.close()
-            await self.server.detach(registered.role, registered.link)
+            await registered.connection.end("central system closing")
         self._links.clear()
         await self._close_http()
 
@@ -1029,11 +1061,11 @@ class SoapServer(_HttpEndpoint):
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         try:
-            body = _RequestBody(request, self.max_size, self.body_timeout)
+            body = _RequestBody(request, self.max_message_size, self.body_timeout)
             verified = await self._authenticate(request, body) if self._auth is not None else None
             await body.read()
             data = body.data()
-            message = decode_message(data, self.versions, max_size=self.max_size)
+            message = decode_message(data, self._versions, max_size=self.max_message_size)
             if message.is_response or message.spec is None or message.version is None:
                 raise EnvelopeError(
                     ProtocolError.default_code, "a central system takes requests, not responses or faults"
@@ -1057,7 +1089,7 @@ class SoapServer(_HttpEndpoint):
         except _Refused as refused:
             return refused.response
         response, result = await _serve_request(role, message, data)
-        return await _send_then_after(request, response, result, self._tasks)
+        return await _send_then_after(request, response, result, self._running)
 
     def _check_id(self, request: web.Request, cp_id: str) -> None:
         reason = self.check_id(cp_id)
@@ -1080,57 +1112,65 @@ class SoapServer(_HttpEndpoint):
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            allowed = await _authorised(self._auth, request, cp_id)
+            refused = await check_basic_auth(self._auth, cp_id, request.headers.getall("Authorization", []))
         except Exception:
             _log.exception("the auth callback failed for %s", loggable(cp_id))
             raise _Refused(_plain_response(503, "credentials cannot be checked now", **{"Retry-After": "60"})) from None
         body.postpone(loop.time() - started)
-        if not allowed:
-            _log.warning("refused a SOAP message from %s: credentials not valid for %s", request.remote,
-                         loggable(cp_id))  # fmt: skip
-            refusal = _fault_response(SecurityError(f"credentials not valid for {cp_id}"))
-            refusal.set_status(401)
-            refusal.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
-            refusal.force_close()  # the rest of the body is not read
-            raise _Refused(refusal)
+        if refused is not None:
+            _log.warning("refused a SOAP message from %s for %s: %s", request.remote, loggable(cp_id), refused)
+            raise _Refused(_unauthorized(cp_id))
         return cp_id
 
     async def _role_for(self, cp_id: str, message: SoapMessage, request_host: str | None) -> Role:
-        """The registered role of ``cp_id``, created (or replaced, on a version change) as needed."""
+        """The role of ``cp_id``'s connection: the current one, or a new one (connecting it)."""
         assert message.version is not None and self._session is not None
         address = message.from_address or message.reply_to_address
         registered = self._links.get(cp_id)
-        current: Role | None = self.server.charge_points.get(cp_id)
-        if registered is not None:
-            registered.last_seen = asyncio.get_running_loop().time()
-        if (
-            registered is not None
-            and registered.role is current
-            and registered.version is message.version
-            and not registered.link.closed  # a call to it failed: it is back now, with a fresh link
-        ):
+        loop = asyncio.get_running_loop()
+        if registered is not None and registered.connection.version is not message.version:
+            _log.info("charge point %s now speaks OCPP %s", loggable(cp_id), message.version.version)
+            await registered.connection.end("speaks another version now")
+            registered = self._links.get(cp_id)  # None, unless a concurrent request connected it again
+        if registered is not None and not registered.connection.ended:
+            registered.last_seen = loop.time()
             if registered.announced != (address, request_host):
                 registered.announced = (address, request_host)
                 self._judge_address(cp_id, registered.link, address, request_host)
-            return registered.role
-        if registered is None and self.max_charge_points is not None and len(self._links) >= self.max_charge_points:
+            return registered.connection.role
+        if self.max_charge_points is not None and len(self._links) >= self.max_charge_points:
             self._full_log.warning(
                 "refused charge point %s: %d SOAP charge points registered (max_charge_points)",
                 loggable(cp_id),
                 len(self._links),
             )
             raise _Refused(_plain_response(503, "too many charge points registered", **{"Retry-After": "300"}))
-        if registered is not None:
-            await self.server.detach(registered.role, registered.link)
-        new_role: CentralSystem = self.server.create(cp_id, message.version)
+        connection: Connection[CentralSystem] = self.server.accept(cp_id, message.version)
         link = SoapLink(
-            new_role, self._session, "", max_calls_in_flight=self.max_calls_in_flight, max_size=self.max_size
+            self._session,
+            "",
+            charge_point_id=cp_id,
+            version=message.version,
+            side=Side.CENTRAL_SYSTEM,
+            authorization=self._authorization_for(cp_id),
+            max_calls_in_flight=self.max_calls_in_flight,
+            max_message_size=self.max_message_size,
+            on_close=lambda: self._end_soon(connection),
         )
         self._judge_address(cp_id, link, address, request_host)
-        loop = asyncio.get_running_loop()
-        self._links[cp_id] = _Registered(new_role, link, message.version, loop.time(), (address, request_host))
-        await self.server.attach(new_role, link, message.version)
-        return new_role
+        registered = _Registered(connection, link, loop.time(), (address, request_host))
+        self._links[cp_id] = registered
+        connection.on_end(lambda: self._forget(cp_id, registered))
+        await connection.open(link)
+        return connection.role
+
+    def _forget(self, cp_id: str, registered: _Registered) -> None:
+        if self._links.get(cp_id) is registered:
+            del self._links[cp_id]
+
+    def _authorization_for(self, cp_id: str) -> str | None:
+        credentials = self.client_auth(cp_id) if callable(self.client_auth) else self.client_auth
+        return basic_authorization(*credentials) if credentials is not None else None
 
     def _judge_address(self, cp_id: str, link: SoapLink, address: str | None, request_host: str | None) -> None:
         """Point ``link`` at the URL the call-back policy makes of ``address``, or make it say why it cannot."""
@@ -1165,21 +1205,33 @@ class SoapServer(_HttpEndpoint):
 # -- charge point ----------------------------------------------------------------------------------------
 
 
-class SoapChargePointClient(_HttpEndpoint):
-    """A charge point speaking SOAP to the central system at ``central_system_url``.
+class SoapChargePointClient(KeepConnected, _HttpEndpoint):
+    """A charge point speaking SOAP to the central system at ``central_system_url``, keeping itself connected.
 
     ``connect(...)`` is this class: ``async with connect(cp, "http://cs:9100/"):``. It serves its
     ChargePointService on ``host:port`` (the remote action port) and announces ``from_url`` (default
     ``http://host:port/``) as its address in ``From`` / ``ReplyTo``; behind NAT or a proxy, pass the
-    address the central system can reach (and see the central system's call-back policy). After a failed
-    POST it re-links after a back-off growing from ``backoff_initial`` to ``backoff_max`` seconds (with
-    ``jitter``), so queued transaction messages retry. ``auth=(username, password)`` sends HTTP Basic
-    credentials with every request to the central system (never put them in the URL: a URL with user
-    info is refused); ``ssl`` is the TLS context for an https central system, ``server_ssl`` serves the
-    remote action port over https. The remote action port has the central system's HTTP limits
-    (``head_timeout``, ``body_timeout``, ``tls_handshake_timeout``, ``max_connections``,
-    ``max_connections_per_address``).
+    address the central system can reach (and see the central system's call-back policy).
+
+    It has the contract of :class:`~ocpprpc.transports.websocket.WebSocketClient` ("Connections" in the
+    module docstring): ``async with`` starts the remote action port and waits until the first link is
+    attached, that is until the central system's endpoint could be reached (up to ``open_timeout``,
+    retrying per ``backoff``), else raises :class:`NotConnected`; :meth:`start` only starts it. A
+    request that gets no HTTP answer closes the link; the client reaches out again per ``backoff``
+    (:class:`~ocpprpc.Backoff`), and ``reconnect=False`` stops it instead. :meth:`close` stops the port
+    and the reconnecting; queued transaction messages stay in the outbox.
+
+    ``auth=(username, password)`` sends HTTP Basic credentials with every request to the central
+    system (never put them in the URL: a URL with user info is refused); ``server_auth(charge_point_id,
+    username, password)`` checks the credentials of every request to the remote action port (the id is
+    this charge point's own), before its body is read: without it anyone who reaches the port can send
+    it Reset. ``ssl`` is the TLS context for an https central system, ``server_ssl`` serves the remote
+    action port over https. The remote action port has the central system's HTTP limits
+    (``max_message_size``, ``head_timeout``, ``body_timeout``, ``tls_handshake_timeout``,
+    ``max_connections``, ``max_connections_per_address``).
     """
+
+    _transport = "soap"
 
     def __init__(
         self,
@@ -1189,12 +1241,13 @@ class SoapChargePointClient(_HttpEndpoint):
         from_url: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        max_size: int = DEFAULT_MAX_SIZE,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_calls_in_flight: int = 1,
-        backoff_initial: float = 1.0,
-        backoff_max: float = 60.0,
-        jitter: float = 0.5,
+        open_timeout: float = DEFAULT_OPEN_TIMEOUT,
+        reconnect: bool = True,
+        backoff: Backoff = Backoff(),  # noqa: B008 (immutable)
         auth: tuple[str, str] | None = None,
+        server_auth: AuthCallback | None = None,
         ssl: ssl_module.SSLContext | None = None,
         server_ssl: ssl_module.SSLContext | None = None,
         head_timeout: float = DEFAULT_HEAD_TIMEOUT,
@@ -1206,94 +1259,117 @@ class SoapChargePointClient(_HttpEndpoint):
         problem = _url_problem(central_system_url)
         if problem is not None:
             raise UsageError(f"cannot post to {central_system_url!r}: {problem}")
-        super().__init__(
+        if max_calls_in_flight < 1:
+            raise UsageError(f"max_calls_in_flight is a number >= 1, not {max_calls_in_flight}")
+        KeepConnected.__init__(
+            self,
+            charge_point,
+            label=f"cp#{loggable(charge_point.id)}",
+            target=loggable(central_system_url),
+            open_timeout=open_timeout,
+            reconnect=reconnect,
+            backoff=backoff,
+        )
+        _HttpEndpoint.__init__(
+            self,
             host,
             port,
-            max_size,
+            max_message_size,
             ssl=server_ssl,
             client_ssl=ssl,
-            client_auth=auth,
             head_timeout=head_timeout,
             body_timeout=body_timeout,
             tls_handshake_timeout=tls_handshake_timeout,
             max_connections=max_connections,
             max_connections_per_address=max_connections_per_address,
         )
-        self.charge_point = charge_point
         self.central_system_url = central_system_url
         self._from_url = from_url
+        self._authorization = basic_authorization(*auth) if auth is not None else None
+        self._server_auth = server_auth
         self.max_calls_in_flight = max_calls_in_flight
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        self.jitter = jitter
         self._link: SoapLink | None = None
-        self._watch: asyncio.Task[None] | None = None
-        self._closing = False
 
     @property
     def from_url(self) -> str:
         """The address the central system calls this charge point at (``From`` of every request)."""
         return self._from_url or f"{self._scheme}://{self.host}:{self.port}/"
 
-    async def start(self) -> SoapChargePointClient:
+    # -- KeepConnected ------------------------------------------------------------------------------
+
+    async def _prepare(self) -> None:
         await self._start_http([("/{tail:.*}", self._handle)])
         _log.info("charge point %s: remote action port at %s", loggable(self.charge_point.id), self.from_url)
-        await self._attach_new_link()
-        self._watch = asyncio.create_task(self._keep_linked())
-        return self
+        warn_if_exposed("SOAP charge point's remote action port", self.host, self._server_auth is not None)
 
-    async def close(self) -> None:
-        self._closing = True
-        if self._watch is not None:
-            self._watch.cancel()
-        if self._link is not None:
-            await self._link.close()
-            await self.charge_point.detach(self._link)
+    async def _finish(self) -> None:
         await self._close_http()
 
-    async def __aenter__(self) -> SoapChargePointClient:
-        return await self.start()
+    async def _open(self) -> None:
+        """Reach the central system's endpoint: open (and close) a TCP connection, with TLS for https."""
+        url = URL(self.central_system_url)
+        tls: ssl_module.SSLContext | bool | None = None
+        if url.scheme == "https":
+            tls = self._client_ssl if self._client_ssl is not None else True
+        try:
+            async with asyncio.timeout(self.open_timeout):
+                _, writer = await asyncio.open_connection(url.host, url.port, ssl=tls)
+        except TimeoutError:
+            raise TimeoutError(f"the central system was not reached within {self.open_timeout:g} s") from None
+        writer.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await writer.wait_closed()
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def _attach_new_link(self) -> None:
+    async def _serve(self, opened: None) -> None:
         assert self._session is not None
-        self._link = SoapLink(
-            self.charge_point,
+        cp = self.charge_point
+        connection = Connection(cp, cp.ocpp_version)
+        lost = asyncio.Event()
+        link = SoapLink(
             self._session,
             self.central_system_url,
+            charge_point_id=cp.id,
+            version=cp.ocpp_version,
+            side=Side.CHARGE_POINT,
             own_url=self.from_url,
+            authorization=self._authorization,
             max_calls_in_flight=self.max_calls_in_flight,
-            max_size=self.max_size,
+            max_message_size=self.max_message_size,
+            on_close=lost.set,
         )
-        await self.charge_point.attach(self._link)
+        self._link = link
+        try:
+            if self._closing:
+                return
+            await connection.open(link)
+            _log.info("%s: connected to %s (OCPP %s)", self._label, loggable(self.central_system_url), cp.version)
+            self._attached()
+            await lost.wait()
+        finally:
+            self._link = None
+            await connection.end()
+            if not self._closing:
+                _log.info("%s: the central system is unreachable", self._label)
 
-    async def _keep_linked(self) -> None:
-        """After a failed POST closed the link: back off, then attach a fresh one (the outbox retries)."""
-        delay = self.backoff_initial
-        while not self._closing:
-            await asyncio.sleep(0.05)
-            link = self._link
-            if link is None or not link.closed:
-                delay = self.backoff_initial
-                continue
-            await self.charge_point.detach(link)
-            wait = delay * (1 + random.uniform(-self.jitter, self.jitter))
-            _log.info(
-                "charge point %s: central system unreachable; retrying in %.1f s", loggable(self.charge_point.id), wait
-            )
-            await asyncio.sleep(wait)
-            delay = min(delay * 2, self.backoff_max)
-            await self._attach_new_link()
+    async def _disconnect(self) -> bool:
+        link = self._link
+        if link is None or link.closed:
+            return False
+        await link.close("charge point closing")
+        return True
+
+    # -- the remote action port -------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         cp = self.charge_point
         try:
-            body = _RequestBody(request, self.max_size, self.body_timeout)
+            if self._server_auth is not None:
+                await self._authenticate(request)
+            body = _RequestBody(request, self.max_message_size, self.body_timeout)
             await body.read()
             data = body.data()
-            message = decode_message(data, [cp.version], max_size=self.max_size)
+            message = decode_message(data, [cp.ocpp_version], max_size=self.max_message_size)
             if message.is_response or message.spec is None:
                 raise EnvelopeError(ProtocolError.default_code, "a charge point takes requests here")
         except EnvelopeError as exc:
@@ -1314,11 +1390,25 @@ class SoapChargePointClient(_HttpEndpoint):
                          loggable(reason))  # fmt: skip
             return _fault_response(ProtocolError(reason), relates_to=message.message_id, namespace=spec.namespace)
         response, result = await _serve_request(cp, message, data)
-        return await _send_then_after(request, response, result, self._tasks)
+        return await _send_then_after(request, response, result, self._running)
+
+    async def _authenticate(self, request: web.Request) -> None:
+        """Check the credentials of a request to the remote action port against this charge point's id."""
+        assert self._server_auth is not None
+        cp_id = self.charge_point.id
+        try:
+            refused = await check_basic_auth(self._server_auth, cp_id, request.headers.getall("Authorization", []))
+        except Exception:
+            _log.exception("the server_auth callback failed for %s", loggable(cp_id))
+            raise _Refused(_plain_response(503, "credentials cannot be checked now", **{"Retry-After": "60"})) from None
+        if refused is not None:
+            _log.warning("charge point %s refused a SOAP message from %s: %s", loggable(cp_id), request.remote,
+                         refused)  # fmt: skip
+            raise _Refused(_unauthorized(cp_id))
 
 
 serve = SoapServer
 """Serve a central system over OCPP-S: ``async with serve(server, host, port, path="/ocpp") as soap_server:``."""
 
 connect = SoapChargePointClient
-"""Make a charge point speak OCPP-S: ``async with connect(cp, central_system_url, port=9101):``."""
+"""Make a charge point speak OCPP-S, kept connected: ``async with connect(cp, central_system_url, port=9101):``."""

@@ -1,7 +1,7 @@
 """OCPP-J over WebSocket: a central system server (:func:`serve`) and a charge point client (:func:`connect`).
 
     server = CentralSystemServer(MyCentralSystem)
-    async with serve(server, "0.0.0.0", 9000, endpoint="ocpp", auth=check_password) as ws_server:
+    async with serve(server, "0.0.0.0", 9000, path="/ocpp", auth=check_password) as ws_server:
         ...                                    # charge points connect to ws://host:9000/ocpp/<id>
         await server.call("CP1", v16.ResetRequest(type="Soft"))
 
@@ -12,8 +12,9 @@
 Theory of operation
 -------------------
 This module only moves text between a socket and the RPC core. Everything OCPP-J (frames, ids, calls
-in flight, bad input, the frame log) lives in :class:`~ocpprpc._ocppj.OcppJLink`; a connection here is
-a :class:`_Connection` that adapts one ``websockets`` connection to the link's
+in flight, bad input, the frame log) lives in :class:`~ocpprpc._ocppj.OcppJLink`, and the life of a
+connection (role object, registration, replacement, hooks) in :class:`~ocpprpc.connection.Connection`;
+a socket here is a :class:`_Socket` that adapts one ``websockets`` connection to the link's
 :class:`~ocpprpc._ocppj.TextChannel` (text frame → ``str``, binary frame → ``bytes``, websockets'
 ``ConnectionClosed`` → ours) and sends its keep-alive pings.
 
@@ -24,7 +25,7 @@ is closed at once, before any handshake, so sockets a peer opens and never uses 
 process's descriptors. A connection that has not finished its (TLS and) WebSocket handshake within
 ``open_timeout`` is closed quietly. Everything else that can refuse a charge point is decided in
 ``process_request``, before the upgrade, so a refused peer gets a plain HTTP answer with a text body
-and nothing is allocated for it: a path that is not ``/<endpoint>/<chargePointId>`` → 404 (the ocppjs
+and nothing is allocated for it: a path that is not ``<path>/<chargePointId>`` → 404 (the ocppjs
 rule: no id, no connection); an id that is not UTF-8 once percent-decoded, or that ``check_id`` (by
 default :func:`~ocpprpc._identity.check_charge_point_id`) refuses → 400, so ``..``, ``a%2Fb``, NUL,
 CR/LF and 8 KB ids never become registry keys or log lines; with ``auth``, missing or wrong HTTP Basic
@@ -32,19 +33,19 @@ credentials → 401 with ``WWW-Authenticate: Basic`` (the callback gets the id f
 one charge point's password cannot open another's connection); none of our subprotocols offered → 400.
 The subprotocol picked is the first of *our* preference list that the client offers. A server that
 listens beyond loopback without ``auth`` logs a warning when it starts. An oversize request head is
-answered by websockets (414 / 431) before any of this. Then each accepted connection gets a fresh role object from the
-:class:`~ocpprpc.server.CentralSystemServer` (which replaces and closes an older connection of the same
-charge point), its link starts receiving, and only then is it attached: an ``on_connect`` hook that
-calls the charge point must find a link that already reads the answers.
+answered by websockets (414 / 431) before any of this. Then each accepted connection gets its
+:class:`~ocpprpc.connection.Connection` from the :class:`~ocpprpc.server.CentralSystemServer` (a fresh
+role object; opening it replaces and closes an older connection of the same charge point), its link
+starts receiving, and only then is it opened: an ``on_connect`` hook that calls the charge point must
+find a link that already reads the answers. When the socket ends, the connection ends.
 
-*Client.* :class:`WebSocketClient` runs one background task: connect, attach an OcppJLink to the
-charge point, run it until the socket ends, detach, wait, connect again. Waits grow exponentially from
-``backoff_initial`` to ``backoff_max`` with random jitter (so a fleet of charge points does not
-reconnect in lock step after a central system restart) and fall back to ``backoff_initial`` after a
-successful connection. A refused handshake (401, 404, 400) is retried like any other failure, since the
-server may be reconfigured or restarted; :meth:`WebSocketClient.wait_connected` reports the last
-failure when it gives up. Transaction messages a charge point sends while disconnected wait in its
-outbox (see :class:`~ocpprpc.roles.ChargePoint`) and go out, in order, once a new link is attached.
+*Client.* :class:`WebSocketClient` runs one background task (:class:`~ocpprpc._client.KeepConnected`,
+shared with the SOAP client): connect, attach an OcppJLink to the charge point, run it until the socket
+ends, detach, wait per its :class:`~ocpprpc.Backoff`, connect again. A refused handshake (401, 404, 400)
+is retried like any other failure, since the server may be reconfigured or restarted;
+:meth:`WebSocketClient.wait_connected` reports the last failure when it gives up. Transaction
+messages a charge point sends while disconnected wait in its outbox (see
+:class:`~ocpprpc.roles.ChargePoint`) and go out, in order, once a new link is attached.
 
 *Keep-alive.* websockets' own keep-alive is switched off and replaced by a small loop per connection,
 because the ping interval must be changeable while connected (the simulator's
@@ -53,7 +54,7 @@ opens. ``ping_interval`` None or 0 sends no pings; a pong missing for ``ping_tim
 the connection with 1011, as websockets does. :meth:`WebSocketClient.ping` and
 :meth:`WebSocketServer.ping` send one ping now and return the round-trip time.
 
-Frames larger than ``max_frame_size`` make websockets close the connection with 1009 (message too
+Frames larger than ``max_message_size`` make websockets close the connection with 1009 (message too
 big). What a peer sends is buffered at most ``max_queue`` (16) frames deep by websockets before it stops
 reading the socket, and what we send at most ``write_limit`` (32 KiB) deep before a send waits: with
 the link awaiting its sends, a peer that does not read is pushed back by TCP (see
@@ -68,35 +69,29 @@ logged at INFO on the ``ocpprpc.websocket`` logger; frames at INFO on ``ocpprpc.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http
-import inspect
 import logging
-import random
 import ssl as ssl_module
 import urllib.parse
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
-from websockets.asyncio.connection import Connection
+from websockets.asyncio.connection import Connection as WsConnection
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed as WsConnectionClosed
 from websockets.exceptions import InvalidHeader, InvalidStatus, InvalidURI
-from websockets.headers import (
-    build_authorization_basic,
-    build_www_authenticate_basic,
-    parse_authorization_basic,
-    parse_subprotocol,
-)
+from websockets.headers import parse_subprotocol
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from .._basic_auth import AuthCallback, basic_authorization, check_basic_auth, www_authenticate
+from .._client import Backoff, KeepConnected
 from .._exposure import (
     DEFAULT_MAX_PER_ADDRESS,
     ConnectionGate,
@@ -107,21 +102,24 @@ from .._exposure import (
     warn_if_exposed,
 )
 from .._identity import IdCheck, check_charge_point_id, decode_url_segment, loggable
+from .._link import DEFAULT_MAX_MESSAGE_SIZE, NotConnected
 from .._ocppj import DEFAULT_MAX_BAD_MESSAGES, DEFAULT_MAX_QUEUED_CALLS, OcppJLink
 from .._versions import by_subprotocol, resolve_version
-from ..errors import ConnectionClosed, OcppRpcError, UsageError
+from ..connection import Connection
+from ..errors import ConnectionClosed, UsageError
 from ..messages._base import OcppVersion
 from ..roles import CentralSystem, ChargePoint
 from ..server import CentralSystemServer, UnknownChargePoint
 
 __all__ = [
     "DEFAULT_MAX_BAD_MESSAGES",
-    "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_MAX_MESSAGE_SIZE",
     "DEFAULT_MAX_QUEUED_CALLS",
     "DEFAULT_OPEN_TIMEOUT",
     "DEFAULT_PING_INTERVAL",
     "DEFAULT_PING_TIMEOUT",
     "AuthCallback",
+    "Backoff",
     "NotConnected",
     "WebSocketClient",
     "WebSocketServer",
@@ -137,39 +135,21 @@ DEFAULT_PING_INTERVAL = 300.0
 DEFAULT_PING_TIMEOUT = 20.0
 """Seconds to wait for a pong before the connection is deemed dead (the websockets default)."""
 
-DEFAULT_MAX_FRAME_SIZE = 16 * 65536
-"""Largest frame accepted, in bytes (1 MiB): room for a large SendLocalList, not for a memory attack."""
-
 DEFAULT_OPEN_TIMEOUT = 10.0
 """Seconds from accepting a TCP connection to the end of the WebSocket (and TLS) handshake (websockets' default).
 
 A socket that sends half a request and stops is closed after this, quietly."""
 
-AuthCallback = Callable[[str, str, str], bool | Awaitable[bool]]
-"""``auth(charge_point_id, username, password)`` → whether this charge point may connect (sync or async)."""
-
 _log = logging.getLogger("ocpprpc.websocket")
-
-
-class NotConnected(OcppRpcError, TimeoutError):
-    """:meth:`WebSocketClient.wait_connected` gave up: no connection in time, or the client stopped trying.
-
-    ``last_error`` (also the ``__cause__``) is why the last attempt failed, e.g. websockets'
-    ``InvalidStatus`` for a handshake the server refused with 401; None if no attempt failed.
-    """
-
-    def __init__(self, message: str, last_error: BaseException | None = None) -> None:
-        super().__init__(message)
-        self.last_error = last_error
 
 
 # -- one connection ------------------------------------------------------------------------------------
 
 
-class _Connection:
+class _Socket:
     """One open WebSocket as a :class:`~ocpprpc._ocppj.TextChannel`, with its keep-alive pings."""
 
-    def __init__(self, ws: Connection, label: str, ping_interval: float | None, ping_timeout: float | None) -> None:
+    def __init__(self, ws: WsConnection, label: str, ping_interval: float | None, ping_timeout: float | None) -> None:
         self.ws = ws
         self.label = label
         self._ping_interval = ping_interval
@@ -269,15 +249,19 @@ def _closed(exc: WsConnectionClosed) -> ConnectionClosed:
     )
 
 
-def _subprotocols(values: Sequence[str]) -> tuple[str, ...]:
-    """Normalise ``"1.6"`` / ``"ocpp1.6"`` / an OcppVersion to ``"ocpp1.6"``; UsageError for others."""
-    result: list[str] = []
+def _versions(values: Sequence[str | OcppVersion], speaks: Sequence[str], who: str) -> tuple[OcppVersion, ...]:
+    """``"1.6"`` / ``"ocpp1.6"`` / OcppVersion values as versions, in order, once each; UsageError for an
+    unknown one, none at all, or one that ``who`` (speaking ``speaks``) does not speak."""
+    result: list[OcppVersion] = []
     for value in values:
-        subprotocol = resolve_version(value).subprotocol
-        if subprotocol not in result:
-            result.append(subprotocol)
+        version = resolve_version(value)
+        if version not in result:
+            result.append(version)
     if not result:
-        raise UsageError("at least one subprotocol is needed")
+        raise UsageError("at least one version is needed")
+    unspoken = [v.version for v in result if v.version not in speaks]
+    if unspoken:
+        raise UsageError(f"{who} speaks OCPP {', '.join(speaks)}; it cannot speak {', '.join(unspoken)}")
     return tuple(result)
 
 
@@ -292,21 +276,22 @@ def _interval(value: float | None) -> float | None:
 
 
 class WebSocketServer(Generic[CS]):
-    """An OCPP-J central system listening for charge points at ``ws[s]://host:port/<endpoint>/<chargePointId>``.
+    """An OCPP-J central system listening for charge points at ``ws[s]://host:port<path>/<chargePointId>``.
 
     ``serve(...)`` is this class: ``async with serve(server, "0.0.0.0", 9000, auth=check) as ws_server:``.
 
     Use it as an async context manager, or ``await start()`` / ``await close()``. Closing stops
-    listening and closes every connection with 1001 (going away).
+    listening and closes every connection with 1001 (going away); each ends (``on_disconnect``).
 
     Args:
-        server: the registry; each connection gets a role object from ``server.create``.
+        server: the registry; each connection is accepted by it (``server.accept``: a fresh role object).
         host: the interface to bind; port: the port (0: any free one, see ``ws_server.port``). A host
             other than loopback without ``auth`` logs a warning when the server starts.
-        endpoint: the path before the id (``"ocpp"``, ``"a/b"``, or empty). Any other path → HTTP 404.
-        subprotocols: the OCPP versions served, in order of preference (``"ocpp1.6"`` or ``"1.6"``);
-            default: the role class's ``versions``. The first of these that the client offers is
-            picked; a client offering none of them → HTTP 400.
+        path: the path before the id (``"/ocpp"``, ``"/a/b"``; default ``"/"``). Any other path → HTTP 404.
+        versions: the OCPP versions served, in order of preference (``"1.6"``, or the subprotocol
+            ``"ocpp1.6"``); default: the server's ``versions``. The first of these that the client
+            offers as a subprotocol is picked; a client offering none of them → HTTP 400. A version the
+            server's role objects do not speak is a :class:`UsageError`.
         auth: ``auth(charge_point_id, username, password)``, sync or async, checks HTTP Basic
             credentials before the upgrade; a missing or refused one → HTTP 401.
         check_id: ``check_id(charge_point_id)`` → why the id is refused, or None; default
@@ -318,7 +303,8 @@ class WebSocketServer(Generic[CS]):
             socket that sends half a request and stops is closed after this, quietly.
         ping_interval: seconds between keep-alive pings; None or 0: none. Changeable while running.
         ping_timeout: seconds without a pong before the connection is closed (1011); None: wait forever.
-        max_frame_size: largest frame accepted (bytes); a larger one closes the connection with 1009.
+        max_message_size: largest frame accepted (bytes; default 1 MiB); a larger one closes the
+            connection with 1009.
         max_calls_in_flight: unanswered CALLs to one charge point at a time (OCPP-J: 1).
         max_queued_calls: a charge point's CALLs that may wait while one of its CALLs is handled
             (they are handled one at a time); more are refused with a GenericError CALLERROR.
@@ -341,15 +327,15 @@ class WebSocketServer(Generic[CS]):
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        endpoint: str = "",
-        subprotocols: Sequence[str] | None = None,
+        path: str = "/",
+        versions: Sequence[str | OcppVersion] | None = None,
         auth: AuthCallback | None = None,
         check_id: IdCheck = check_charge_point_id,
         ssl: ssl_module.SSLContext | None = None,
         open_timeout: float = DEFAULT_OPEN_TIMEOUT,
         ping_interval: float | None = DEFAULT_PING_INTERVAL,
         ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
-        max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         max_calls_in_flight: int = 1,
         max_queued_calls: int = DEFAULT_MAX_QUEUED_CALLS,
         max_bad_messages: int | None = DEFAULT_MAX_BAD_MESSAGES,
@@ -361,15 +347,9 @@ class WebSocketServer(Generic[CS]):
         """The registry of connected charge points, shared with any other transport."""
         self.host = host
         self._requested_port = port
-        self._endpoint = tuple(segment for segment in endpoint.split("/") if segment)
-        self.subprotocols = _subprotocols(subprotocols if subprotocols is not None else server.versions)
-        """The subprotocols served, in order of preference."""
-        served = {resolve_version(version).subprotocol for version in server.versions}
-        if not served.issuperset(self.subprotocols):
-            raise UsageError(
-                f"{server.role_class.__name__} speaks {', '.join(sorted(served))}; "
-                f"it cannot serve {', '.join(self.subprotocols)}"
-            )
+        self._path = tuple(segment for segment in path.split("/") if segment)
+        self._versions = _versions(versions if versions is not None else server.versions, server.versions, server.name)
+        self._subprotocols = tuple(version.subprotocol for version in self._versions)
         if open_timeout <= 0 or max_queued_calls < 0 or max_calls_in_flight < 1:
             raise UsageError("need open_timeout > 0, max_queued_calls >= 0 and max_calls_in_flight >= 1")
         if max_bad_messages is not None and max_bad_messages < 1:
@@ -387,18 +367,17 @@ class WebSocketServer(Generic[CS]):
         self.open_timeout = open_timeout
         self._ping_interval = _interval(ping_interval)
         self._ping_timeout = ping_timeout
-        self._max_frame_size = max_frame_size
+        self._max_message_size = max_message_size
         self._max_calls_in_flight = max_calls_in_flight
         self._max_queued_calls = max_queued_calls
         self._max_bad_messages = max_bad_messages
         self._ws_server: Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._port = port
-        self._connections: dict[str, _Connection] = {}
+        self._sockets: dict[str, _Socket] = {}
 
     async def __aenter__(self) -> WebSocketServer[CS]:
-        await self.start()
-        return self
+        return await self.start()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -406,9 +385,14 @@ class WebSocketServer(Generic[CS]):
         await self.close()
 
     @property
-    def endpoint(self) -> str:
-        """The path before the charge point id, without slashes at the ends (may be empty)."""
-        return "/".join(self._endpoint)
+    def path(self) -> str:
+        """The path before the charge point id: ``"/ocpp"``, or ``"/"``."""
+        return "/" + "/".join(self._path)
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """The versions served, in order of preference (``"1.6"``, ...)."""
+        return tuple(version.version for version in self._versions)
 
     @property
     def port(self) -> int:
@@ -420,7 +404,7 @@ class WebSocketServer(Generic[CS]):
         """Where charge points connect, up to the id: ``ws://127.0.0.1:9000/ocpp/``."""
         scheme = "wss" if self._ssl is not None else "ws"
         host = f"[{self.host}]" if ":" in self.host else self.host
-        path = f"/{self.endpoint}/" if self._endpoint else "/"
+        path = f"{self.path}/" if self._path else "/"
         return f"{scheme}://{host}:{self.port}{path}"
 
     def url_for(self, charge_point_id: str) -> str:
@@ -435,10 +419,10 @@ class WebSocketServer(Generic[CS]):
     @ping_interval.setter
     def ping_interval(self, value: float | None) -> None:
         self._ping_interval = _interval(value)
-        for connection in self._connections.values():
-            connection.ping_interval = self._ping_interval
+        for socket in self._sockets.values():
+            socket.ping_interval = self._ping_interval
 
-    async def start(self) -> None:
+    async def start(self) -> WebSocketServer[CS]:
         """Start listening."""
         if self._ws_server is not None:
             raise UsageError("the server is already started")
@@ -451,13 +435,13 @@ class WebSocketServer(Generic[CS]):
                 self._handle,
                 self.host,
                 self._requested_port,
-                subprotocols=[Subprotocol(value) for value in self.subprotocols],
+                subprotocols=[Subprotocol(value) for value in self._subprotocols],
                 process_request=self._process_request,
                 create_connection=_gated_connection_class(self.gate),
                 compression=None,
                 open_timeout=self.open_timeout,
-                ping_interval=None,  # our own keep-alive: see _Connection
-                max_size=self._max_frame_size,
+                ping_interval=None,  # our own keep-alive: see _Socket
+                max_size=self._max_message_size,
                 ssl=self._ssl,
                 **tls,  # forwarded to loop.create_server
             )
@@ -466,7 +450,8 @@ class WebSocketServer(Generic[CS]):
             raise
         self._loop = loop
         self._port = int(self._ws_server.sockets[0].getsockname()[1])
-        _log.info("cs: listening on %s (%s)", self.url, ", ".join(self.subprotocols))
+        _log.info("cs: listening on %s (%s)", self.url, ", ".join(self._subprotocols))
+        return self
 
     async def close(self) -> None:
         """Stop listening and close every connection (1001, going away). Idempotent."""
@@ -488,23 +473,23 @@ class WebSocketServer(Generic[CS]):
         Raises :class:`~ocpprpc.server.UnknownChargePoint` when it is not connected to this server,
         ``TimeoutError`` when no pong comes within ``timeout`` (default: the ping timeout).
         """
-        connection = self._connections.get(charge_point_id)
-        if connection is None:
+        socket = self._sockets.get(charge_point_id)
+        if socket is None:
             raise UnknownChargePoint(f"no charge point {charge_point_id!r} is connected to {self.url}")
-        return await connection.ping(timeout)
+        return await socket.ping(timeout)
 
     # -- handshake ------------------------------------------------------------------------------------
 
     def _charge_point_id(self, path: str) -> str | None:
-        """The id segment in ``/<endpoint>/<id>`` (one trailing slash tolerated), still percent-encoded;
+        """The id segment in ``<path>/<id>`` (one trailing slash tolerated), still percent-encoded;
         None when the path is not that (→ 404)."""
         # Not urlsplit: it raises for a path like "//[x/CP1" (a peer's choice), and the query is all there is.
         segments = path.split("?", 1)[0].split("/")[1:]
         if segments and segments[-1] == "":
             segments.pop()
-        if len(segments) != len(self._endpoint) + 1 or not segments[-1]:
+        if len(segments) != len(self._path) + 1 or not segments[-1]:
             return None
-        if tuple(decode_url_segment(segment) for segment in segments[:-1]) != self._endpoint:
+        if tuple(decode_url_segment(segment) for segment in segments[:-1]) != self._path:
             return None
         return segments[-1]
 
@@ -521,7 +506,7 @@ class WebSocketServer(Generic[CS]):
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         segment = self._charge_point_id(request.path)
         if segment is None:
-            expected = f"/{self.endpoint}/<chargePointId>" if self._endpoint else "/<chargePointId>"
+            expected = f"{self.path}/<chargePointId>" if self._path else "/<chargePointId>"
             return _refuse(connection, http.HTTPStatus.NOT_FOUND, f"{loggable(request.path, 80)} is not {expected}")
         charge_point_id, problem = self._id_problem(segment)
         if charge_point_id is None:
@@ -537,12 +522,12 @@ class WebSocketServer(Generic[CS]):
                 offered.extend(parse_subprotocol(header))
         except InvalidHeader as exc:
             return _refuse(connection, http.HTTPStatus.BAD_REQUEST, f"{who}: {loggable(str(exc))}")
-        if not any(subprotocol in offered for subprotocol in self.subprotocols):
+        if not any(subprotocol in offered for subprotocol in self._subprotocols):
             what = loggable(", ".join(offered)) if offered else "no subprotocol"
             return _refuse(
                 connection,
                 http.HTTPStatus.BAD_REQUEST,
-                f"{who} offered {what}; this central system speaks {', '.join(self.subprotocols)}",
+                f"{who} offered {what}; this central system speaks {', '.join(self._subprotocols)}",
             )
         return None
 
@@ -550,21 +535,10 @@ class WebSocketServer(Generic[CS]):
         self, connection: ServerConnection, request: Request, charge_point_id: str
     ) -> Response | None:
         assert self._auth is not None
-        who = loggable(charge_point_id)
-        headers = request.headers.get_all("Authorization")  # .get() raises when a peer sends two
-        if not headers:
-            return _unauthorized(connection, f"{who}: credentials missing")
-        if len(headers) > 1:
-            return _unauthorized(connection, f"{who}: {len(headers)} Authorization headers")
-        try:
-            username, password = parse_authorization_basic(headers[0])
-        except InvalidHeader:
-            return _unauthorized(connection, f"{who}: not HTTP Basic credentials")
-        verdict = self._auth(charge_point_id, username, password)
-        if inspect.isawaitable(verdict):
-            verdict = await verdict
-        if not verdict:
-            return _unauthorized(connection, f"{who}: credentials of {loggable(repr(username), 60)} not accepted")
+        # get_all: .get() raises when a peer sends two, which check_basic_auth refuses
+        refused = await check_basic_auth(self._auth, charge_point_id, request.headers.get_all("Authorization"))
+        if refused is not None:
+            return _unauthorized(connection, f"{loggable(charge_point_id)}: {refused}")
         return None
 
     # -- one connection ---------------------------------------------------------------------------
@@ -577,32 +551,37 @@ class WebSocketServer(Generic[CS]):
             await ws.close(1011, "handshake state lost")
             return
         who = loggable(charge_point_id)
-        role = self.server.create(charge_point_id, version)
-        connection = _Connection(ws, f"cs: cp#{who}", self._ping_interval, self._ping_timeout)
+        try:
+            connection = self.server.accept(charge_point_id, version)
+        except Exception:
+            _log.exception("cs: cannot serve charge point %s", who)
+            await ws.close(1011, "the central system cannot serve this charge point")
+            return
+        socket = _Socket(ws, f"cs: cp#{who}", self._ping_interval, self._ping_timeout)
         link = OcppJLink(
-            connection,
-            role,
+            socket,
+            connection.role,
             max_calls_in_flight=self._max_calls_in_flight,
             max_bad_messages=self._max_bad_messages,
             max_queued_calls=self._max_queued_calls,
         )
         _log.info("cs: charge point %s connected from %s (%s)", who, _address(ws), version.subprotocol)
-        self._connections[charge_point_id] = connection
-        # Receive before attaching: an on_connect hook that calls the charge point needs its answer read.
+        self._sockets[charge_point_id] = socket
+        # Receive before opening: an on_connect hook that calls the charge point needs its answer read.
         receiving = asyncio.create_task(link.run(), name=f"ocpprpc-cs-{charge_point_id}")
         try:
-            await self.server.attach(role, link, version)
-            connection.start_keepalive()
+            await connection.open(link)
+            socket.start_keepalive()
             await receiving
         finally:
             if not receiving.done():
                 await link.close("central system failed")
                 await asyncio.gather(receiving, return_exceptions=True)
-            await connection.stop_keepalive()
-            if self._connections.get(charge_point_id) is connection:
-                del self._connections[charge_point_id]
-            await self.server.detach(role, link)
-            _log.info("cs: charge point %s disconnected: %s", who, connection.describe_close())
+            await socket.stop_keepalive()
+            if self._sockets.get(charge_point_id) is socket:
+                del self._sockets[charge_point_id]
+            await connection.end()
+            _log.info("cs: charge point %s disconnected: %s", who, socket.describe_close())
 
 
 class _GatedConnection(ServerConnection):
@@ -642,11 +621,11 @@ def _refuse(connection: ServerConnection, status: http.HTTPStatus, reason: str) 
 
 def _unauthorized(connection: ServerConnection, reason: str) -> Response:
     response = _refuse(connection, http.HTTPStatus.UNAUTHORIZED, reason)
-    response.headers["WWW-Authenticate"] = build_www_authenticate_basic("OCPP")
+    response.headers["WWW-Authenticate"] = www_authenticate()
     return response
 
 
-def _address(ws: Connection) -> str:
+def _address(ws: WsConnection) -> str:
     try:
         address = ws.remote_address
     except Exception:  # no transport (yet)
@@ -659,33 +638,32 @@ def _address(ws: Connection) -> str:
 # -- client -------------------------------------------------------------------------------------------
 
 
-class WebSocketClient:
+class WebSocketClient(KeepConnected):
     """A charge point's OCPP-J connection to a central system at ``url``, that keeps itself connected.
 
     ``connect(...)`` is this class: ``async with connect(cp, "ws://host:9000/ocpp/CP1") as client:``.
 
-    ``async with`` starts it and waits for the first connection (up to ``open_timeout``, else
-    :class:`NotConnected`); :meth:`start` only starts it. :meth:`close` stops reconnecting and closes
-    the socket; transaction messages still queued in the charge point's outbox stay there.
+    ``async with`` starts it and waits until the first connection is attached (up to ``open_timeout``;
+    failed attempts meanwhile are retried per ``backoff``), else raises :class:`NotConnected` with the
+    last failure; :meth:`start` only starts it. :meth:`close` stops reconnecting and closes the socket;
+    transaction messages still queued in the charge point's outbox stay there.
 
     Args:
         charge_point: the role object; it is attached to each new connection in turn.
-        url: ``ws[s]://host:port/<endpoint>/<chargePointId>``. When its last path segment is not the
+        url: ``ws[s]://host:port<path>/<chargePointId>``. When its last path segment is not the
             charge point's id, ``/<id>`` is appended (so the central system's base URL works too).
-        subprotocols: the versions offered, in order of preference (``"ocpp1.6"`` or ``"1.6"``);
-            default: the charge point's own version only. The connection speaks the one the server picks.
+        versions: the versions offered, in order of preference (``"1.6"`` or ``"ocpp1.6"``);
+            default: the charge point's own version only. The connection speaks the one the server
+            picks. A version the charge point's class does not speak is a :class:`UsageError`.
         auth: ``(username, password)`` for HTTP Basic authentication.
         ssl: a client TLS context for ``wss://`` (e.g. one trusting a private CA); by default
             websockets uses the system's trust store for ``wss://`` URLs.
-        ping_interval / ping_timeout / max_frame_size: as for :class:`WebSocketServer`.
+        ping_interval / ping_timeout / max_message_size: as for :class:`WebSocketServer`.
         open_timeout: seconds one connection attempt may take; also how long ``async with`` waits for
             the first connection.
         reconnect: connect again when the connection is lost or an attempt fails, until closed.
-        backoff_initial / backoff_max / backoff_factor: waits between attempts grow from
-            ``backoff_initial`` by ``backoff_factor`` up to ``backoff_max`` seconds, and start over
-            after a successful connection.
-        jitter: each wait is shortened by a random fraction of up to ``jitter`` (0.5: between half the
-            delay and the full delay).
+        backoff: the waits between attempts (:class:`~ocpprpc.Backoff`: 1 s doubling up to 60 s,
+            shortened by up to half at random, by default).
         max_calls_in_flight / max_queued_calls / max_bad_messages: as for :class:`WebSocketServer`.
         check_id: ``check_id(charge_point_id)`` → why the id is refused, or None. The charge point's
             id is checked with it at once: an id the default rule
@@ -694,23 +672,22 @@ class WebSocketClient:
             ``check_id=`` to connect to a central system with another rule.
     """
 
+    _transport = "websocket"
+
     def __init__(
         self,
         charge_point: ChargePoint,
         url: str,
         *,
-        subprotocols: Sequence[str] | None = None,
+        versions: Sequence[str | OcppVersion] | None = None,
         auth: tuple[str, str] | None = None,
         ssl: ssl_module.SSLContext | None = None,
         ping_interval: float | None = DEFAULT_PING_INTERVAL,
         ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
-        max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         open_timeout: float = DEFAULT_OPEN_TIMEOUT,
         reconnect: bool = True,
-        backoff_initial: float = 1.0,
-        backoff_max: float = 60.0,
-        backoff_factor: float = 2.0,
-        jitter: float = 0.5,
+        backoff: Backoff = Backoff(),  # noqa: B008 (immutable)
         max_calls_in_flight: int = 1,
         max_queued_calls: int = DEFAULT_MAX_QUEUED_CALLS,
         max_bad_messages: int | None = DEFAULT_MAX_BAD_MESSAGES,
@@ -721,8 +698,17 @@ class WebSocketClient:
             raise UsageError(f"{problem} (pass check_id= to connect with an id the default rule refuses)")
         if max_queued_calls < 0 or max_calls_in_flight < 1 or (max_bad_messages is not None and max_bad_messages < 1):
             raise UsageError("need max_queued_calls >= 0, max_calls_in_flight >= 1, max_bad_messages >= 1 or None")
-        self.charge_point = charge_point
-        self.url = _charge_point_url(url, charge_point.id)
+        full_url = _charge_point_url(url, charge_point.id)
+        label = f"cp#{loggable(charge_point.id)}"
+        super().__init__(
+            charge_point,
+            label=label,
+            target=full_url,
+            open_timeout=open_timeout,
+            reconnect=reconnect,
+            backoff=backoff,
+        )
+        self.url = full_url
         """The URL connected to, ending with the charge point's (percent-encoded) id."""
         try:
             secure = parse_uri(self.url).secure
@@ -730,61 +716,32 @@ class WebSocketClient:
             raise UsageError(f"not a WebSocket URL: {url!r} ({exc})") from None
         if ssl is not None and not secure:
             raise UsageError(f"an ssl context needs a wss:// URL, not {url!r}")
-        if not 0 <= jitter <= 1 or backoff_initial <= 0 or backoff_factor < 1 or backoff_max < backoff_initial:
-            raise UsageError("need 0 <= jitter <= 1, 0 < backoff_initial <= backoff_max and backoff_factor >= 1")
-        self.subprotocols = _subprotocols(
-            subprotocols if subprotocols is not None else [charge_point.version.subprotocol]
+        self._versions = _versions(
+            versions if versions is not None else [charge_point.version],
+            type(charge_point).versions,
+            type(charge_point).__name__,
         )
-        """The subprotocols offered, in order of preference."""
-        self._headers = {"Authorization": build_authorization_basic(*auth)} if auth is not None else {}
+        self._headers = {"Authorization": basic_authorization(*auth)} if auth is not None else {}
         self._ssl = ssl
         self._ping_interval = _interval(ping_interval)
         self._ping_timeout = ping_timeout
-        self._max_frame_size = max_frame_size
-        self.open_timeout = open_timeout
-        self.reconnect = reconnect
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        self.backoff_factor = backoff_factor
-        self.jitter = jitter
+        self._max_message_size = max_message_size
         self._max_calls_in_flight = max_calls_in_flight
         self._max_queued_calls = max_queued_calls
         self._max_bad_messages = max_bad_messages
-        self._label = f"cp#{loggable(charge_point.id)}"
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-        self._wake = asyncio.Event()
-        self._up = asyncio.Event()
-        self._stopped = asyncio.Event()
-        self._connection: _Connection | None = None
+        self._socket: _Socket | None = None
         self._link: OcppJLink | None = None
         self._version: OcppVersion | None = None
-        self.last_error: BaseException | None = None
-        """Why the last connection attempt failed (None once one succeeds)."""
-
-    async def __aenter__(self) -> WebSocketClient:
-        await self.start()
-        try:
-            await self.wait_connected(self.open_timeout)
-        except BaseException:
-            await self.close()
-            raise
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     @property
-    def connected(self) -> bool:
-        """True while a connection is open and attached to the charge point."""
-        return self._up.is_set() and self._link is not None and not self._link.closed
+    def versions(self) -> tuple[str, ...]:
+        """The versions offered, in order of preference (``"1.6"``, ...)."""
+        return tuple(version.version for version in self._versions)
 
     @property
-    def version(self) -> OcppVersion | None:
+    def version(self) -> str | None:
         """The OCPP version negotiated on the current (or last) connection; None before the first."""
-        return self._version
+        return self._version.version if self._version is not None else None
 
     @property
     def ping_interval(self) -> float | None:
@@ -794,46 +751,8 @@ class WebSocketClient:
     @ping_interval.setter
     def ping_interval(self, value: float | None) -> None:
         self._ping_interval = _interval(value)
-        if self._connection is not None:
-            self._connection.ping_interval = self._ping_interval
-
-    async def start(self) -> None:
-        """Start connecting in the background (returns at once; see :meth:`wait_connected`)."""
-        if self._task is not None:
-            raise UsageError("the client is already started")
-        self._task = asyncio.create_task(self._keep_connected(), name=f"ocpprpc-{self._label}")
-
-    async def wait_connected(self, timeout: float | None = None) -> None:
-        """Wait until connected; :class:`NotConnected` (with the last failure) on timeout or when stopped."""
-        if self._task is None:
-            raise UsageError("start() the client first")
-        up = asyncio.ensure_future(self._up.wait())
-        stopped = asyncio.ensure_future(self._stopped.wait())
-        try:
-            await asyncio.wait({up, stopped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            up.cancel()
-            stopped.cancel()
-        if self.connected:
-            return
-        why = "the client stopped" if self._stopped.is_set() else f"not connected within {timeout} s"
-        if self.last_error is not None:
-            why += f"; last error: {_describe_error(self.last_error)}"
-        raise NotConnected(f"{self._label}: {why}", self.last_error) from self.last_error
-
-    async def close(self) -> None:
-        """Stop reconnecting and close the connection (normal closure, 1000). Idempotent."""
-        self._closing = True
-        self._wake.set()
-        task = self._task
-        if task is None or task.done():
-            return
-        link = self._link
-        if link is not None and not link.closed:
-            await link.close("charge point closing")
-        else:
-            task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        if self._socket is not None:
+            self._socket.ping_interval = self._ping_interval
 
     async def ping(self, timeout: float | None = None) -> float:
         """Send one WebSocket ping now; the round-trip time in seconds.
@@ -841,84 +760,70 @@ class WebSocketClient:
         Raises :class:`~ocpprpc.errors.ConnectionClosed` when not connected, ``TimeoutError`` when no
         pong comes within ``timeout`` (default: the ping timeout).
         """
-        connection = self._connection
-        if connection is None:
+        socket = self._socket
+        if socket is None:
             raise ConnectionClosed(f"{self._label} is not connected")
-        return await connection.ping(timeout)
+        return await socket.ping(timeout)
 
-    # -- the background task --------------------------------------------------------------------------
+    # -- KeepConnected ------------------------------------------------------------------------------
 
-    async def _keep_connected(self) -> None:
-        delay = self.backoff_initial
-        try:
-            while not self._closing:
-                try:
-                    ws = await ws_connect(
-                        self.url,
-                        subprotocols=[Subprotocol(value) for value in self.subprotocols],
-                        additional_headers=self._headers,
-                        compression=None,
-                        open_timeout=self.open_timeout,
-                        ping_interval=None,  # our own keep-alive: see _Connection
-                        max_size=self._max_frame_size,
-                        ssl=self._ssl,
-                    )
-                except Exception as exc:
-                    self.last_error = exc
-                    _log.info("%s: cannot connect to %s: %s", self._label, self.url, _describe_error(exc))
-                else:
-                    self.last_error = None
-                    delay = self.backoff_initial
-                    await self._session(ws)
-                if self._closing:
-                    break
-                if not self.reconnect:
-                    _log.info("%s: not reconnecting (reconnect=False)", self._label)
-                    break
-                pause = delay * (1 - self.jitter * random.random())
-                delay = min(delay * self.backoff_factor, self.backoff_max)
-                _log.info("%s: reconnecting in %.2f s", self._label, pause)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(pause):
-                        await self._wake.wait()
-        finally:
-            self._stopped.set()
+    async def _open(self) -> ClientConnection:
+        return await ws_connect(
+            self.url,
+            subprotocols=[Subprotocol(version.subprotocol) for version in self._versions],
+            additional_headers=self._headers,
+            compression=None,
+            open_timeout=self.open_timeout,
+            ping_interval=None,  # our own keep-alive: see _Socket
+            max_size=self._max_message_size,
+            ssl=self._ssl,
+        )
 
-    async def _session(self, ws: ClientConnection) -> None:
+    async def _serve(self, ws: ClientConnection) -> None:
         """Serve one open connection until it ends."""
         version = by_subprotocol(ws.subprotocol or "")
         if version is None:
             # A server that ignores subprotocols: speak the one we prefer, as the peer did not object.
-            version = resolve_version(self.subprotocols[0])
+            version = self._versions[0]
             _log.warning("%s: the server chose no subprotocol; speaking %s", self._label, version.subprotocol)
         self._version = version
-        connection = _Connection(ws, self._label, self._ping_interval, self._ping_timeout)
+        connection = Connection(self.charge_point, version)
+        socket = _Socket(ws, self._label, self._ping_interval, self._ping_timeout)
         link = OcppJLink(
-            connection,
+            socket,
             self.charge_point,
             max_calls_in_flight=self._max_calls_in_flight,
             max_bad_messages=self._max_bad_messages,
             max_queued_calls=self._max_queued_calls,
         )
         _log.info("%s: connected to %s (%s)", self._label, self.url, version.subprotocol)
-        self._connection, self._link = connection, link
+        self._socket, self._link = socket, link
         receiving = asyncio.create_task(link.run(), name=f"ocpprpc-{self._label}")
         try:
             if self._closing:
                 return
-            await self.charge_point.attach(link, version)
-            self._up.set()
-            connection.start_keepalive()
+            await connection.open(link)
+            self._attached()
+            socket.start_keepalive()
             await receiving
         finally:
-            self._up.clear()
             if not receiving.done():
                 await link.close("charge point closing")
                 await asyncio.gather(receiving, return_exceptions=True)
-            await connection.stop_keepalive()
-            self._connection = self._link = None
-            await self.charge_point.detach(link)
-            _log.info("%s: disconnected: %s", self._label, connection.describe_close())
+            await socket.stop_keepalive()
+            self._socket = self._link = None
+            await connection.end()
+            _log.info("%s: disconnected: %s", self._label, socket.describe_close())
+
+    async def _disconnect(self) -> bool:
+        link = self._link
+        if link is None or link.closed:
+            return False
+        await link.close("charge point closing")
+        return True
+
+    def _describe_error(self, exc: BaseException) -> str:
+        return _describe_error(exc)
 
 
 def _charge_point_url(url: str, charge_point_id: str) -> str:
