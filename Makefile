@@ -41,9 +41,10 @@ regenerate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-## Regenerate the message reference under docs/messages from the models.
+## Regenerate the message reference under docs/messages from the models, then build the user guide into site/.
 docs: $(STAMP)
 	$(BIN)/python -m codegen.reference
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
