@@ -12,6 +12,9 @@ Rules that are not plain XSD (each is a documented OCPP fact, not a guess):
   legacy form is accepted (see ``ocpprpc.messages._base.OcppModel._accept_legacy``).
 * ``JSON_REQUIRED``: fields optional in the WSDL but required by the official OCPP-J JSON schema. The
   one known case is 1.6 MeterValues ``meterValue``; the model follows the JSON schema.
+* ``ENUM_INPUT_ALIASES``: values the official OCPP-J JSON schema allows beside the WSDL's, accepted on
+  input as the WSDL value they misspell (the enum's ``_missing_``) and never emitted. The one known case
+  is 1.6 ``UnitOfMeasure``: the JSON schema lists ``Celcius`` as well as ``Celsius``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ from .wsdl import XSD_NS, Service
 
 JSON_REQUIRED: frozenset[tuple[str, str, str]] = frozenset({("1.6", "MeterValuesRequest", "meterValue")})
 
+ENUM_INPUT_ALIASES: dict[tuple[str, str], dict[str, str]] = {
+    ("1.6", "UnitOfMeasure"): {"Celcius": "Celsius"},  # the official 1.6 JSON schema lists both spellings
+}
+"""(version, enum) → {accepted input value: the WSDL value it stands for}."""
+
 Scalar = Literal["str", "int", "bool", "datetime", "decimal"]
+
+#: Builtins whose Python annotation is not named after their XML conversion (``_BUILTINS``).
+_ANNOTATED_BUILTINS: dict[str, str] = {"anyURI": "uri"}
 
 _BUILTINS: dict[str, Scalar] = {
     "string": "str",
@@ -45,6 +56,7 @@ class EnumDef:
     name: str
     doc: str
     values: tuple[str, ...]
+    input_aliases: tuple[tuple[str, str], ...] = ()  # (accepted on input, the value it stands for)
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,7 @@ class TypeRef:
     """What a field holds: a builtin scalar, a named simple type, an enum, or a model."""
 
     kind: Literal["scalar", "simple", "enum", "model"]
-    name: str  # the scalar kind, or the generated name
+    name: str  # the scalar kind (or "uri" for xs:anyURI, a "str"), or the generated name
     scalar: Scalar  # the XML text conversion the SOAP codec needs (for models: unused, "str")
     max_length: int | None = None  # inline facets of anonymous simple types
 
@@ -175,7 +187,7 @@ class _Walker:
     def simple(self, st: XsdSimpleType) -> TypeRef:
         if isinstance(st, XsdAtomicBuiltin):
             scalar = _BUILTINS[st.local_name]
-            return TypeRef("scalar", scalar, scalar)
+            return TypeRef("scalar", _ANNOTATED_BUILTINS.get(st.local_name, scalar), scalar)
         base = st.primitive_type.local_name
         scalar = _BUILTINS[base]
         fraction = st.get_facet(f"{{{XSD_NS}}}fractionDigits")
@@ -183,11 +195,16 @@ class _Walker:
         if st.name is None:  # anonymous restriction
             if st.enumeration:
                 raise ValueError(f"OCPP {self.v.version}: anonymous enumeration not supported")
-            return TypeRef("scalar", scalar, scalar, max_length=st.max_length)
+            return TypeRef("scalar", _ANNOTATED_BUILTINS.get(base, scalar), scalar, max_length=st.max_length)
         name = st.local_name
         if st.enumeration:
             if not self._check_same(name, st):
-                self.v.enums[name] = EnumDef(name, documentation(st), tuple(str(x) for x in st.enumeration))
+                values = tuple(str(x) for x in st.enumeration)
+                aliases = ENUM_INPUT_ALIASES.get((self.v.version, name), {})
+                for alias, value in aliases.items():
+                    if value not in values or alias in values:
+                        raise ValueError(f"OCPP {self.v.version} {name}: input alias {alias!r} → {value!r} is stale")
+                self.v.enums[name] = EnumDef(name, documentation(st), values, tuple(sorted(aliases.items())))
             return TypeRef("enum", name, "str")
         if not self._check_same(name, st):
             self.v.simples[name] = SimpleDef(

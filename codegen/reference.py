@@ -158,7 +158,7 @@ def _scalar(inner: Any, constraints: Sequence[Any]) -> str:
     if _is_model(inner):
         return f"[`{inner.__name__}`](#{_anchor(inner)})"
     if inner is str:
-        text = "string"
+        text = "URI" if any(getattr(c, "json_format", None) == "uri" for c in constraints) else "string"
     elif inner is bool:
         text = "boolean"
     elif inner is int:
@@ -166,7 +166,7 @@ def _scalar(inner: Any, constraints: Sequence[Any]) -> str:
     elif inner is Decimal:
         text = "decimal"
     elif inner in (datetime, AwareDatetime):
-        text = "date-time (with time zone)"
+        text = "date-time (RFC 3339, with time zone)"
     else:
         raise TypeError(f"no description for the type {inner!r}")
     facets = []
@@ -468,8 +468,10 @@ def _index(versions: Sequence[OcppVersion]) -> str:
         "(`make docs`); `tests/test_reference.py` fails when these pages are out of date, and checks that every "
         "example validates against its model and that every SOAP example decodes to its JSON payload.\n\n",
         "How to read the field tables: **JSON** is the wire name (OCPP-J key and SOAP element or attribute "
-        "name), **Python** the model's attribute name (models accept both on construction). Date-times carry a "
-        "time zone and are sent in UTC (`2026-11-24T10:00:00Z`). The examples use fixed values: OCPP-J message "
+        "name), **Python** the model's attribute name and keyword (models accept both on construction; type "
+        "checkers know the Python names). Date-times are RFC 3339 strings with a time zone (Unix time is "
+        "refused), sent in UTC (`2026-11-24T10:00:00Z`); integers and decimals are JSON numbers (a number in "
+        "a string is refused). The examples use fixed values: OCPP-J message "
         f'id `"{CALL_ID}"`, SOAP `MessageID` `{SOAP_MESSAGE_ID}`, `chargeBoxIdentity` `{CHARGE_BOX_IDENTITY}`, '
         f"central system at `{CENTRAL_SYSTEM_URL}`, charge point at `{CHARGE_POINT_URL}`.\n\n",
         "Versions: " + " · ".join(f"[OCPP {v.version}](#ocpp-{v.version.replace('.', '')})" for v in versions),

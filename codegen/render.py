@@ -11,7 +11,23 @@ import keyword
 
 from .model import EnumDef, FieldDef, ModelDef, SimpleDef, VersionDef, enum_member
 
-_SCALAR_TYPES = {"str": "str", "int": "Integer", "bool": "Boolean", "datetime": "DateTime", "decimal": "Decimal"}
+_SCALAR_TYPES = {
+    "str": "str",
+    "uri": "Uri",
+    "int": "Integer",
+    "bool": "Boolean",
+    "datetime": "DateTime",
+    "decimal": "Decimal",
+}
+# What a type checker sees as the parameter of a generated ``__init__`` (``Decimal`` is ``decimal.Decimal`` to it).
+_PARAMETER_TYPES = {
+    "str": "str",
+    "uri": "str",
+    "int": "int",
+    "bool": "bool",
+    "datetime": "datetime",
+    "decimal": "Decimal | float",
+}
 _LICENCES = {
     "1.2": "the OCPP 1.2 WSDLs (e-laad.nl, free to use without modifications)",
     "1.5": "the OCPP 1.5 WSDLs (e-laad.nl, free to use without modifications)",
@@ -55,6 +71,17 @@ def render_enum(e: EnumDef) -> str:
             raise ValueError(f"enum {e.name}: member name {member} for {value!r} collides")
         seen.add(member)
         lines.append(f"    {member} = {_str(value)}")
+    if e.input_aliases:
+        accepted = ", ".join(f"{alias} for {value}" for alias, value in e.input_aliases)
+        lines += [
+            "",
+            "    @classmethod",
+            f"    def _missing_(cls, value: object) -> {_str(e.name + ' | None')}:",
+            f'        """Also accept {accepted}, as the official OCPP-J JSON schema does; never emitted."""',
+        ]
+        for alias, value in e.input_aliases:
+            lines += [f"        if value == {_str(alias)}:", f"            return cls.{enum_member(value)}"]
+        lines.append("        return None")
     return "\n".join(lines) + "\n\n\n"
 
 
@@ -62,10 +89,12 @@ def render_alias(s: SimpleDef) -> str:
     base = _SCALAR_TYPES[s.scalar]
     facets = []
     if s.max_length is not None:
-        facets.append(f"max_length={s.max_length}")
+        facets.append(f"Field(max_length={s.max_length})")
     if s.fraction_digits is not None:
-        facets.append(f"decimal_places={s.fraction_digits}")
-    value = f"Annotated[{base}, Field({', '.join(facets)})]" if facets else base
+        if s.scalar != "decimal":
+            raise ValueError(f"{s.name}: fractionDigits on {s.scalar}")
+        facets.append(f"DecimalPlaces({s.fraction_digits})")  # on the decimal step itself: no Python call
+    value = f"Annotated[{base}, {', '.join(facets)}]" if facets else base
     return f"{s.name} = {value}\n{_doc(s.doc, s.name + '.')}\n\n"
 
 
@@ -77,6 +106,59 @@ def _annotation(f: FieldDef) -> str:
     if f.repeated:
         base = f"list[{base}]"
     return base if f.required else f"{base} | None"
+
+
+def nested_models(vdef: VersionDef) -> set[str]:
+    """The models some field holds: each also gets a ``TypedDict``, so a field takes the model or a dict."""
+    return {f.type.name for m in vdef.models.values() for f in m.fields if f.type.kind == "model"}
+
+
+def _parameter_type(f: FieldDef, vdef: VersionDef) -> str:
+    """What a type checker lets a field be given as: precise, an enum member or its value, a model or its dict."""
+    ref = f.type
+    if ref.kind == "enum":
+        values = ", ".join(_str(v) for v in vdef.enums[ref.name].values)
+        base = f"{ref.name} | Literal[{values}]"
+    elif ref.kind == "model":
+        base = f"{ref.name} | {ref.name}Dict"
+    elif ref.kind == "simple":
+        base = _PARAMETER_TYPES[vdef.simples[ref.name].scalar]
+    else:
+        base = _PARAMETER_TYPES[ref.name]
+    return f"list[{base}]" if f.repeated else base
+
+
+def render_init(m: ModelDef, vdef: VersionDef) -> list[str]:
+    """The signature type checkers use instead of the one pydantic's ``dataclass_transform`` implies.
+
+    That one names each parameter after the field's alias (the camelCase wire name) and types enum fields
+    as the enum only. Under ``TYPE_CHECKING`` the class declares its ``__init__`` itself: snake_case
+    keyword-only parameters, an enum member or its exact wire string for enum fields, a model or its
+    ``TypedDict`` for nested models, None defaults for optional ones. pydantic's ``__init__`` runs
+    unchanged (and still accepts wire names).
+    """
+    parameters = ["self", *(["*"] if m.fields else [])]
+    for f in m.fields:
+        kind = _parameter_type(f, vdef)
+        parameters.append(f"{f.py_name}: {kind}" if f.required else f"{f.py_name}: {kind} | None = None")
+    return ["    if TYPE_CHECKING:", "", f"        def __init__({', '.join(parameters)}) -> None: ..."]
+
+
+def render_typed_dict(m: ModelDef, vdef: VersionDef) -> str:
+    """``<Model>Dict``: the model as a dict literal with snake_case keys, for type checkers only."""
+    lines = [
+        "if TYPE_CHECKING:",
+        "",
+        f"    class {m.name}Dict(TypedDict):",
+        f'        """``{m.name}`` as a dict with Python names as keys: a field of that type takes either."""',
+        "",
+    ]
+    for f in m.fields:
+        kind = _parameter_type(f, vdef)
+        lines.append(
+            f"        {f.py_name}: {kind}" if f.required else f"        {f.py_name}: NotRequired[{kind} | None]"
+        )
+    return "\n".join(lines) + "\n\n\n"
 
 
 def _field_line(f: FieldDef) -> str:
@@ -109,7 +191,7 @@ def _xml_child(f: FieldDef) -> str:
     return f"XmlChild({', '.join(args)})"
 
 
-def render_model(m: ModelDef, fallback_doc: str, response: str | None = None) -> str:
+def render_model(m: ModelDef, vdef: VersionDef, fallback_doc: str, response: str | None = None) -> str:
     base = f"OcppRequest[{response}]" if response else "OcppLegacyListsModel" if m.legacy_lists else "OcppModel"
     lines = [f"class {m.name}({base}):", f"    {_doc(m.doc, fallback_doc)}", ""]
     for f in m.fields:
@@ -124,6 +206,7 @@ def render_model(m: ModelDef, fallback_doc: str, response: str | None = None) ->
     if m.legacy_lists:
         pairs = ", ".join(f"({_str(a)}, {_str(b)})" for a, b in m.legacy_lists)
         lines.append(f"    __ocpp_legacy_lists__ = ({pairs},)")
+    lines += ["", *render_init(m, vdef)]
     return "\n".join(lines) + "\n\n\n"
 
 
@@ -154,17 +237,27 @@ _ALWAYS_IMPORTED = ("OcppModel", "OcppRequest", "XmlChild", "XmlFacts")
 
 def render_models(vdef: VersionDef) -> str:
     body = _render_model_body(vdef)
-    base_names = [n for n in ("Boolean", "DateTime", "Decimal", "Integer") if f"{n}" in body]
+    base_names = [n for n in ("Boolean", "DateTime", "Decimal", "DecimalPlaces", "Integer", "Uri") if f"{n}" in body]
     legacy = ["OcppLegacyListsModel"] if "(OcppLegacyListsModel)" in body else []
+    fields = [f for m in vdef.models.values() for f in m.fields]
+    uses_literal = any(f.type.kind == "enum" for f in fields)
+    uses_datetime = any(f.type.kind in ("scalar", "simple") and f.type.scalar == "datetime" for f in fields)
+    typing_names = ["TYPE_CHECKING", *(["Annotated"] if "Annotated[" in body else [])]
+    typing_names += ["Literal"] if uses_literal else []
     out = [
         header(vdef, "request / response models of every operation, and the data types they use."),
-        "from typing import Annotated\n\n" if "Annotated[" in body else "",
+        f"from typing import {', '.join(typing_names)}\n\n",
         "from pydantic import Field\n\n",
         f"from .._base import {', '.join([*base_names, *legacy, *_ALWAYS_IMPORTED])}\n",
     ]
     used_enums = sorted({f.type.name for m in vdef.models.values() for f in m.fields if f.type.kind == "enum"})
     if used_enums:
         out.append(f"from .enums import {', '.join(used_enums)}\n")
+    checking_only = [*(["from datetime import datetime"] if uses_datetime else [])]
+    if nested_models(vdef):
+        checking_only.append("from typing import NotRequired, TypedDict")
+    if checking_only:
+        out.append("\nif TYPE_CHECKING:\n" + "".join(f"    {line}\n" for line in checking_only))
     out.append("\n")
     out.append(f"__all__ = {sorted(vdef.simples) + model_order(vdef)!r}\n\n")
     out.append(body)
@@ -181,8 +274,11 @@ def _render_model_body(vdef: VersionDef) -> str:
         doc_of[action.request] = f"The {action.name}.req PDU."
         doc_of[action.response] = f"The {action.name}.conf PDU."
     response_of = {action.request: action.response for action in vdef.actions}
+    nested = nested_models(vdef)
     for name in model_order(vdef):
-        out.append(render_model(vdef.models[name], doc_of.get(name, name + "."), response_of.get(name)))
+        out.append(render_model(vdef.models[name], vdef, doc_of.get(name, name + "."), response_of.get(name)))
+        if name in nested:
+            out.append(render_typed_dict(vdef.models[name], vdef))
     return "".join(out)
 
 

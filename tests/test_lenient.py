@@ -32,6 +32,17 @@ SLOPPY_START = {
 }
 
 
+async def _raw_call(cp: EchoChargePoint, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The peer's response payload to an unvalidated request; its CALLERROR raised.
+
+    ``call_raw`` returns the answer as data once the connection seam lands (``.result()`` raises the
+    error), and raised the error itself before: this works with both.
+    """
+    answer: Any = await cp.call_raw(action, payload)
+    result: dict[str, Any] = answer.result() if hasattr(answer, "result") else answer
+    return result
+
+
 class Recording(CentralSystem):
     """Records what its handler received and what on_validation_error heard."""
 
@@ -59,7 +70,7 @@ async def test_a_strict_central_system_refuses_a_sloppy_payload_and_says_so() ->
     cp = EchoChargePoint("STRICT-1", "1.6")
     async with memory.connect(server, cp) as cs:
         with pytest.raises(TypeConstraintViolation):
-            await cp.call_raw("StartTransaction", SLOPPY_START)
+            await _raw_call(cp, "StartTransaction", SLOPPY_START)
         assert cs.heard == [("StartTransaction", "TypeConstraintViolation", False)]  # type: ignore[attr-defined]
         assert cs.started == []  # type: ignore[attr-defined]
 
@@ -68,14 +79,14 @@ async def test_a_lenient_charge_point_connection_gets_its_payload_repaired_and_t
     server = CentralSystemServer(Recording)
     cp = EchoChargePoint("LENIENT-1", "1.6")
     async with memory.connect(server, cp) as cs:
-        answer = await cp.call_raw("StartTransaction", SLOPPY_START)
+        answer = await _raw_call(cp, "StartTransaction", SLOPPY_START)
         assert answer["transactionId"] == 1
         (request,) = cs.started  # type: ignore[attr-defined]
         assert request.connector_id == 1 and request.meter_start == 0
         assert request.timestamp == datetime(2026, 11, 24, 10, tzinfo=UTC)
         assert cs.heard == [("StartTransaction", "TypeConstraintViolation", True)]  # type: ignore[attr-defined]
-        answer = await cp.call_raw(
-            "StatusNotification", {"connectorId": 1, "errorCode": "noerror", "status": "available"}
+        answer = await _raw_call(
+            cp, "StatusNotification", {"connectorId": 1, "errorCode": "noerror", "status": "available"}
         )
         assert answer == {}
 
@@ -85,9 +96,11 @@ async def test_a_lenient_role_still_refuses_what_has_no_obvious_fix() -> None:
     cp = EchoChargePoint("LENIENT-2", "1.6")
     async with memory.connect(server, cp) as cs:
         with pytest.raises(OccurrenceConstraintViolation):
-            await cp.call_raw("StartTransaction", {"connectorId": 1, "idTag": "A", "timestamp": "2026-11-24T10:00:00Z"})
+            await _raw_call(
+                cp, "StartTransaction", {"connectorId": 1, "idTag": "A", "timestamp": "2026-11-24T10:00:00Z"}
+            )
         with pytest.raises(TypeConstraintViolation):
-            await cp.call_raw("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"})
+            await _raw_call(cp, "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"})
         assert [repaired for *_, repaired in cs.heard] == [False, False]  # type: ignore[attr-defined]
 
 
@@ -115,6 +128,12 @@ async def test_a_lenient_caller_repairs_a_sloppy_response() -> None:
             {"startPeriod": 0, "limit": 16.2},
         ),
         (v16.ResetRequest, {"type": "HARD"}, {"type": "Hard"}),
+        (v16.HeartbeatResponse, {"currentTime": 1732442400}, {"currentTime": "2024-11-24T10:00:00Z"}),
+        (v16.HeartbeatResponse, {"currentTime": "1732442400"}, {"currentTime": "2024-11-24T10:00:00Z"}),
+        (v16.HeartbeatResponse, {"currentTime": "2026-11-24 12:00+02:00"}, {"currentTime": "2026-11-24T10:00:00Z"}),
+        (v16.HeartbeatResponse, {"currentTime": "2026-11-24 10:00"}, {"currentTime": "2026-11-24T10:00:00Z"}),
+        (v16.ChargingSchedulePeriod, {"startPeriod": 0, "limit": " 16.5"}, {"startPeriod": 0, "limit": 16.5}),
+        (v16.ChargingSchedulePeriod, {"startPeriod": 0, "limit": "16.25"}, {"startPeriod": 0, "limit": 16.2}),
         (
             v16.MeterValuesRequest,
             {
@@ -134,3 +153,19 @@ def test_each_kind_of_repair(model: Any, payload: dict[str, Any], expected: dict
     fixed = repair(model, payload, exc.value)
     assert fixed is not None and fixed.to_json_dict() == expected
     assert payload != expected  # the caller's payload is left as it was
+
+
+@pytest.mark.parametrize(
+    ("model", "payload"),
+    [
+        (v16.HeartbeatResponse, {"currentTime": "2026-11-24"}),  # a date alone: which time of day?
+        (v16.HeartbeatResponse, {"currentTime": "yesterday"}),
+        (v16.HeartbeatResponse, {"currentTime": True}),
+        (v16.ChargingSchedulePeriod, {"startPeriod": 0, "limit": "sixteen"}),
+        (v16.ChargingSchedulePeriod, {"startPeriod": 0, "limit": "NaN"}),
+    ],
+)
+def test_what_has_no_obvious_fix_stays_refused(model: Any, payload: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError) as exc:
+        model.model_validate(payload)
+    assert repair(model, payload, exc.value) is None

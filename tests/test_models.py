@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from ocpprpc._validation import error_from_validation
+from ocpprpc.errors import TypeConstraintViolation
 from ocpprpc.messages import v12, v15, v16
 from ocpprpc.messages._base import OcppModel, OcppVersion, Side
-from ocpprpc.messages.examples import example, example_payload
+from ocpprpc.messages.examples import _unwrap, example, example_payload
 
 VERSIONS: dict[str, OcppVersion] = {"1.2": v12.VERSION, "1.5": v15.VERSION, "1.6": v16.VERSION}
 ALL_MESSAGES = sorted(
@@ -169,6 +171,112 @@ def test_decimal_takes_json_numbers_keeps_its_fraction_digits_and_is_emitted_as_
     with pytest.raises(ValidationError) as exc:
         v16.ChargingSchedulePeriod.model_validate({"startPeriod": 0, "limit": 16.25})
     assert _error_types(exc) == {"decimal_max_places"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-24T10:00:00Z",
+        "2026-11-24t10:00:00z",
+        "2026-11-24T10:00:00.123456Z",
+        "2026-11-24T12:00:00+02:00",
+        "2026-11-24T05:00:00.5-05:00",
+    ],
+)
+def test_date_time_takes_rfc_3339_strings(text: str) -> None:
+    parsed = v16.HeartbeatResponse.model_validate({"currentTime": text})
+    assert parsed.current_time.tzinfo is not None
+    assert parsed.current_time.replace(microsecond=0) == datetime(2026, 11, 24, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        1732442400,  # Unix time, as a JSON number
+        1732442400.5,
+        "1732442400",  # ... or as a digit string
+        "2026-11-24",  # a date alone
+        "2026-11-24 10:00:00Z",  # a space for the T
+        "2026-11-24T10:00Z",  # no seconds
+        "24/11/2026 10:00:00",
+        True,
+        ["2026-11-24T10:00:00Z"],
+    ],
+)
+def test_date_time_refuses_what_is_not_an_rfc_3339_string_as_a_type_fault(bad: Any) -> None:
+    with pytest.raises(ValidationError) as exc:
+        v16.HeartbeatResponse.model_validate({"currentTime": bad})
+    assert _error_types(exc) == {"date_time_format"}
+    assert type(error_from_validation(exc.value, "Heartbeat", "response")) is TypeConstraintViolation
+    # the model's own constructor takes a datetime (and, from Python, the same strings)
+    assert v16.HeartbeatResponse(current_time=datetime(2026, 11, 24, 10, tzinfo=UTC)).current_time.year == 2026
+
+
+def _numeric_fields(model: type[OcppModel], path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """The wire path of every integer and decimal field of ``model``, nested models and lists included."""
+    found: list[tuple[str | int, ...]] = []
+    for name, info in model.model_fields.items():
+        inner, is_list, _ = _unwrap(info.annotation)
+        here = (*path, info.alias or name, *((0,) if is_list else ()))
+        if isinstance(inner, type) and issubclass(inner, OcppModel):
+            found += _numeric_fields(inner, here)
+        elif inner in (int, Decimal):
+            found.append(here)
+    return found
+
+
+def _numeric_cases() -> list[tuple[type[OcppModel], tuple[str | int, ...]]]:
+    return [(model, path) for _, model in ALL_MESSAGES for path in _numeric_fields(model)]
+
+
+@pytest.mark.parametrize(
+    ("model", "path"), _numeric_cases(), ids=lambda x: x.__name__ if isinstance(x, type) else "/".join(map(str, x))
+)
+def test_every_number_sent_as_a_json_string_is_a_type_fault(
+    model: type[OcppModel], path: tuple[str | int, ...]
+) -> None:
+    payload = example_payload(model)
+    node: Any = payload
+    for key in path[:-1]:
+        node = node[key]
+    assert isinstance(node[path[-1]], int | float) and not isinstance(node[path[-1]], bool)
+    node[path[-1]] = str(node[path[-1]])
+    with pytest.raises(ValidationError) as exc:
+        model.model_validate(payload)
+    assert [(e["type"], e["loc"]) for e in exc.value.errors()] in (
+        [("int_type", path)],
+        [("number_type", path)],
+    )
+    assert type(error_from_validation(exc.value, "X")) is TypeConstraintViolation
+
+
+def test_numeric_fields_are_found_at_every_level() -> None:
+    paths = {(model.__name__, path) for model, path in _numeric_cases()}
+    assert (
+        "SetChargingProfileRequest",
+        ("csChargingProfiles", "chargingSchedule", "chargingSchedulePeriod", 0, "limit"),
+    ) in paths
+    assert ("SetChargingProfileRequest", ("connectorId",)) in paths
+    assert ("GetCompositeScheduleResponse", ("chargingSchedule", "minChargingRate")) in paths
+    assert len({path[-1] for _, path in paths if path[-1] in ("limit", "minChargingRate")}) == 2
+
+
+@pytest.mark.parametrize("bad", ["16.5", "16", True, None, {"value": 16}])
+def test_decimal_takes_only_json_numbers(bad: Any) -> None:
+    with pytest.raises(ValidationError) as exc:
+        v16.ChargingSchedulePeriod.model_validate({"startPeriod": 0, "limit": bad})
+    assert _error_types(exc) == {"number_type"}
+    assert v16.ChargingSchedulePeriod(start_period=0, limit=Decimal("16.5")).limit == Decimal("16.5")
+
+
+def test_v16_unit_celcius_from_the_official_json_schema_is_read_as_celsius_and_never_written() -> None:
+    reading = v16.SampledValue.model_validate({"value": "21.5", "unit": "Celcius"})
+    assert reading.unit is v16.UnitOfMeasure.CELSIUS
+    assert reading.to_json_dict() == {"value": "21.5", "unit": "Celsius"}
+    assert v16.UnitOfMeasure("Celcius") is v16.UnitOfMeasure.CELSIUS
+    assert "Celcius" not in {member.value for member in v16.UnitOfMeasure}
+    with pytest.raises(ValidationError):  # only 1.6's JSON schema has the misspelling
+        v15.MeterValueValue.model_validate({"value": "21.5", "unit": "Celcius"})
 
 
 def test_lists_follow_max_occurs_and_min_occurs() -> None:

@@ -11,7 +11,12 @@ error                                  repair
 =====================================  =============================================================
 a field the action does not define     dropped
 date-time without a timezone           read as UTC
+date-time not in RFC 3339 form         read as pydantic reads it, then written as RFC 3339 in UTC:
+                                       Unix time (``1732442400``, ``"1732442400"``) → ``"2024-11-24T10:00:00Z"``;
+                                       ``"2026-11-24 10:00"`` (space, no seconds, no timezone: UTC)
+                                       → ``"2026-11-24T10:00:00Z"``; a date alone stays an error
 integer as a string or whole float     ``"1"`` / ``1.0`` → ``1``
+decimal as a string                    ``"16.5"`` → ``16.5``
 boolean as a string                    ``"true"`` / ``"false"`` / ``"1"`` / ``"0"`` → the boolean
 string as a number                     ``42`` → ``"42"``
 enum value in another case             ``"accepted"`` → ``"Accepted"``
@@ -24,19 +29,46 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard, cast
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from .messages._base import OcppModel
+from .messages._base import DATE_TIME_FORMAT_ERROR, NUMBER_TYPE_ERROR, OcppModel, format_datetime
 
 __all__ = ["repair"]
 
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _ROUNDS = 4
 """Each round fixes every reported error; errors hidden behind others show up in the next round."""
+
+_LAX_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+"""pydantic's own reading of a date-time: Unix time, a space for the ``T``, no seconds, ..."""
+_DATE_ONLY = re.compile(r"\s*\d{4}-\d\d-\d\d\s*")
+
+
+def _date_time(value: Any) -> tuple[bool, Any]:
+    """A date-time that is not an RFC 3339 string, as one (in UTC; no timezone read as UTC)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or _DATE_ONLY.fullmatch(str(value)):
+        return False, None
+    try:
+        parsed = _LAX_DATETIME.validate_python(value)
+    except ValidationError:
+        return False, None
+    return True, format_datetime(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))
+
+
+def _number(value: Any) -> tuple[bool, Any]:
+    """A decimal sent as a string, as the number it spells."""
+    if not isinstance(value, str):
+        return False, None
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        return False, None
+    return (True, number) if number.is_finite() else (False, None)
 
 
 def _fix(error: ErrorDetails) -> tuple[bool, Any]:
@@ -46,6 +78,10 @@ def _fix(error: ErrorDetails) -> tuple[bool, Any]:
         return True, _DROP
     if kind == "timezone_aware" and isinstance(value, str):
         return True, value + "Z"
+    if kind == DATE_TIME_FORMAT_ERROR:
+        return _date_time(value)
+    if kind == NUMBER_TYPE_ERROR:
+        return _number(value)
     if kind in ("int_type", "int_parsing", "int_from_float"):
         if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
             return True, int(value.strip())
@@ -62,9 +98,10 @@ def _fix(error: ErrorDetails) -> tuple[bool, Any]:
             return True, matches[0]
     if kind == "string_too_long" and isinstance(value, str) and isinstance(ctx.get("max_length"), int):
         return True, value[: ctx["max_length"]]
-    if kind == "decimal_max_places" and isinstance(ctx.get("decimal_places"), int):
+    places = ctx.get("decimal_places")
+    if kind == "decimal_max_places" and isinstance(places, int):
         try:
-            return True, float(round(Decimal(str(value)), ctx["decimal_places"]))
+            return True, float(round(Decimal(str(cast(object, value))), places))
         except (InvalidOperation, ValueError):
             return False, None
     return False, None
@@ -73,22 +110,30 @@ def _fix(error: ErrorDetails) -> tuple[bool, Any]:
 _DROP = object()
 
 
+def _is_list(value: object) -> TypeGuard[list[Any]]:
+    return isinstance(value, list)
+
+
+def _is_dict(value: object) -> TypeGuard[dict[Any, Any]]:
+    return isinstance(value, dict)
+
+
 def _set(payload: Any, loc: tuple[int | str, ...], value: Any) -> bool:
     """Replace (or with ``_DROP`` delete) the value at ``loc``; False when the path does not exist."""
     *path, last = loc
-    node = payload
+    node: Any = payload
     for key in path:
         try:
             node = node[key]
         except (KeyError, IndexError, TypeError):
             return False
-    if isinstance(node, dict) and last in node:
+    if _is_dict(node) and last in node:
         if value is _DROP:
             del node[last]
         else:
             node[last] = value
         return True
-    if isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node) and value is not _DROP:
+    if _is_list(node) and isinstance(last, int) and 0 <= last < len(node) and value is not _DROP:
         node[last] = value
         return True
     return False

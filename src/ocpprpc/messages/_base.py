@@ -9,9 +9,17 @@ Wire conventions encoded here:
 
 * OCPP-J field names are the WSDL element names (camelCase); Python attributes are snake_case. Both
   are accepted on construction, aliases are emitted.
-* ``xs:dateTime`` must carry a timezone and is emitted in UTC as ``2026-11-24T10:00:00Z``.
+* ``xs:dateTime`` is an RFC 3339 string (the official JSON schemas' ``"format": "date-time"``) and must
+  carry a timezone: ``2026-11-24T10:00:00Z``, ``2026-11-24T12:00:00.5+02:00``. Unix time (a JSON number
+  or a digit string), a date alone or a space for the ``T`` are type faults. Emitted in UTC with ``Z``.
 * ``xs:int`` and ``xs:boolean`` are strict: ``"connectorId": "1"`` is a type fault, as OCPP-J says.
-* ``xs:decimal`` is emitted as a JSON number, not pydantic's default string.
+* ``xs:decimal`` is a JSON number: ``"limit": "16.5"`` is a type fault. Emitted as a JSON number, not
+  pydantic's default string.
+* ``xs:anyURI`` is a string, described as ``"format": "uri"`` in the JSON schema (not checked, as by the
+  official schemas' validators).
+
+These checks run inside pydantic-core (no Python call per value): the codec stays as fast as with
+pydantic's own lax types. ``ocpprpc._lenient`` repairs what they refuse for roles that are not strict.
 """
 
 from __future__ import annotations
@@ -21,21 +29,34 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal as _Decimal
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeGuard, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer, Strict, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    Strict,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+from pydantic_core import core_schema as cs
 
 __all__ = [
     "ActionSpec",
     "Boolean",
     "DateTime",
     "Decimal",
+    "DecimalPlaces",
     "Integer",
     "OcppLegacyListsModel",
     "OcppModel",
     "OcppRequest",
     "OcppVersion",
     "Side",
+    "Uri",
     "XmlChild",
     "XmlFacts",
     "format_datetime",
@@ -52,8 +73,96 @@ def _decimal_to_json(value: _Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() and value.as_tuple().exponent == 0 else float(value)
 
 
-DateTime = Annotated[AwareDatetime, PlainSerializer(format_datetime, return_type=str, when_used="json")]
-"""``xs:dateTime``: timezone-aware; emitted in UTC with ``Z``."""
+RFC3339_DATE_TIME = r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)?$"
+"""RFC 3339's ``date-time``; the offset is optional here so that its absence is reported as ``timezone_aware``."""
+
+DATE_TIME_FORMAT_ERROR = "date_time_format"
+"""The pydantic error type of a date-time that is not an RFC 3339 string (a number, ``"1732442400"``, ...)."""
+
+NUMBER_TYPE_ERROR = "number_type"
+"""The pydantic error type of a decimal that is not a JSON number (``"16.5"``, ``true``)."""
+
+
+class _Rfc3339:
+    """``xs:dateTime`` as OCPP-J has it: an RFC 3339 string (or, from Python, a ``datetime``).
+
+    pydantic's own lax datetime also takes Unix time (``1732442400``, ``"1732442400"``), dates without a
+    time and a space for the ``T``; the official JSON schemas do not. A union checked in pydantic-core
+    lets through only a ``datetime`` or a string of the RFC 3339 shape, then pydantic's parser runs.
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        shape = cs.union_schema(
+            [cs.str_schema(strict=True, pattern=RFC3339_DATE_TIME), cs.is_instance_schema(datetime)],
+            mode="left_to_right",
+            custom_error_type=DATE_TIME_FORMAT_ERROR,
+            custom_error_message="Input should be an RFC 3339 date-time string such as 2026-11-24T10:00:00Z",
+        )
+        return cs.chain_schema(
+            [shape, handler(source)],
+            serialization=cs.plain_serializer_function_ser_schema(format_datetime, when_used="json"),
+        )
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"type": "string", "format": "date-time"}
+
+
+class _JsonNumber:
+    """``xs:decimal`` as OCPP-J has it: a JSON number (or, from Python, a ``Decimal``), never a string.
+
+    pydantic's lax decimal takes ``"16.5"``; the official JSON schemas say ``"type": "number"``. The type
+    check runs in pydantic-core, then pydantic's decimal validator (with the places of a
+    :class:`DecimalPlaces` after it).
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        number = cs.union_schema(
+            [cs.int_schema(strict=True), cs.float_schema(strict=True), cs.is_instance_schema(_Decimal)],
+            mode="left_to_right",
+            custom_error_type=NUMBER_TYPE_ERROR,
+            custom_error_message="Input should be a JSON number",
+        )
+        return cs.chain_schema(
+            [number, cs.decimal_schema()],
+            serialization=cs.plain_serializer_function_ser_schema(_decimal_to_json, when_used="json"),
+        )
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"type": "number"}
+
+
+@dataclass(frozen=True, slots=True)
+class DecimalPlaces:
+    """``xs:fractionDigits`` of a :data:`Decimal`: ``Annotated[Decimal, DecimalPlaces(1)]``.
+
+    Sets the places on the decimal step of the JSON-number check (``Field(decimal_places=...)`` after it
+    would add a Python call per value); in the JSON schema, ``"multipleOf": 0.1``.
+    """
+
+    decimal_places: int
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        schema = handler(source)
+        if schema["type"] != "chain" or schema["steps"][-1]["type"] != "decimal":
+            raise TypeError("DecimalPlaces applies to ocpprpc's Decimal only")
+        steps = [*schema["steps"][:-1], cs.decimal_schema(decimal_places=self.decimal_places)]
+        return {**schema, "steps": steps}
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {**handler(schema), "multipleOf": float(_Decimal(1).scaleb(-self.decimal_places))}
+
+
+class _UriFormat:
+    """Says ``"format": "uri"`` in the JSON schema of an ``xs:anyURI`` string."""
+
+    json_format = "uri"
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {**handler(schema), "format": "uri"}
+
+
+DateTime = Annotated[AwareDatetime, _Rfc3339()]
+"""``xs:dateTime``: an RFC 3339 string with a timezone (or a timezone-aware ``datetime``); emitted in UTC with ``Z``."""
 
 Integer = Annotated[int, Strict()]
 """``xs:int``: a JSON integer; strings and floats are type faults."""
@@ -61,8 +170,11 @@ Integer = Annotated[int, Strict()]
 Boolean = Annotated[bool, Strict()]
 """``xs:boolean``: a JSON boolean; ``"true"`` or ``1`` are type faults."""
 
-Decimal = Annotated[_Decimal, PlainSerializer(_decimal_to_json, return_type=float, when_used="json")]
-"""``xs:decimal``: any JSON number in, a JSON number out."""
+Decimal = Annotated[_Decimal, _JsonNumber()]
+"""``xs:decimal``: any JSON number in (a string is a type fault), a JSON number out."""
+
+Uri = Annotated[str, _UriFormat()]
+"""``xs:anyURI``: a string."""
 
 
 XmlKind = Literal["element", "attribute", "text"]
@@ -120,6 +232,14 @@ class OcppModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def _is_list(value: object) -> TypeGuard[list[Any]]:
+    return isinstance(value, list)
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
+    return isinstance(value, Mapping)
+
+
 class OcppLegacyListsModel(OcppModel):
     """Base of the few models (1.5's MeterValue) whose JSON form has an older ocppjs spelling too.
 
@@ -139,34 +259,35 @@ class OcppLegacyListsModel(OcppModel):
         versions wrote ``"value": ["0", "20"], "@value": [{}, {"unit": "Wh"}]``. The latter is rewritten to
         the former here so both validate; only the former is ever emitted.
         """
-        if not cls.__ocpp_legacy_lists__ or not isinstance(data, Mapping):
+        if not cls.__ocpp_legacy_lists__ or not _is_mapping(data):
             return data
+        fields = data
         for json_key, legacy_key in cls.__ocpp_legacy_lists__:
-            texts = data.get(legacy_key)
-            if json_key in data or not isinstance(texts, list):
+            texts = fields.get(legacy_key)
+            if json_key in fields or not _is_list(texts):
                 continue
             if not all(isinstance(text, str | int | float) for text in texts):
                 continue
-            attrs = data.get("@" + legacy_key)
-            attr_list: list[Any] = attrs if isinstance(attrs, list) else []
-            merged = []
+            attrs = fields.get("@" + legacy_key)
+            attr_list = attrs if _is_list(attrs) else []
+            merged: list[dict[Any, Any]] = []
             for index, text in enumerate(texts):
-                extra = attr_list[index] if index < len(attr_list) and isinstance(attr_list[index], Mapping) else {}
-                merged.append({**extra, "value": str(text)})
-            data = {k: v for k, v in data.items() if k not in (legacy_key, "@" + legacy_key)}
-            data[json_key] = merged
-        return data
+                extra = attr_list[index] if index < len(attr_list) else None
+                merged.append({**(extra if _is_mapping(extra) else {}), "value": str(text)})
+            fields = {k: v for k, v in fields.items() if k not in (legacy_key, "@" + legacy_key)} | {json_key: merged}
+        return fields
 
 
-R = TypeVar("R", bound=OcppModel)
+R_co = TypeVar("R_co", bound=OcppModel, covariant=True)
 
 if TYPE_CHECKING:
 
-    class OcppRequest(OcppModel, Generic[R]):
+    class OcppRequest(OcppModel, Generic[R_co]):
         """Base of every request model, generic in its response model for the type checker.
 
         ``class ResetRequest(OcppRequest[ResetResponse])`` lets ``await peer.call(ResetRequest(...))`` be
-        typed as returning a ``ResetResponse``.
+        typed as returning a ``ResetResponse``. Covariant, so that a request of one of several versions
+        (``v16.ResetRequest | v15.ResetRequest``) is typed as returning one of their responses.
         """
 
 else:

@@ -2,9 +2,11 @@
 # Do not edit by hand: change codegen/ and regenerate.
 """OCPP 1.2: request / response models of every operation, and the data types they use."""
 
+from typing import TYPE_CHECKING, Literal
+
 from pydantic import Field
 
-from .._base import DateTime, Integer, OcppModel, OcppRequest, XmlChild, XmlFacts
+from .._base import DateTime, Integer, OcppModel, OcppRequest, Uri, XmlChild, XmlFacts
 from .enums import (
     AuthorizationStatus,
     AvailabilityStatus,
@@ -21,6 +23,10 @@ from .enums import (
     ResetType,
     UnlockStatus,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import NotRequired, TypedDict
 
 __all__ = [
     "AuthorizeRequest",
@@ -80,6 +86,26 @@ class IdTagInfo(OcppModel):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: AuthorizationStatus | Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"],
+            expiry_date: datetime | None = None,
+            parent_id_tag: str | None = None,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class IdTagInfoDict(TypedDict):
+        """``IdTagInfo`` as a dict with Python names as keys: a field of that type takes either."""
+
+        status: AuthorizationStatus | Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
+        expiry_date: NotRequired[datetime | None]
+        parent_id_tag: NotRequired[str | None]
+
 
 class MeterValue(OcppModel):
     """Defines single value of the meter-value-value"""
@@ -92,6 +118,19 @@ class MeterValue(OcppModel):
         (XmlChild("timestamp", "timestamp", "element", "datetime"), XmlChild("value", "value", "element", "int")),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, timestamp: datetime, value: int) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class MeterValueDict(TypedDict):
+        """``MeterValue`` as a dict with Python names as keys: a field of that type takes either."""
+
+        timestamp: datetime
+        value: int
+
 
 class AuthorizeResponse(OcppModel):
     """Defines the Authorize.conf PDU"""
@@ -100,6 +139,10 @@ class AuthorizeResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("AuthorizeResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag_info: IdTagInfo | IdTagInfoDict) -> None: ...
+
 
 class AuthorizeRequest(OcppRequest[AuthorizeResponse]):
     """Defines the Authorize.req PDU"""
@@ -107,6 +150,10 @@ class AuthorizeRequest(OcppRequest[AuthorizeResponse]):
     id_tag: str = Field(alias="idTag")
 
     __ocpp_xml__ = XmlFacts("AuthorizeRequest", (XmlChild("id_tag", "idTag", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag: str) -> None: ...
 
 
 class BootNotificationResponse(OcppModel):
@@ -124,6 +171,16 @@ class BootNotificationResponse(OcppModel):
             XmlChild("heartbeat_interval", "heartbeatInterval", "element", "int", required=False),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: RegistrationStatus | Literal["Accepted", "Rejected"],
+            current_time: datetime | None = None,
+            heartbeat_interval: int | None = None,
+        ) -> None: ...
 
 
 class BootNotificationRequest(OcppRequest[BootNotificationResponse]):
@@ -154,6 +211,22 @@ class BootNotificationRequest(OcppRequest[BootNotificationResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            charge_point_vendor: str,
+            charge_point_model: str,
+            charge_point_serial_number: str | None = None,
+            charge_box_serial_number: str | None = None,
+            firmware_version: str | None = None,
+            iccid: str | None = None,
+            imsi: str | None = None,
+            meter_type: str | None = None,
+            meter_serial_number: str | None = None,
+        ) -> None: ...
+
 
 class ChangeAvailabilityResponse(OcppModel):
     """Defines the ChangeAvailability.conf PDU"""
@@ -161,6 +234,10 @@ class ChangeAvailabilityResponse(OcppModel):
     status: AvailabilityStatus
 
     __ocpp_xml__ = XmlFacts("ChangeAvailabilityResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: AvailabilityStatus | Literal["Accepted", "Rejected", "Scheduled"]) -> None: ...
 
 
 class ChangeAvailabilityRequest(OcppRequest[ChangeAvailabilityResponse]):
@@ -174,6 +251,12 @@ class ChangeAvailabilityRequest(OcppRequest[ChangeAvailabilityResponse]):
         (XmlChild("connector_id", "connectorId", "element", "int"), XmlChild("type", "type", "element", "str")),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, connector_id: int, type: AvailabilityType | Literal["Inoperative", "Operative"]
+        ) -> None: ...
+
 
 class ChangeConfigurationResponse(OcppModel):
     """Defines the ChangeConfiguration.conf PDU"""
@@ -181,6 +264,12 @@ class ChangeConfigurationResponse(OcppModel):
     status: ConfigurationStatus
 
     __ocpp_xml__ = XmlFacts("ChangeConfigurationResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: ConfigurationStatus | Literal["Accepted", "Rejected", "NotSupported"]
+        ) -> None: ...
 
 
 class ChangeConfigurationRequest(OcppRequest[ChangeConfigurationResponse]):
@@ -194,6 +283,10 @@ class ChangeConfigurationRequest(OcppRequest[ChangeConfigurationResponse]):
         (XmlChild("key", "key", "element", "str"), XmlChild("value", "value", "element", "str")),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, key: str, value: str) -> None: ...
+
 
 class ClearCacheResponse(OcppModel):
     """Defines the ClearCache.conf PDU"""
@@ -202,17 +295,29 @@ class ClearCacheResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("ClearCacheResponse", (XmlChild("status", "status", "element", "str"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: ClearCacheStatus | Literal["Accepted", "Rejected"]) -> None: ...
+
 
 class ClearCacheRequest(OcppRequest[ClearCacheResponse]):
     """Defines the ClearCache.req PDU"""
 
     __ocpp_xml__ = XmlFacts("ClearCacheRequest", ())
 
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
 
 class DiagnosticsStatusNotificationResponse(OcppModel):
     """Defines the DiagnosticsStatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class DiagnosticsStatusNotificationRequest(OcppRequest[DiagnosticsStatusNotificationResponse]):
@@ -222,11 +327,19 @@ class DiagnosticsStatusNotificationRequest(OcppRequest[DiagnosticsStatusNotifica
 
     __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: DiagnosticsStatus | Literal["Uploaded", "UploadFailed"]) -> None: ...
+
 
 class FirmwareStatusNotificationResponse(OcppModel):
     """Defines the FirmwareStatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class FirmwareStatusNotificationRequest(OcppRequest[FirmwareStatusNotificationResponse]):
@@ -235,6 +348,12 @@ class FirmwareStatusNotificationRequest(OcppRequest[FirmwareStatusNotificationRe
     status: FirmwareStatus
 
     __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: FirmwareStatus | Literal["Downloaded", "DownloadFailed", "InstallationFailed", "Installed"]
+        ) -> None: ...
 
 
 class GetDiagnosticsResponse(OcppModel):
@@ -246,11 +365,15 @@ class GetDiagnosticsResponse(OcppModel):
         "GetDiagnosticsResponse", (XmlChild("file_name", "fileName", "element", "str", required=False),)
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, file_name: str | None = None) -> None: ...
+
 
 class GetDiagnosticsRequest(OcppRequest[GetDiagnosticsResponse]):
     """Defines the GetDiagnostics.req PDU"""
 
-    location: str
+    location: Uri
     start_time: DateTime | None = Field(default=None, alias="startTime")
     stop_time: DateTime | None = Field(default=None, alias="stopTime")
     retries: Integer | None = None
@@ -267,6 +390,18 @@ class GetDiagnosticsRequest(OcppRequest[GetDiagnosticsResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            location: str,
+            start_time: datetime | None = None,
+            stop_time: datetime | None = None,
+            retries: int | None = None,
+            retry_interval: int | None = None,
+        ) -> None: ...
+
 
 class HeartbeatResponse(OcppModel):
     """Defines the Heartbeat.conf PDU"""
@@ -275,17 +410,29 @@ class HeartbeatResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("HeartbeatResponse", (XmlChild("current_time", "currentTime", "element", "datetime"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, current_time: datetime) -> None: ...
+
 
 class HeartbeatRequest(OcppRequest[HeartbeatResponse]):
     """Defines the Heartbeat.req PDU"""
 
     __ocpp_xml__ = XmlFacts("HeartbeatRequest", ())
 
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
 
 class MeterValuesResponse(OcppModel):
     """Defines the MeterValues.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("MeterValuesResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class MeterValuesRequest(OcppRequest[MeterValuesResponse]):
@@ -302,6 +449,10 @@ class MeterValuesRequest(OcppRequest[MeterValuesResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, connector_id: int, values: list[MeterValue | MeterValueDict] | None = None) -> None: ...
+
 
 class RemoteStartTransactionResponse(OcppModel):
     """Defines the RemoteStartTransaction.conf PDU"""
@@ -309,6 +460,10 @@ class RemoteStartTransactionResponse(OcppModel):
     status: RemoteStartStopStatus
 
     __ocpp_xml__ = XmlFacts("RemoteStartTransactionResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: RemoteStartStopStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class RemoteStartTransactionRequest(OcppRequest[RemoteStartTransactionResponse]):
@@ -325,6 +480,10 @@ class RemoteStartTransactionRequest(OcppRequest[RemoteStartTransactionResponse])
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag: str, connector_id: int | None = None) -> None: ...
+
 
 class RemoteStopTransactionResponse(OcppModel):
     """Defines the RemoteStopTransaction.conf PDU"""
@@ -332,6 +491,10 @@ class RemoteStopTransactionResponse(OcppModel):
     status: RemoteStartStopStatus
 
     __ocpp_xml__ = XmlFacts("RemoteStopTransactionResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: RemoteStartStopStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class RemoteStopTransactionRequest(OcppRequest[RemoteStopTransactionResponse]):
@@ -343,6 +506,10 @@ class RemoteStopTransactionRequest(OcppRequest[RemoteStopTransactionResponse]):
         "RemoteStopTransactionRequest", (XmlChild("transaction_id", "transactionId", "element", "int"),)
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, transaction_id: int) -> None: ...
+
 
 class ResetResponse(OcppModel):
     """The Reset.conf PDU."""
@@ -351,6 +518,10 @@ class ResetResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("ResetResponse", (XmlChild("status", "status", "element", "str"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: ResetStatus | Literal["Accepted", "Rejected"]) -> None: ...
+
 
 class ResetRequest(OcppRequest[ResetResponse]):
     """Defines the Reset.req PDU"""
@@ -358,6 +529,10 @@ class ResetRequest(OcppRequest[ResetResponse]):
     type: ResetType
 
     __ocpp_xml__ = XmlFacts("ResetRequest", (XmlChild("type", "type", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, type: ResetType | Literal["Hard", "Soft"]) -> None: ...
 
 
 class StartTransactionResponse(OcppModel):
@@ -373,6 +548,10 @@ class StartTransactionResponse(OcppModel):
             XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, transaction_id: int, id_tag_info: IdTagInfo | IdTagInfoDict) -> None: ...
 
 
 class StartTransactionRequest(OcppRequest[StartTransactionResponse]):
@@ -393,11 +572,19 @@ class StartTransactionRequest(OcppRequest[StartTransactionResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, connector_id: int, id_tag: str, timestamp: datetime, meter_start: int) -> None: ...
+
 
 class StatusNotificationResponse(OcppModel):
     """Defines the StatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("StatusNotificationResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class StatusNotificationRequest(OcppRequest[StatusNotificationResponse]):
@@ -416,6 +603,26 @@ class StatusNotificationRequest(OcppRequest[StatusNotificationResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int,
+            status: ChargePointStatus | Literal["Available", "Occupied", "Faulted", "Unavailable"],
+            error_code: ChargePointErrorCode
+            | Literal[
+                "ConnectorLockFailure",
+                "HighTemperature",
+                "Mode3Error",
+                "NoError",
+                "PowerMeterFailure",
+                "PowerSwitchFailure",
+                "ReaderFailure",
+                "ResetFailure",
+            ],
+        ) -> None: ...
+
 
 class StopTransactionResponse(OcppModel):
     """Defines the StopTransaction.conf PDU"""
@@ -425,6 +632,10 @@ class StopTransactionResponse(OcppModel):
     __ocpp_xml__ = XmlFacts(
         "StopTransactionResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),)
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag_info: IdTagInfo | IdTagInfoDict | None = None) -> None: ...
 
 
 class StopTransactionRequest(OcppRequest[StopTransactionResponse]):
@@ -445,6 +656,12 @@ class StopTransactionRequest(OcppRequest[StopTransactionResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, transaction_id: int, id_tag: str | None = None, timestamp: datetime, meter_stop: int
+        ) -> None: ...
+
 
 class UnlockConnectorResponse(OcppModel):
     """Defines the UnlockConnector.conf PDU"""
@@ -452,6 +669,10 @@ class UnlockConnectorResponse(OcppModel):
     status: UnlockStatus
 
     __ocpp_xml__ = XmlFacts("UnlockConnectorResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: UnlockStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class UnlockConnectorRequest(OcppRequest[UnlockConnectorResponse]):
@@ -461,18 +682,26 @@ class UnlockConnectorRequest(OcppRequest[UnlockConnectorResponse]):
 
     __ocpp_xml__ = XmlFacts("UnlockConnectorRequest", (XmlChild("connector_id", "connectorId", "element", "int"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, connector_id: int) -> None: ...
+
 
 class UpdateFirmwareResponse(OcppModel):
     """The UpdateFirmware.conf PDU."""
 
     __ocpp_xml__ = XmlFacts("UpdateFirmwareResponse", ())
 
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
 
 class UpdateFirmwareRequest(OcppRequest[UpdateFirmwareResponse]):
     """The UpdateFirmware.req PDU."""
 
     retrieve_date: DateTime = Field(alias="retrieveDate")
-    location: str
+    location: Uri
     retries: Integer | None = None
     retry_interval: Integer | None = Field(default=None, alias="retryInterval")
 
@@ -485,3 +714,14 @@ class UpdateFirmwareRequest(OcppRequest[UpdateFirmwareResponse]):
             XmlChild("retry_interval", "retryInterval", "element", "int", required=False),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            retrieve_date: datetime,
+            location: str,
+            retries: int | None = None,
+            retry_interval: int | None = None,
+        ) -> None: ...

@@ -2,11 +2,11 @@
 # Do not edit by hand: change codegen/ and regenerate.
 """OCPP 1.5: request / response models of every operation, and the data types they use."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from .._base import Boolean, DateTime, Integer, OcppLegacyListsModel, OcppModel, OcppRequest, XmlChild, XmlFacts
+from .._base import Boolean, DateTime, Integer, OcppLegacyListsModel, OcppModel, OcppRequest, Uri, XmlChild, XmlFacts
 from .enums import (
     AuthorizationStatus,
     AvailabilityStatus,
@@ -33,6 +33,10 @@ from .enums import (
     UpdateType,
     ValueFormat,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import NotRequired, TypedDict
 
 __all__ = [
     "AuthorisationData",
@@ -148,6 +152,26 @@ class IdTagInfo(OcppModel):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: AuthorizationStatus | Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"],
+            expiry_date: datetime | None = None,
+            parent_id_tag: str | None = None,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class IdTagInfoDict(TypedDict):
+        """``IdTagInfo`` as a dict with Python names as keys: a field of that type takes either."""
+
+        status: AuthorizationStatus | Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
+        expiry_date: NotRequired[datetime | None]
+        parent_id_tag: NotRequired[str | None]
+
 
 class AuthorisationData(OcppModel):
     """AuthorisationData."""
@@ -162,6 +186,19 @@ class AuthorisationData(OcppModel):
             XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag: str, id_tag_info: IdTagInfo | IdTagInfoDict | None = None) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class AuthorisationDataDict(TypedDict):
+        """``AuthorisationData`` as a dict with Python names as keys: a field of that type takes either."""
+
+        id_tag: str
+        id_tag_info: NotRequired[IdTagInfo | IdTagInfoDict | None]
 
 
 class KeyValue(OcppModel):
@@ -179,6 +216,20 @@ class KeyValue(OcppModel):
             XmlChild("value", "value", "element", "str", required=False),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, key: str, readonly: bool, value: str | None = None) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class KeyValueDict(TypedDict):
+        """``KeyValue`` as a dict with Python names as keys: a field of that type takes either."""
+
+        key: str
+        readonly: bool
+        value: NotRequired[str | None]
 
 
 class MeterValueValue(OcppModel):
@@ -203,6 +254,98 @@ class MeterValueValue(OcppModel):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            value: str,
+            context: ReadingContext
+            | Literal[
+                "Interruption.Begin",
+                "Interruption.End",
+                "Sample.Clock",
+                "Sample.Periodic",
+                "Transaction.Begin",
+                "Transaction.End",
+            ]
+            | None = None,
+            format: ValueFormat | Literal["Raw", "SignedData"] | None = None,
+            measurand: Measurand
+            | Literal[
+                "Energy.Active.Export.Register",
+                "Energy.Active.Import.Register",
+                "Energy.Reactive.Export.Register",
+                "Energy.Reactive.Import.Register",
+                "Energy.Active.Export.Interval",
+                "Energy.Active.Import.Interval",
+                "Energy.Reactive.Export.Interval",
+                "Energy.Reactive.Import.Interval",
+                "Power.Active.Export",
+                "Power.Active.Import",
+                "Power.Reactive.Export",
+                "Power.Reactive.Import",
+                "Current.Export",
+                "Current.Import",
+                "Voltage",
+                "Temperature",
+            ]
+            | None = None,
+            location: Location | Literal["Inlet", "Outlet", "Body"] | None = None,
+            unit: UnitOfMeasure
+            | Literal["Wh", "kWh", "varh", "kvarh", "W", "kW", "var", "kvar", "Amp", "Volt", "Celsius"]
+            | None = None,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class MeterValueValueDict(TypedDict):
+        """``MeterValueValue`` as a dict with Python names as keys: a field of that type takes either."""
+
+        value: str
+        context: NotRequired[
+            ReadingContext
+            | Literal[
+                "Interruption.Begin",
+                "Interruption.End",
+                "Sample.Clock",
+                "Sample.Periodic",
+                "Transaction.Begin",
+                "Transaction.End",
+            ]
+            | None
+        ]
+        format: NotRequired[ValueFormat | Literal["Raw", "SignedData"] | None]
+        measurand: NotRequired[
+            Measurand
+            | Literal[
+                "Energy.Active.Export.Register",
+                "Energy.Active.Import.Register",
+                "Energy.Reactive.Export.Register",
+                "Energy.Reactive.Import.Register",
+                "Energy.Active.Export.Interval",
+                "Energy.Active.Import.Interval",
+                "Energy.Reactive.Export.Interval",
+                "Energy.Reactive.Import.Interval",
+                "Power.Active.Export",
+                "Power.Active.Import",
+                "Power.Reactive.Export",
+                "Power.Reactive.Import",
+                "Current.Export",
+                "Current.Import",
+                "Voltage",
+                "Temperature",
+            ]
+            | None
+        ]
+        location: NotRequired[Location | Literal["Inlet", "Outlet", "Body"] | None]
+        unit: NotRequired[
+            UnitOfMeasure
+            | Literal["Wh", "kWh", "varh", "kvarh", "W", "kW", "var", "kvar", "Amp", "Volt", "Celsius"]
+            | None
+        ]
+
 
 class MeterValue(OcppLegacyListsModel):
     """Defines single value of the meter-value-value"""
@@ -219,6 +362,19 @@ class MeterValue(OcppLegacyListsModel):
     )
     __ocpp_legacy_lists__ = (("values", "value"),)
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, timestamp: datetime, values: list[MeterValueValue | MeterValueValueDict]) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class MeterValueDict(TypedDict):
+        """``MeterValue`` as a dict with Python names as keys: a field of that type takes either."""
+
+        timestamp: datetime
+        values: list[MeterValueValue | MeterValueValueDict]
+
 
 class TransactionData(OcppModel):
     """This contains transaction usage details relevant for billing purposes in StopTransaction.req PDU"""
@@ -229,6 +385,18 @@ class TransactionData(OcppModel):
         "TransactionData", (XmlChild("values", "values", "element", MeterValue, repeated=True, required=False),)
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, values: list[MeterValue | MeterValueDict] | None = None) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class TransactionDataDict(TypedDict):
+        """``TransactionData`` as a dict with Python names as keys: a field of that type takes either."""
+
+        values: NotRequired[list[MeterValue | MeterValueDict] | None]
+
 
 class AuthorizeResponse(OcppModel):
     """Defines the Authorize.conf PDU"""
@@ -237,6 +405,10 @@ class AuthorizeResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("AuthorizeResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag_info: IdTagInfo | IdTagInfoDict) -> None: ...
+
 
 class AuthorizeRequest(OcppRequest[AuthorizeResponse]):
     """Defines the Authorize.req PDU"""
@@ -244,6 +416,10 @@ class AuthorizeRequest(OcppRequest[AuthorizeResponse]):
     id_tag: IdToken = Field(alias="idTag")
 
     __ocpp_xml__ = XmlFacts("AuthorizeRequest", (XmlChild("id_tag", "idTag", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag: str) -> None: ...
 
 
 class BootNotificationResponse(OcppModel):
@@ -261,6 +437,16 @@ class BootNotificationResponse(OcppModel):
             XmlChild("heartbeat_interval", "heartbeatInterval", "element", "int"),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: RegistrationStatus | Literal["Accepted", "Rejected"],
+            current_time: datetime,
+            heartbeat_interval: int,
+        ) -> None: ...
 
 
 class BootNotificationRequest(OcppRequest[BootNotificationResponse]):
@@ -291,6 +477,22 @@ class BootNotificationRequest(OcppRequest[BootNotificationResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            charge_point_vendor: str,
+            charge_point_model: str,
+            charge_point_serial_number: str | None = None,
+            charge_box_serial_number: str | None = None,
+            firmware_version: str | None = None,
+            iccid: str | None = None,
+            imsi: str | None = None,
+            meter_type: str | None = None,
+            meter_serial_number: str | None = None,
+        ) -> None: ...
+
 
 class CancelReservationResponse(OcppModel):
     """Defines the CancelReservation.conf PDU"""
@@ -298,6 +500,10 @@ class CancelReservationResponse(OcppModel):
     status: CancelReservationStatus
 
     __ocpp_xml__ = XmlFacts("CancelReservationResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: CancelReservationStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class CancelReservationRequest(OcppRequest[CancelReservationResponse]):
@@ -309,6 +515,10 @@ class CancelReservationRequest(OcppRequest[CancelReservationResponse]):
         "CancelReservationRequest", (XmlChild("reservation_id", "reservationId", "element", "int"),)
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, reservation_id: int) -> None: ...
+
 
 class ChangeAvailabilityResponse(OcppModel):
     """Defines the ChangeAvailability.conf PDU"""
@@ -316,6 +526,10 @@ class ChangeAvailabilityResponse(OcppModel):
     status: AvailabilityStatus
 
     __ocpp_xml__ = XmlFacts("ChangeAvailabilityResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: AvailabilityStatus | Literal["Accepted", "Rejected", "Scheduled"]) -> None: ...
 
 
 class ChangeAvailabilityRequest(OcppRequest[ChangeAvailabilityResponse]):
@@ -329,6 +543,12 @@ class ChangeAvailabilityRequest(OcppRequest[ChangeAvailabilityResponse]):
         (XmlChild("connector_id", "connectorId", "element", "int"), XmlChild("type", "type", "element", "str")),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, connector_id: int, type: AvailabilityType | Literal["Inoperative", "Operative"]
+        ) -> None: ...
+
 
 class ChangeConfigurationResponse(OcppModel):
     """Defines the ChangeConfiguration.conf PDU"""
@@ -336,6 +556,12 @@ class ChangeConfigurationResponse(OcppModel):
     status: ConfigurationStatus
 
     __ocpp_xml__ = XmlFacts("ChangeConfigurationResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: ConfigurationStatus | Literal["Accepted", "Rejected", "NotSupported"]
+        ) -> None: ...
 
 
 class ChangeConfigurationRequest(OcppRequest[ChangeConfigurationResponse]):
@@ -349,6 +575,10 @@ class ChangeConfigurationRequest(OcppRequest[ChangeConfigurationResponse]):
         (XmlChild("key", "key", "element", "str"), XmlChild("value", "value", "element", "str")),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, key: str, value: str) -> None: ...
+
 
 class ClearCacheResponse(OcppModel):
     """Defines the ClearCache.conf PDU"""
@@ -357,11 +587,19 @@ class ClearCacheResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("ClearCacheResponse", (XmlChild("status", "status", "element", "str"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: ClearCacheStatus | Literal["Accepted", "Rejected"]) -> None: ...
+
 
 class ClearCacheRequest(OcppRequest[ClearCacheResponse]):
     """Defines the ClearCache.req PDU"""
 
     __ocpp_xml__ = XmlFacts("ClearCacheRequest", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class DataTransferResponse(OcppModel):
@@ -374,6 +612,15 @@ class DataTransferResponse(OcppModel):
         "DataTransferResponse",
         (XmlChild("status", "status", "element", "str"), XmlChild("data", "data", "element", "str", required=False)),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: DataTransferStatus | Literal["Accepted", "Rejected", "UnknownMessageId", "UnknownVendorId"],
+            data: str | None = None,
+        ) -> None: ...
 
 
 class DataTransferRequest(OcppRequest[DataTransferResponse]):
@@ -392,11 +639,19 @@ class DataTransferRequest(OcppRequest[DataTransferResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, vendor_id: str, message_id: str | None = None, data: str | None = None) -> None: ...
+
 
 class DiagnosticsStatusNotificationResponse(OcppModel):
     """Defines the DiagnosticsStatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class DiagnosticsStatusNotificationRequest(OcppRequest[DiagnosticsStatusNotificationResponse]):
@@ -406,11 +661,19 @@ class DiagnosticsStatusNotificationRequest(OcppRequest[DiagnosticsStatusNotifica
 
     __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: DiagnosticsStatus | Literal["Uploaded", "UploadFailed"]) -> None: ...
+
 
 class FirmwareStatusNotificationResponse(OcppModel):
     """Defines the FirmwareStatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class FirmwareStatusNotificationRequest(OcppRequest[FirmwareStatusNotificationResponse]):
@@ -419,6 +682,12 @@ class FirmwareStatusNotificationRequest(OcppRequest[FirmwareStatusNotificationRe
     status: FirmwareStatus
 
     __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: FirmwareStatus | Literal["Downloaded", "DownloadFailed", "InstallationFailed", "Installed"]
+        ) -> None: ...
 
 
 class GetConfigurationResponse(OcppModel):
@@ -435,6 +704,15 @@ class GetConfigurationResponse(OcppModel):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            configuration_key: list[KeyValue | KeyValueDict] | None = None,
+            unknown_key: list[str] | None = None,
+        ) -> None: ...
+
 
 class GetConfigurationRequest(OcppRequest[GetConfigurationResponse]):
     """Defines the GetConfiguration.req PDU"""
@@ -444,6 +722,10 @@ class GetConfigurationRequest(OcppRequest[GetConfigurationResponse]):
     __ocpp_xml__ = XmlFacts(
         "GetConfigurationRequest", (XmlChild("key", "key", "element", "str", repeated=True, required=False),)
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, key: list[str] | None = None) -> None: ...
 
 
 class GetDiagnosticsResponse(OcppModel):
@@ -455,11 +737,15 @@ class GetDiagnosticsResponse(OcppModel):
         "GetDiagnosticsResponse", (XmlChild("file_name", "fileName", "element", "str", required=False),)
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, file_name: str | None = None) -> None: ...
+
 
 class GetDiagnosticsRequest(OcppRequest[GetDiagnosticsResponse]):
     """Defines the GetDiagnostics.req PDU"""
 
-    location: str
+    location: Uri
     start_time: DateTime | None = Field(default=None, alias="startTime")
     stop_time: DateTime | None = Field(default=None, alias="stopTime")
     retries: Integer | None = None
@@ -476,6 +762,18 @@ class GetDiagnosticsRequest(OcppRequest[GetDiagnosticsResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            location: str,
+            start_time: datetime | None = None,
+            stop_time: datetime | None = None,
+            retries: int | None = None,
+            retry_interval: int | None = None,
+        ) -> None: ...
+
 
 class GetLocalListVersionResponse(OcppModel):
     """Defines the GetLocalListVersion.conf PDU"""
@@ -484,11 +782,19 @@ class GetLocalListVersionResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("GetLocalListVersionResponse", (XmlChild("list_version", "listVersion", "element", "int"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, list_version: int) -> None: ...
+
 
 class GetLocalListVersionRequest(OcppRequest[GetLocalListVersionResponse]):
     """Defines the GetLocalListVersion.req PDU"""
 
     __ocpp_xml__ = XmlFacts("GetLocalListVersionRequest", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class HeartbeatResponse(OcppModel):
@@ -498,17 +804,29 @@ class HeartbeatResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("HeartbeatResponse", (XmlChild("current_time", "currentTime", "element", "datetime"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, current_time: datetime) -> None: ...
+
 
 class HeartbeatRequest(OcppRequest[HeartbeatResponse]):
     """Defines the Heartbeat.req PDU"""
 
     __ocpp_xml__ = XmlFacts("HeartbeatRequest", ())
 
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
 
 class MeterValuesResponse(OcppModel):
     """Defines the MeterValues.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("MeterValuesResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class MeterValuesRequest(OcppRequest[MeterValuesResponse]):
@@ -527,6 +845,16 @@ class MeterValuesRequest(OcppRequest[MeterValuesResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int,
+            transaction_id: int | None = None,
+            values: list[MeterValue | MeterValueDict] | None = None,
+        ) -> None: ...
+
 
 class RemoteStartTransactionResponse(OcppModel):
     """Defines the RemoteStartTransaction.conf PDU"""
@@ -534,6 +862,10 @@ class RemoteStartTransactionResponse(OcppModel):
     status: RemoteStartStopStatus
 
     __ocpp_xml__ = XmlFacts("RemoteStartTransactionResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: RemoteStartStopStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class RemoteStartTransactionRequest(OcppRequest[RemoteStartTransactionResponse]):
@@ -550,6 +882,10 @@ class RemoteStartTransactionRequest(OcppRequest[RemoteStartTransactionResponse])
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag: str, connector_id: int | None = None) -> None: ...
+
 
 class RemoteStopTransactionResponse(OcppModel):
     """Defines the RemoteStopTransaction.conf PDU"""
@@ -557,6 +893,10 @@ class RemoteStopTransactionResponse(OcppModel):
     status: RemoteStartStopStatus
 
     __ocpp_xml__ = XmlFacts("RemoteStopTransactionResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: RemoteStartStopStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class RemoteStopTransactionRequest(OcppRequest[RemoteStopTransactionResponse]):
@@ -568,6 +908,10 @@ class RemoteStopTransactionRequest(OcppRequest[RemoteStopTransactionResponse]):
         "RemoteStopTransactionRequest", (XmlChild("transaction_id", "transactionId", "element", "int"),)
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, transaction_id: int) -> None: ...
+
 
 class ReserveNowResponse(OcppModel):
     """Defines the ReserveNow.conf PDU"""
@@ -575,6 +919,12 @@ class ReserveNowResponse(OcppModel):
     status: ReservationStatus
 
     __ocpp_xml__ = XmlFacts("ReserveNowResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: ReservationStatus | Literal["Accepted", "Faulted", "Occupied", "Rejected", "Unavailable"]
+        ) -> None: ...
 
 
 class ReserveNowRequest(OcppRequest[ReserveNowResponse]):
@@ -597,6 +947,18 @@ class ReserveNowRequest(OcppRequest[ReserveNowResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int,
+            expiry_date: datetime,
+            id_tag: str,
+            parent_id_tag: str | None = None,
+            reservation_id: int,
+        ) -> None: ...
+
 
 class ResetResponse(OcppModel):
     """The Reset.conf PDU."""
@@ -605,6 +967,10 @@ class ResetResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("ResetResponse", (XmlChild("status", "status", "element", "str"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: ResetStatus | Literal["Accepted", "Rejected"]) -> None: ...
+
 
 class ResetRequest(OcppRequest[ResetResponse]):
     """Defines the Reset.req PDU"""
@@ -612,6 +978,10 @@ class ResetRequest(OcppRequest[ResetResponse]):
     type: ResetType
 
     __ocpp_xml__ = XmlFacts("ResetRequest", (XmlChild("type", "type", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, type: ResetType | Literal["Hard", "Soft"]) -> None: ...
 
 
 class SendLocalListResponse(OcppModel):
@@ -624,6 +994,15 @@ class SendLocalListResponse(OcppModel):
         "SendLocalListResponse",
         (XmlChild("status", "status", "element", "str"), XmlChild("hash", "hash", "element", "str", required=False)),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: UpdateStatus | Literal["Accepted", "Failed", "HashError", "NotSupported", "VersionMismatch"],
+            hash: str | None = None,
+        ) -> None: ...
 
 
 class SendLocalListRequest(OcppRequest[SendLocalListResponse]):
@@ -651,6 +1030,17 @@ class SendLocalListRequest(OcppRequest[SendLocalListResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            update_type: UpdateType | Literal["Differential", "Full"],
+            list_version: int,
+            local_authorisation_list: list[AuthorisationData | AuthorisationDataDict] | None = None,
+            hash: str | None = None,
+        ) -> None: ...
+
 
 class StartTransactionResponse(OcppModel):
     """Defines the StartTransaction.conf PDU"""
@@ -665,6 +1055,10 @@ class StartTransactionResponse(OcppModel):
             XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, transaction_id: int, id_tag_info: IdTagInfo | IdTagInfoDict) -> None: ...
 
 
 class StartTransactionRequest(OcppRequest[StartTransactionResponse]):
@@ -687,11 +1081,27 @@ class StartTransactionRequest(OcppRequest[StartTransactionResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int,
+            id_tag: str,
+            timestamp: datetime,
+            meter_start: int,
+            reservation_id: int | None = None,
+        ) -> None: ...
+
 
 class StatusNotificationResponse(OcppModel):
     """Defines the StatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("StatusNotificationResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class StatusNotificationRequest(OcppRequest[StatusNotificationResponse]):
@@ -718,6 +1128,35 @@ class StatusNotificationRequest(OcppRequest[StatusNotificationResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int,
+            status: ChargePointStatus | Literal["Available", "Occupied", "Faulted", "Unavailable", "Reserved"],
+            error_code: ChargePointErrorCode
+            | Literal[
+                "ConnectorLockFailure",
+                "HighTemperature",
+                "Mode3Error",
+                "NoError",
+                "PowerMeterFailure",
+                "PowerSwitchFailure",
+                "ReaderFailure",
+                "ResetFailure",
+                "GroundFailure",
+                "OverCurrentFailure",
+                "UnderVoltage",
+                "WeakSignal",
+                "OtherError",
+            ],
+            info: str | None = None,
+            timestamp: datetime | None = None,
+            vendor_id: str | None = None,
+            vendor_error_code: str | None = None,
+        ) -> None: ...
+
 
 class StopTransactionResponse(OcppModel):
     """Defines the StopTransaction.conf PDU"""
@@ -727,6 +1166,10 @@ class StopTransactionResponse(OcppModel):
     __ocpp_xml__ = XmlFacts(
         "StopTransactionResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),)
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag_info: IdTagInfo | IdTagInfoDict | None = None) -> None: ...
 
 
 class StopTransactionRequest(OcppRequest[StopTransactionResponse]):
@@ -749,6 +1192,18 @@ class StopTransactionRequest(OcppRequest[StopTransactionResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            transaction_id: int,
+            id_tag: str | None = None,
+            timestamp: datetime,
+            meter_stop: int,
+            transaction_data: list[TransactionData | TransactionDataDict] | None = None,
+        ) -> None: ...
+
 
 class UnlockConnectorResponse(OcppModel):
     """Defines the UnlockConnector.conf PDU"""
@@ -756,6 +1211,10 @@ class UnlockConnectorResponse(OcppModel):
     status: UnlockStatus
 
     __ocpp_xml__ = XmlFacts("UnlockConnectorResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: UnlockStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class UnlockConnectorRequest(OcppRequest[UnlockConnectorResponse]):
@@ -765,18 +1224,26 @@ class UnlockConnectorRequest(OcppRequest[UnlockConnectorResponse]):
 
     __ocpp_xml__ = XmlFacts("UnlockConnectorRequest", (XmlChild("connector_id", "connectorId", "element", "int"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, connector_id: int) -> None: ...
+
 
 class UpdateFirmwareResponse(OcppModel):
     """The UpdateFirmware.conf PDU."""
 
     __ocpp_xml__ = XmlFacts("UpdateFirmwareResponse", ())
 
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
 
 class UpdateFirmwareRequest(OcppRequest[UpdateFirmwareResponse]):
     """The UpdateFirmware.req PDU."""
 
     retrieve_date: DateTime = Field(alias="retrieveDate")
-    location: str
+    location: Uri
     retries: Integer | None = None
     retry_interval: Integer | None = Field(default=None, alias="retryInterval")
 
@@ -789,3 +1256,14 @@ class UpdateFirmwareRequest(OcppRequest[UpdateFirmwareResponse]):
             XmlChild("retry_interval", "retryInterval", "element", "int", required=False),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            retrieve_date: datetime,
+            location: str,
+            retries: int | None = None,
+            retry_interval: int | None = None,
+        ) -> None: ...

@@ -367,6 +367,13 @@ class UnitOfMeasure(enum.StrEnum):
     K = "K"
     PERCENT = "Percent"
 
+    @classmethod
+    def _missing_(cls, value: object) -> "UnitOfMeasure | None":
+        """Also accept Celcius for Celsius, as the official OCPP-J JSON schema does; never emitted."""
+        if value == "Celcius":
+            return cls.CELSIUS
+        return None
+
 
 class UnlockStatus(enum.StrEnum):
     """Defines the unlock-status-value"""

@@ -2,11 +2,11 @@
 # Do not edit by hand: change codegen/ and regenerate.
 """OCPP 1.6: request / response models of every operation, and the data types they use."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from .._base import Boolean, DateTime, Decimal, Integer, OcppModel, OcppRequest, XmlChild, XmlFacts
+from .._base import Boolean, DateTime, Decimal, DecimalPlaces, Integer, OcppModel, OcppRequest, Uri, XmlChild, XmlFacts
 from .enums import (
     AuthorizationStatus,
     AvailabilityStatus,
@@ -44,6 +44,10 @@ from .enums import (
     UpdateType,
     ValueFormat,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import NotRequired, TypedDict
 
 __all__ = [
     "AuthorizationData",
@@ -134,7 +138,7 @@ CiString500Type = Annotated[str, Field(max_length=500)]
 CiString50Type = Annotated[str, Field(max_length=50)]
 """String of maximum 50 printable characters. To be treated as case insensitive."""
 
-DecimalOne = Annotated[Decimal, Field(decimal_places=1)]
+DecimalOne = Annotated[Decimal, DecimalPlaces(1)]
 """Decimal with one digit fraction"""
 
 IdToken = Annotated[str, Field(max_length=20)]
@@ -157,6 +161,26 @@ class IdTagInfo(OcppModel):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: AuthorizationStatus | Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"],
+            expiry_date: datetime | None = None,
+            parent_id_tag: str | None = None,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class IdTagInfoDict(TypedDict):
+        """``IdTagInfo`` as a dict with Python names as keys: a field of that type takes either."""
+
+        status: AuthorizationStatus | Literal["Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"]
+        expiry_date: NotRequired[datetime | None]
+        parent_id_tag: NotRequired[str | None]
+
 
 class AuthorizationData(OcppModel):
     """AuthorizationData."""
@@ -171,6 +195,19 @@ class AuthorizationData(OcppModel):
             XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag: str, id_tag_info: IdTagInfo | IdTagInfoDict | None = None) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class AuthorizationDataDict(TypedDict):
+        """``AuthorizationData`` as a dict with Python names as keys: a field of that type takes either."""
+
+        id_tag: str
+        id_tag_info: NotRequired[IdTagInfo | IdTagInfoDict | None]
 
 
 class ChargingSchedulePeriod(OcppModel):
@@ -188,6 +225,20 @@ class ChargingSchedulePeriod(OcppModel):
             XmlChild("number_phases", "numberPhases", "element", "int", required=False),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, start_period: int, limit: Decimal | float, number_phases: int | None = None) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class ChargingSchedulePeriodDict(TypedDict):
+        """``ChargingSchedulePeriod`` as a dict with Python names as keys: a field of that type takes either."""
+
+        start_period: int
+        limit: Decimal | float
+        number_phases: NotRequired[int | None]
 
 
 class ChargingSchedule(OcppModel):
@@ -211,6 +262,30 @@ class ChargingSchedule(OcppModel):
             XmlChild("min_charging_rate", "minChargingRate", "element", "decimal", required=False),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            duration: int | None = None,
+            start_schedule: datetime | None = None,
+            charging_rate_unit: ChargingRateUnitType | Literal["W", "A"],
+            charging_schedule_period: list[ChargingSchedulePeriod | ChargingSchedulePeriodDict],
+            min_charging_rate: Decimal | float | None = None,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class ChargingScheduleDict(TypedDict):
+        """``ChargingSchedule`` as a dict with Python names as keys: a field of that type takes either."""
+
+        duration: NotRequired[int | None]
+        start_schedule: NotRequired[datetime | None]
+        charging_rate_unit: ChargingRateUnitType | Literal["W", "A"]
+        charging_schedule_period: list[ChargingSchedulePeriod | ChargingSchedulePeriodDict]
+        min_charging_rate: NotRequired[Decimal | float | None]
 
 
 class ChargingProfile(OcppModel):
@@ -241,6 +316,41 @@ class ChargingProfile(OcppModel):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            charging_profile_id: int,
+            transaction_id: int | None = None,
+            stack_level: int,
+            charging_profile_purpose: ChargingProfilePurposeType
+            | Literal["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"],
+            charging_profile_kind: ChargingProfileKindType | Literal["Absolute", "Recurring", "Relative"],
+            recurrency_kind: RecurrencyKindType | Literal["Daily", "Weekly"] | None = None,
+            valid_from: datetime | None = None,
+            valid_to: datetime | None = None,
+            charging_schedule: ChargingSchedule | ChargingScheduleDict,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class ChargingProfileDict(TypedDict):
+        """``ChargingProfile`` as a dict with Python names as keys: a field of that type takes either."""
+
+        charging_profile_id: int
+        transaction_id: NotRequired[int | None]
+        stack_level: int
+        charging_profile_purpose: (
+            ChargingProfilePurposeType | Literal["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"]
+        )
+        charging_profile_kind: ChargingProfileKindType | Literal["Absolute", "Recurring", "Relative"]
+        recurrency_kind: NotRequired[RecurrencyKindType | Literal["Daily", "Weekly"] | None]
+        valid_from: NotRequired[datetime | None]
+        valid_to: NotRequired[datetime | None]
+        charging_schedule: ChargingSchedule | ChargingScheduleDict
+
 
 class KeyValue(OcppModel):
     """Key-Value pairs returned by GetConfiguration.conf PDU"""
@@ -257,6 +367,20 @@ class KeyValue(OcppModel):
             XmlChild("value", "value", "element", "str", required=False),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, key: str, readonly: bool, value: str | None = None) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class KeyValueDict(TypedDict):
+        """``KeyValue`` as a dict with Python names as keys: a field of that type takes either."""
+
+        key: str
+        readonly: bool
+        value: NotRequired[str | None]
 
 
 class SampledValue(OcppModel):
@@ -283,6 +407,154 @@ class SampledValue(OcppModel):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            value: str,
+            context: ReadingContext
+            | Literal[
+                "Interruption.Begin",
+                "Interruption.End",
+                "Other",
+                "Sample.Clock",
+                "Sample.Periodic",
+                "Transaction.Begin",
+                "Transaction.End",
+                "Trigger",
+            ]
+            | None = None,
+            format: ValueFormat | Literal["Raw", "SignedData"] | None = None,
+            measurand: Measurand
+            | Literal[
+                "Current.Export",
+                "Current.Import",
+                "Current.Offered",
+                "Energy.Active.Export.Register",
+                "Energy.Active.Import.Register",
+                "Energy.Reactive.Export.Register",
+                "Energy.Reactive.Import.Register",
+                "Energy.Active.Export.Interval",
+                "Energy.Active.Import.Interval",
+                "Energy.Reactive.Export.Interval",
+                "Energy.Reactive.Import.Interval",
+                "Frequency",
+                "Power.Active.Export",
+                "Power.Active.Import",
+                "Power.Factor",
+                "Power.Offered",
+                "Power.Reactive.Export",
+                "Power.Reactive.Import",
+                "RPM",
+                "SoC",
+                "Temperature",
+                "Voltage",
+            ]
+            | None = None,
+            phase: Phase
+            | Literal["L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1"]
+            | None = None,
+            location: Location | Literal["Body", "Cable", "EV", "Inlet", "Outlet"] | None = None,
+            unit: UnitOfMeasure
+            | Literal[
+                "Celsius",
+                "Fahrenheit",
+                "Wh",
+                "kWh",
+                "varh",
+                "kvarh",
+                "W",
+                "kW",
+                "VA",
+                "kVA",
+                "var",
+                "kvar",
+                "A",
+                "V",
+                "K",
+                "Percent",
+            ]
+            | None = None,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class SampledValueDict(TypedDict):
+        """``SampledValue`` as a dict with Python names as keys: a field of that type takes either."""
+
+        value: str
+        context: NotRequired[
+            ReadingContext
+            | Literal[
+                "Interruption.Begin",
+                "Interruption.End",
+                "Other",
+                "Sample.Clock",
+                "Sample.Periodic",
+                "Transaction.Begin",
+                "Transaction.End",
+                "Trigger",
+            ]
+            | None
+        ]
+        format: NotRequired[ValueFormat | Literal["Raw", "SignedData"] | None]
+        measurand: NotRequired[
+            Measurand
+            | Literal[
+                "Current.Export",
+                "Current.Import",
+                "Current.Offered",
+                "Energy.Active.Export.Register",
+                "Energy.Active.Import.Register",
+                "Energy.Reactive.Export.Register",
+                "Energy.Reactive.Import.Register",
+                "Energy.Active.Export.Interval",
+                "Energy.Active.Import.Interval",
+                "Energy.Reactive.Export.Interval",
+                "Energy.Reactive.Import.Interval",
+                "Frequency",
+                "Power.Active.Export",
+                "Power.Active.Import",
+                "Power.Factor",
+                "Power.Offered",
+                "Power.Reactive.Export",
+                "Power.Reactive.Import",
+                "RPM",
+                "SoC",
+                "Temperature",
+                "Voltage",
+            ]
+            | None
+        ]
+        phase: NotRequired[
+            Phase | Literal["L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1"] | None
+        ]
+        location: NotRequired[Location | Literal["Body", "Cable", "EV", "Inlet", "Outlet"] | None]
+        unit: NotRequired[
+            UnitOfMeasure
+            | Literal[
+                "Celsius",
+                "Fahrenheit",
+                "Wh",
+                "kWh",
+                "varh",
+                "kvarh",
+                "W",
+                "kW",
+                "VA",
+                "kVA",
+                "var",
+                "kvar",
+                "A",
+                "V",
+                "K",
+                "Percent",
+            ]
+            | None
+        ]
+
 
 class MeterValue(OcppModel):
     """Defines single value of the meter-value-value"""
@@ -298,6 +570,19 @@ class MeterValue(OcppModel):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, timestamp: datetime, sampled_value: list[SampledValue | SampledValueDict]) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class MeterValueDict(TypedDict):
+        """``MeterValue`` as a dict with Python names as keys: a field of that type takes either."""
+
+        timestamp: datetime
+        sampled_value: list[SampledValue | SampledValueDict]
+
 
 class AuthorizeResponse(OcppModel):
     """Defines the Authorize.conf PDU"""
@@ -306,6 +591,10 @@ class AuthorizeResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("AuthorizeResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag_info: IdTagInfo | IdTagInfoDict) -> None: ...
+
 
 class AuthorizeRequest(OcppRequest[AuthorizeResponse]):
     """Defines the Authorize.req PDU"""
@@ -313,6 +602,10 @@ class AuthorizeRequest(OcppRequest[AuthorizeResponse]):
     id_tag: IdToken = Field(alias="idTag")
 
     __ocpp_xml__ = XmlFacts("AuthorizeRequest", (XmlChild("id_tag", "idTag", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag: str) -> None: ...
 
 
 class BootNotificationResponse(OcppModel):
@@ -330,6 +623,16 @@ class BootNotificationResponse(OcppModel):
             XmlChild("interval", "interval", "element", "int"),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: RegistrationStatus | Literal["Accepted", "Pending", "Rejected"],
+            current_time: datetime,
+            interval: int,
+        ) -> None: ...
 
 
 class BootNotificationRequest(OcppRequest[BootNotificationResponse]):
@@ -360,6 +663,22 @@ class BootNotificationRequest(OcppRequest[BootNotificationResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            charge_point_vendor: str,
+            charge_point_model: str,
+            charge_point_serial_number: str | None = None,
+            charge_box_serial_number: str | None = None,
+            firmware_version: str | None = None,
+            iccid: str | None = None,
+            imsi: str | None = None,
+            meter_type: str | None = None,
+            meter_serial_number: str | None = None,
+        ) -> None: ...
+
 
 class CancelReservationResponse(OcppModel):
     """Defines the CancelReservation.conf PDU"""
@@ -367,6 +686,10 @@ class CancelReservationResponse(OcppModel):
     status: CancelReservationStatus
 
     __ocpp_xml__ = XmlFacts("CancelReservationResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: CancelReservationStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class CancelReservationRequest(OcppRequest[CancelReservationResponse]):
@@ -378,6 +701,10 @@ class CancelReservationRequest(OcppRequest[CancelReservationResponse]):
         "CancelReservationRequest", (XmlChild("reservation_id", "reservationId", "element", "int"),)
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, reservation_id: int) -> None: ...
+
 
 class ChangeAvailabilityResponse(OcppModel):
     """Defines the ChangeAvailability.conf PDU"""
@@ -385,6 +712,10 @@ class ChangeAvailabilityResponse(OcppModel):
     status: AvailabilityStatus
 
     __ocpp_xml__ = XmlFacts("ChangeAvailabilityResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: AvailabilityStatus | Literal["Accepted", "Rejected", "Scheduled"]) -> None: ...
 
 
 class ChangeAvailabilityRequest(OcppRequest[ChangeAvailabilityResponse]):
@@ -398,6 +729,12 @@ class ChangeAvailabilityRequest(OcppRequest[ChangeAvailabilityResponse]):
         (XmlChild("connector_id", "connectorId", "element", "int"), XmlChild("type", "type", "element", "str")),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, connector_id: int, type: AvailabilityType | Literal["Inoperative", "Operative"]
+        ) -> None: ...
+
 
 class ChangeConfigurationResponse(OcppModel):
     """Defines the ChangeConfiguration.conf PDU"""
@@ -405,6 +742,12 @@ class ChangeConfigurationResponse(OcppModel):
     status: ConfigurationStatus
 
     __ocpp_xml__ = XmlFacts("ChangeConfigurationResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: ConfigurationStatus | Literal["Accepted", "NotSupported", "RebootRequired", "Rejected"]
+        ) -> None: ...
 
 
 class ChangeConfigurationRequest(OcppRequest[ChangeConfigurationResponse]):
@@ -418,6 +761,10 @@ class ChangeConfigurationRequest(OcppRequest[ChangeConfigurationResponse]):
         (XmlChild("key", "key", "element", "str"), XmlChild("value", "value", "element", "str")),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, key: str, value: str) -> None: ...
+
 
 class ClearCacheResponse(OcppModel):
     """Defines the ClearCache.conf PDU"""
@@ -426,11 +773,19 @@ class ClearCacheResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("ClearCacheResponse", (XmlChild("status", "status", "element", "str"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: ClearCacheStatus | Literal["Accepted", "Rejected"]) -> None: ...
+
 
 class ClearCacheRequest(OcppRequest[ClearCacheResponse]):
     """Defines the ClearCache.req PDU"""
 
     __ocpp_xml__ = XmlFacts("ClearCacheRequest", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class ClearChargingProfileResponse(OcppModel):
@@ -439,6 +794,10 @@ class ClearChargingProfileResponse(OcppModel):
     status: ClearChargingProfileStatus
 
     __ocpp_xml__ = XmlFacts("ClearChargingProfileResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: ClearChargingProfileStatus | Literal["Accepted", "Unknown"]) -> None: ...
 
 
 class ClearChargingProfileRequest(OcppRequest[ClearChargingProfileResponse]):
@@ -459,6 +818,19 @@ class ClearChargingProfileRequest(OcppRequest[ClearChargingProfileResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            id: int | None = None,
+            connector_id: int | None = None,
+            charging_profile_purpose: ChargingProfilePurposeType
+            | Literal["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"]
+            | None = None,
+            stack_level: int | None = None,
+        ) -> None: ...
+
 
 class DataTransferResponse(OcppModel):
     """Defines the DataTransfer.conf PDU"""
@@ -470,6 +842,15 @@ class DataTransferResponse(OcppModel):
         "DataTransferResponse",
         (XmlChild("status", "status", "element", "str"), XmlChild("data", "data", "element", "str", required=False)),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: DataTransferStatus | Literal["Accepted", "Rejected", "UnknownMessageId", "UnknownVendorId"],
+            data: str | None = None,
+        ) -> None: ...
 
 
 class DataTransferRequest(OcppRequest[DataTransferResponse]):
@@ -488,11 +869,19 @@ class DataTransferRequest(OcppRequest[DataTransferResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, vendor_id: str, message_id: str | None = None, data: str | None = None) -> None: ...
+
 
 class DiagnosticsStatusNotificationResponse(OcppModel):
     """Defines the DiagnosticsStatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class DiagnosticsStatusNotificationRequest(OcppRequest[DiagnosticsStatusNotificationResponse]):
@@ -502,11 +891,21 @@ class DiagnosticsStatusNotificationRequest(OcppRequest[DiagnosticsStatusNotifica
 
     __ocpp_xml__ = XmlFacts("DiagnosticsStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: DiagnosticsStatus | Literal["Idle", "Uploaded", "UploadFailed", "Uploading"]
+        ) -> None: ...
+
 
 class FirmwareStatusNotificationResponse(OcppModel):
     """Defines the FirmwareStatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class FirmwareStatusNotificationRequest(OcppRequest[FirmwareStatusNotificationResponse]):
@@ -515,6 +914,17 @@ class FirmwareStatusNotificationRequest(OcppRequest[FirmwareStatusNotificationRe
     status: FirmwareStatus
 
     __ocpp_xml__ = XmlFacts("FirmwareStatusNotificationRequest", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: FirmwareStatus
+            | Literal[
+                "Downloaded", "DownloadFailed", "Downloading", "Idle", "InstallationFailed", "Installed", "Installing"
+            ],
+        ) -> None: ...
 
 
 class GetCompositeScheduleResponse(OcppModel):
@@ -535,6 +945,17 @@ class GetCompositeScheduleResponse(OcppModel):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            status: GetCompositeScheduleStatus | Literal["Accepted", "Rejected"],
+            connector_id: int | None = None,
+            schedule_start: datetime | None = None,
+            charging_schedule: ChargingSchedule | ChargingScheduleDict | None = None,
+        ) -> None: ...
+
 
 class GetCompositeScheduleRequest(OcppRequest[GetCompositeScheduleResponse]):
     """Defines the GetCompositeSchedule.req PDU"""
@@ -552,6 +973,16 @@ class GetCompositeScheduleRequest(OcppRequest[GetCompositeScheduleResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int,
+            duration: int,
+            charging_rate_unit: ChargingRateUnitType | Literal["W", "A"] | None = None,
+        ) -> None: ...
+
 
 class GetConfigurationResponse(OcppModel):
     """Defines the GetConfiguration.req PDU"""
@@ -567,6 +998,15 @@ class GetConfigurationResponse(OcppModel):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            configuration_key: list[KeyValue | KeyValueDict] | None = None,
+            unknown_key: list[str] | None = None,
+        ) -> None: ...
+
 
 class GetConfigurationRequest(OcppRequest[GetConfigurationResponse]):
     """Defines the GetConfiguration.req PDU"""
@@ -576,6 +1016,10 @@ class GetConfigurationRequest(OcppRequest[GetConfigurationResponse]):
     __ocpp_xml__ = XmlFacts(
         "GetConfigurationRequest", (XmlChild("key", "key", "element", "str", repeated=True, required=False),)
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, key: list[str] | None = None) -> None: ...
 
 
 class GetDiagnosticsResponse(OcppModel):
@@ -587,11 +1031,15 @@ class GetDiagnosticsResponse(OcppModel):
         "GetDiagnosticsResponse", (XmlChild("file_name", "fileName", "element", "str", required=False),)
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, file_name: str | None = None) -> None: ...
+
 
 class GetDiagnosticsRequest(OcppRequest[GetDiagnosticsResponse]):
     """Defines the GetDiagnostics.req PDU"""
 
-    location: str
+    location: Uri
     start_time: DateTime | None = Field(default=None, alias="startTime")
     stop_time: DateTime | None = Field(default=None, alias="stopTime")
     retries: Integer | None = None
@@ -608,6 +1056,18 @@ class GetDiagnosticsRequest(OcppRequest[GetDiagnosticsResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            location: str,
+            start_time: datetime | None = None,
+            stop_time: datetime | None = None,
+            retries: int | None = None,
+            retry_interval: int | None = None,
+        ) -> None: ...
+
 
 class GetLocalListVersionResponse(OcppModel):
     """Defines the GetLocalListVersion.conf PDU"""
@@ -616,11 +1076,19 @@ class GetLocalListVersionResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("GetLocalListVersionResponse", (XmlChild("list_version", "listVersion", "element", "int"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, list_version: int) -> None: ...
+
 
 class GetLocalListVersionRequest(OcppRequest[GetLocalListVersionResponse]):
     """Defines the GetLocalListVersion.req PDU"""
 
     __ocpp_xml__ = XmlFacts("GetLocalListVersionRequest", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class HeartbeatResponse(OcppModel):
@@ -630,17 +1098,29 @@ class HeartbeatResponse(OcppModel):
 
     __ocpp_xml__ = XmlFacts("HeartbeatResponse", (XmlChild("current_time", "currentTime", "element", "datetime"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, current_time: datetime) -> None: ...
+
 
 class HeartbeatRequest(OcppRequest[HeartbeatResponse]):
     """Defines the Heartbeat.req PDU"""
 
     __ocpp_xml__ = XmlFacts("HeartbeatRequest", ())
 
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
 
 class MeterValuesResponse(OcppModel):
     """Defines the MeterValues.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("MeterValuesResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class MeterValuesRequest(OcppRequest[MeterValuesResponse]):
@@ -659,6 +1139,16 @@ class MeterValuesRequest(OcppRequest[MeterValuesResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int,
+            transaction_id: int | None = None,
+            meter_value: list[MeterValue | MeterValueDict],
+        ) -> None: ...
+
 
 class RemoteStartTransactionResponse(OcppModel):
     """Defines the RemoteStartTransaction.conf PDU"""
@@ -666,6 +1156,10 @@ class RemoteStartTransactionResponse(OcppModel):
     status: RemoteStartStopStatus
 
     __ocpp_xml__ = XmlFacts("RemoteStartTransactionResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: RemoteStartStopStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class RemoteStartTransactionRequest(OcppRequest[RemoteStartTransactionResponse]):
@@ -684,6 +1178,16 @@ class RemoteStartTransactionRequest(OcppRequest[RemoteStartTransactionResponse])
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int | None = None,
+            id_tag: str,
+            charging_profile: ChargingProfile | ChargingProfileDict | None = None,
+        ) -> None: ...
+
 
 class RemoteStopTransactionResponse(OcppModel):
     """Defines the RemoteStopTransaction.conf PDU"""
@@ -691,6 +1195,10 @@ class RemoteStopTransactionResponse(OcppModel):
     status: RemoteStartStopStatus
 
     __ocpp_xml__ = XmlFacts("RemoteStopTransactionResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: RemoteStartStopStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class RemoteStopTransactionRequest(OcppRequest[RemoteStopTransactionResponse]):
@@ -702,6 +1210,10 @@ class RemoteStopTransactionRequest(OcppRequest[RemoteStopTransactionResponse]):
         "RemoteStopTransactionRequest", (XmlChild("transaction_id", "transactionId", "element", "int"),)
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, transaction_id: int) -> None: ...
+
 
 class ReserveNowResponse(OcppModel):
     """Defines the ReserveNow.conf PDU"""
@@ -709,6 +1221,12 @@ class ReserveNowResponse(OcppModel):
     status: ReservationStatus
 
     __ocpp_xml__ = XmlFacts("ReserveNowResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: ReservationStatus | Literal["Accepted", "Faulted", "Occupied", "Rejected", "Unavailable"]
+        ) -> None: ...
 
 
 class ReserveNowRequest(OcppRequest[ReserveNowResponse]):
@@ -731,6 +1249,18 @@ class ReserveNowRequest(OcppRequest[ReserveNowResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int,
+            expiry_date: datetime,
+            id_tag: str,
+            parent_id_tag: str | None = None,
+            reservation_id: int,
+        ) -> None: ...
+
 
 class ResetResponse(OcppModel):
     """The Reset.conf PDU."""
@@ -738,6 +1268,10 @@ class ResetResponse(OcppModel):
     status: ResetStatus
 
     __ocpp_xml__ = XmlFacts("ResetResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: ResetStatus | Literal["Accepted", "Rejected"]) -> None: ...
 
 
 class ResetRequest(OcppRequest[ResetResponse]):
@@ -747,6 +1281,10 @@ class ResetRequest(OcppRequest[ResetResponse]):
 
     __ocpp_xml__ = XmlFacts("ResetRequest", (XmlChild("type", "type", "element", "str"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, type: ResetType | Literal["Hard", "Soft"]) -> None: ...
+
 
 class SendLocalListResponse(OcppModel):
     """Defines the SendLocalList.conf PDU"""
@@ -754,6 +1292,12 @@ class SendLocalListResponse(OcppModel):
     status: UpdateStatus
 
     __ocpp_xml__ = XmlFacts("SendLocalListResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: UpdateStatus | Literal["Accepted", "Failed", "NotSupported", "VersionMismatch"]
+        ) -> None: ...
 
 
 class SendLocalListRequest(OcppRequest[SendLocalListResponse]):
@@ -779,6 +1323,16 @@ class SendLocalListRequest(OcppRequest[SendLocalListResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            list_version: int,
+            local_authorization_list: list[AuthorizationData | AuthorizationDataDict] | None = None,
+            update_type: UpdateType | Literal["Differential", "Full"],
+        ) -> None: ...
+
 
 class SetChargingProfileResponse(OcppModel):
     """Defines the SetChargingProfile.conf PDU"""
@@ -786,6 +1340,12 @@ class SetChargingProfileResponse(OcppModel):
     status: ChargingProfileStatus
 
     __ocpp_xml__ = XmlFacts("SetChargingProfileResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: ChargingProfileStatus | Literal["Accepted", "Rejected", "NotSupported"]
+        ) -> None: ...
 
 
 class SetChargingProfileRequest(OcppRequest[SetChargingProfileResponse]):
@@ -802,6 +1362,12 @@ class SetChargingProfileRequest(OcppRequest[SetChargingProfileResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, connector_id: int, cs_charging_profiles: ChargingProfile | ChargingProfileDict
+        ) -> None: ...
+
 
 class StartTransactionResponse(OcppModel):
     """Defines the StartTransaction.conf PDU"""
@@ -816,6 +1382,10 @@ class StartTransactionResponse(OcppModel):
             XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, transaction_id: int, id_tag_info: IdTagInfo | IdTagInfoDict) -> None: ...
 
 
 class StartTransactionRequest(OcppRequest[StartTransactionResponse]):
@@ -838,11 +1408,27 @@ class StartTransactionRequest(OcppRequest[StartTransactionResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int,
+            id_tag: str,
+            timestamp: datetime,
+            meter_start: int,
+            reservation_id: int | None = None,
+        ) -> None: ...
+
 
 class StatusNotificationResponse(OcppModel):
     """Defines the StatusNotification.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("StatusNotificationResponse", ())
+
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
 
 
 class StatusNotificationRequest(OcppRequest[StatusNotificationResponse]):
@@ -869,6 +1455,49 @@ class StatusNotificationRequest(OcppRequest[StatusNotificationResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            connector_id: int,
+            status: ChargePointStatus
+            | Literal[
+                "Available",
+                "Preparing",
+                "Charging",
+                "SuspendedEV",
+                "SuspendedEVSE",
+                "Finishing",
+                "Reserved",
+                "Faulted",
+                "Unavailable",
+            ],
+            error_code: ChargePointErrorCode
+            | Literal[
+                "ConnectorLockFailure",
+                "EVCommunicationError",
+                "GroundFailure",
+                "HighTemperature",
+                "InternalError",
+                "LocalListConflict",
+                "NoError",
+                "OtherError",
+                "OverCurrentFailure",
+                "OverVoltage",
+                "PowerMeterFailure",
+                "PowerSwitchFailure",
+                "ReaderFailure",
+                "ResetFailure",
+                "UnderVoltage",
+                "WeakSignal",
+            ],
+            info: str | None = None,
+            timestamp: datetime | None = None,
+            vendor_id: str | None = None,
+            vendor_error_code: str | None = None,
+        ) -> None: ...
+
 
 class StopTransactionResponse(OcppModel):
     """Defines the StopTransaction.conf PDU"""
@@ -878,6 +1507,10 @@ class StopTransactionResponse(OcppModel):
     __ocpp_xml__ = XmlFacts(
         "StopTransactionResponse", (XmlChild("id_tag_info", "idTagInfo", "element", IdTagInfo, required=False),)
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, id_tag_info: IdTagInfo | IdTagInfoDict | None = None) -> None: ...
 
 
 class StopTransactionRequest(OcppRequest[StopTransactionResponse]):
@@ -902,6 +1535,33 @@ class StopTransactionRequest(OcppRequest[StopTransactionResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            transaction_id: int,
+            id_tag: str | None = None,
+            timestamp: datetime,
+            meter_stop: int,
+            reason: Reason
+            | Literal[
+                "EmergencyStop",
+                "EVDisconnected",
+                "HardReset",
+                "Local",
+                "Other",
+                "PowerLoss",
+                "Reboot",
+                "Remote",
+                "SoftReset",
+                "UnlockCommand",
+                "DeAuthorized",
+            ]
+            | None = None,
+            transaction_data: list[MeterValue | MeterValueDict] | None = None,
+        ) -> None: ...
+
 
 class TriggerMessageResponse(OcppModel):
     """Defines the TriggerMessage.conf PDU"""
@@ -909,6 +1569,12 @@ class TriggerMessageResponse(OcppModel):
     status: TriggerMessageStatus
 
     __ocpp_xml__ = XmlFacts("TriggerMessageResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, status: TriggerMessageStatus | Literal["Accepted", "Rejected", "NotImplemented"]
+        ) -> None: ...
 
 
 class TriggerMessageRequest(OcppRequest[TriggerMessageResponse]):
@@ -925,6 +1591,23 @@ class TriggerMessageRequest(OcppRequest[TriggerMessageResponse]):
         ),
     )
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            requested_message: MessageTrigger
+            | Literal[
+                "BootNotification",
+                "DiagnosticsStatusNotification",
+                "FirmwareStatusNotification",
+                "Heartbeat",
+                "MeterValues",
+                "StatusNotification",
+            ],
+            connector_id: int | None = None,
+        ) -> None: ...
+
 
 class UnlockConnectorResponse(OcppModel):
     """Defines the UnlockConnector.conf PDU"""
@@ -932,6 +1615,10 @@ class UnlockConnectorResponse(OcppModel):
     status: UnlockStatus
 
     __ocpp_xml__ = XmlFacts("UnlockConnectorResponse", (XmlChild("status", "status", "element", "str"),))
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, status: UnlockStatus | Literal["Unlocked", "UnlockFailed", "NotSupported"]) -> None: ...
 
 
 class UnlockConnectorRequest(OcppRequest[UnlockConnectorResponse]):
@@ -941,18 +1628,26 @@ class UnlockConnectorRequest(OcppRequest[UnlockConnectorResponse]):
 
     __ocpp_xml__ = XmlFacts("UnlockConnectorRequest", (XmlChild("connector_id", "connectorId", "element", "int"),))
 
+    if TYPE_CHECKING:
+
+        def __init__(self, *, connector_id: int) -> None: ...
+
 
 class UpdateFirmwareResponse(OcppModel):
     """Defines the UpdateFirmware.conf PDU"""
 
     __ocpp_xml__ = XmlFacts("UpdateFirmwareResponse", ())
 
+    if TYPE_CHECKING:
+
+        def __init__(self) -> None: ...
+
 
 class UpdateFirmwareRequest(OcppRequest[UpdateFirmwareResponse]):
     """Defines the UpdateFirmware.req PDU"""
 
     retrieve_date: DateTime = Field(alias="retrieveDate")
-    location: str
+    location: Uri
     retries: Integer | None = None
     retry_interval: Integer | None = Field(default=None, alias="retryInterval")
 
@@ -965,3 +1660,14 @@ class UpdateFirmwareRequest(OcppRequest[UpdateFirmwareResponse]):
             XmlChild("retry_interval", "retryInterval", "element", "int", required=False),
         ),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            retrieve_date: datetime,
+            location: str,
+            retries: int | None = None,
+            retry_interval: int | None = None,
+        ) -> None: ...
