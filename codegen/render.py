@@ -146,6 +146,8 @@ def render_init(m: ModelDef, vdef: VersionDef) -> list[str]:
 
 def render_typed_dict(m: ModelDef, vdef: VersionDef) -> str:
     """``<Model>Dict``: the model as a dict literal with snake_case keys, for type checkers only."""
+    if m.name + "Dict" in vdef.models or m.name + "Dict" in vdef.enums or m.name + "Dict" in vdef.simples:
+        raise ValueError(f"OCPP {vdef.version}: {m.name}Dict would hide a generated type of that name")
     lines = [
         "if TYPE_CHECKING:",
         "",

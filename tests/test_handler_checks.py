@@ -115,6 +115,9 @@ def test_a_version_is_read_as_its_subprotocol_too_and_an_unknown_one_is_refused(
     assert Old._handlers.handlers == {("1.5", "BootNotification"): "boot"}
     with pytest.raises(UsageError, match=r"unknown OCPP version '2\.0\.1'"):
         on("BootNotification", version="2.0.1")
+    with pytest.raises(UsageError, match=r"ResetRequest is an OCPP 1\.6 model, not 1\.5"):
+        on(v16.ResetRequest, version="1.5")
+    assert on(v16.ResetRequest, version="1.6") is not None
 
 
 @pytest.mark.parametrize(

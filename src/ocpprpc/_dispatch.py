@@ -60,6 +60,11 @@ def _key(action: str | type[OcppModel], version: str | None) -> Key:
         for candidate in VERSIONS.values():
             for spec in candidate.actions:
                 if spec.request is given:
+                    if version is not None and version != candidate.version:
+                        raise UsageError(
+                            f"{given.__name__} is an OCPP {candidate.version} model, not {version}: "
+                            f"drop version=, or pass the OCPP {version} model"
+                        )
                     return (candidate.version, spec.name)
         raise UsageError(f"{given.__name__} is not the request model of any OCPP action")
     raise UsageError(f"@on / @after take an action name or a request model, not {given!r}")
