@@ -99,6 +99,16 @@ def test_python_names_are_snake_case_and_wire_names_are_the_wsdl_element_names()
     assert by_python.to_json_dict() == by_python.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def test_the_constructor_takes_an_enum_value_as_its_wire_string_and_a_nested_model_as_a_dict() -> None:
+    """What the typed ``__init__`` signatures promise type checkers holds at run time."""
+    conf = v16.BootNotificationResponse(status="Accepted", current_time=datetime(2026, 11, 24, tzinfo=UTC), interval=1)
+    assert conf.status is v16.RegistrationStatus.ACCEPTED
+    answer = v16.AuthorizeResponse(id_tag_info={"status": "Blocked", "parent_id_tag": "P"})
+    assert answer.id_tag_info == v16.IdTagInfo(status=v16.AuthorizationStatus.BLOCKED, parent_id_tag="P")
+    # wire names still work at run time (type checkers flag them)
+    assert v16.AuthorizeRequest(idTag="T") == v16.AuthorizeRequest(id_tag="T")  # type: ignore[call-arg]
+
+
 # --- constraints ------------------------------------------------------------------------------
 
 
