@@ -400,3 +400,71 @@ async def test_a_response_that_cannot_be_written_is_answered_with_internal_error
             await cp.call(v16.HeartbeatRequest())
         with pytest.raises(ActionNotSupported):  # and the connection goes on
             await cp.call(v16.AuthorizeRequest(id_tag="T"))
+
+
+async def test_call_raw_returns_the_answer_as_data_and_the_server_offers_it_by_charge_point_id(
+    server: CentralSystemServer[DemoCentralSystem],
+) -> None:
+    cp = DemoChargePoint("CP1")
+    async with memory.connect(server, cp):
+        answer = await cp.call_raw("Heartbeat", {})
+        assert answer.error is None and answer.result() == {"currentTime": "2026-11-24T10:00:00Z"}
+        assert answer.frame == [3, answer.unique_id, {"currentTime": "2026-11-24T10:00:00Z"}]
+        refused = await cp.call_raw("Authorize", {"idTag": "FORBIDDEN"})
+        assert refused.payload is None and refused.error is not None and refused.error.remote
+        assert refused.frame == [4, refused.unique_id, "SecurityError", "not allowed", {"tag": "FORBIDDEN"}]
+        with pytest.raises(SecurityError):
+            refused.result()
+        cp.release.set()
+        by_id = await server.call_raw("CP1", "Reset", {"type": "Soft"})
+        assert by_id.result() == {"status": "Accepted"}
+        bad = await server.call_raw("CP1", "Reset", {"type": "Sideways"})
+        assert bad.error is not None and bad.error.code is ErrorCode.TYPE_CONSTRAINT_VIOLATION
+        assert await server.send_raw("CP1", "[2,") is None  # OCPP-J: any answer comes as a frame
+        with pytest.raises(UnknownChargePoint):
+            await server.call_raw("CP9", "Reset", {"type": "Soft"})
+
+
+async def test_an_answer_to_no_pending_call_goes_to_on_unmatched_frame() -> None:
+    class Watching(DemoChargePoint):
+        def __init__(self, id: str) -> None:
+            super().__init__(id)
+            self.unmatched: list[str] = []
+
+        def on_unmatched_frame(self, frame: str) -> None:
+            self.unmatched.append(frame)
+
+    cp = Watching("CP1")
+    async with memory.connect(CentralSystemServer(DemoCentralSystem), cp):
+        await cp.send_raw('[2,"by-hand-1","Heartbeat",{}]')  # a CALL sent by hand: its answer matches no call
+        await asyncio.sleep(0.05)
+        assert [json.loads(frame)[:2] for frame in cp.unmatched] == [[3, "by-hand-1"]]
+        await cp.send_raw('[2,"by-hand-2","NoSuchAction",{}]')
+        await asyncio.sleep(0.05)
+        assert json.loads(cp.unmatched[-1])[:3] == [4, "by-hand-2", "NotImplemented"]
+        await cp.call(v16.HeartbeatRequest())  # answers to our own calls are not unmatched
+        assert len(cp.unmatched) == 2
+
+
+async def test_a_handler_returning_a_model_of_another_version_gets_an_error_naming_both_versions(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Mixed(CentralSystem):
+        @on("Heartbeat")
+        def heartbeat(self, request: Any) -> Any:
+            return v15.HeartbeatResponse(current_time=NOW)  # a 1.5 model on any connection
+
+    cp = DemoChargePoint("CP1", "1.6")
+    with caplog.at_level(logging.ERROR, logger="ocpprpc"):
+        async with memory.connect(CentralSystemServer(Mixed), cp):
+            with pytest.raises(InternalError):
+                await cp.call(v16.HeartbeatRequest())
+    assert "a model of OCPP 1.5, on a connection speaking OCPP 1.6" in caplog.text
+    assert "ocpprpc.messages.v16" in caplog.text
+
+
+async def test_the_role_version_is_the_version_string_and_ocpp_version_its_registry() -> None:
+    cp = DemoChargePoint("CP1", "1.5")
+    assert cp.version == "1.5" and cp.ocpp_version is v15.VERSION
+    async with memory.connect(CentralSystemServer(DemoCentralSystem), cp) as cs:
+        assert cs.version == "1.5" and "Heartbeat" in cs.ocpp_version.received_by(cs.side)

@@ -26,6 +26,7 @@ from .roles_for_tests import EchoCentralSystem, EchoChargePoint
 from .timing import FAST
 
 CS16 = "urn://Ocpp/Cs/2015/10/"
+CP16 = "urn://Ocpp/Cp/2015/10/"
 
 
 @pytest.mark.parametrize("version", ["1.2", "1.5", "1.6"])
@@ -307,3 +308,39 @@ async def test_a_silent_soap_charge_point_is_unregistered_after_the_idle_timeout
             assert "CP1" not in server and events == ["-CP1"]
             await cp.call(v16.HeartbeatRequest())
             assert "CP1" in server
+
+
+def _accept_the_central_system(charge_point_id: str, username: str, password: str) -> bool:
+    return (username, password) == ("central", f"for-{charge_point_id}")
+
+
+@pytest.mark.parametrize(
+    "client_auth",
+    [("central", "for-CP1"), lambda charge_point_id: ("central", f"for-{charge_point_id}")],
+    ids=["one-pair", "per-charge-point"],
+)
+async def test_the_remote_action_port_checks_credentials_as_the_central_system_does(client_auth: object) -> None:
+    from ocpprpc import UnreadableAnswer
+
+    server = CentralSystemServer(EchoCentralSystem)
+    async with soap.serve(server, client_auth=client_auth) as endpoint:  # type: ignore[arg-type]
+        cp = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(cp, endpoint.url, server_auth=_accept_the_central_system) as client:
+            await cp.call(v16.HeartbeatRequest())
+            await server.call("CP1", v16.ResetRequest(type="Soft"))  # the central system presents its credentials
+            reset = soap_request(
+                "CP1", "<tns:resetRequest><tns:type>Hard</tns:type></tns:resetRequest>", version_ns=CP16
+            )
+            async with aiohttp.ClientSession() as http:
+                for credentials in (None, ("central", "guess"), ("central", "for-CP2")):
+                    async with http.post(client.from_url, data=reset, headers=basic_auth(credentials)) as response:
+                        assert response.status == 401 and "SecurityError" in await response.text()
+                        assert response.headers["WWW-Authenticate"].startswith("Basic")
+            assert [type(r) for r in cp.received] == [v16.ResetRequest]  # only the central system's Reset
+    async with soap.serve(CentralSystemServer(EchoCentralSystem)) as endpoint:  # no credentials to present
+        cp = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(cp, endpoint.url, server_auth=_accept_the_central_system):
+            await cp.call(v16.HeartbeatRequest())
+            with pytest.raises(UnreadableAnswer, match="HTTP 401"):
+                await endpoint.server.call("CP1", v16.ResetRequest(type="Soft"))
+            assert cp.received == []

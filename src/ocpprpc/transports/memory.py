@@ -93,7 +93,7 @@ async def connect(
     cs_link = OcppJLink(cs_end, cs_connection.role)
     cp_link = OcppJLink(cp_end, charge_point)
     # Read before opening: an on_connect hook that calls the peer needs its answer read.
-    reading = [asyncio.create_task(cs_link.run()), asyncio.create_task(cp_link.run())]
+    reading = [asyncio.create_task(_serve(cs_link, cs_connection)), asyncio.create_task(_serve(cp_link, cp_connection))]
     try:
         await cs_connection.open(cs_link)
         await cp_connection.open(cp_link)
@@ -101,5 +101,11 @@ async def connect(
     finally:
         await cp_link.close()
         await asyncio.gather(*reading, return_exceptions=True)
-        await cp_connection.end()
-        await cs_connection.end()
+
+
+async def _serve(link: OcppJLink, connection: Connection[Any]) -> None:
+    """Receive until the channel ends, whoever closed it; then the connection ends."""
+    try:
+        await link.run()
+    finally:
+        await connection.end()

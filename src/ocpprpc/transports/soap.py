@@ -25,8 +25,9 @@ SOAP has no connection to lose, so each side decides what "connected" means, and
 * on the central system, a charge point is connected from its first request (it is then in the
   server's registry, with ``on_connect``) until it has been silent for ``idle_timeout`` seconds, a call
   to it got no HTTP answer at all (its remote action port is gone: connection refused or reset), the
-  server closes, or it connects again (by WebSocket, or by SOAP in another OCPP version), which
-  replaces it. Then it is unregistered, with ``on_disconnect``; its next request connects it again;
+  server closes, or it connects again (by WebSocket, or by SOAP in another OCPP version or announcing
+  another address), which replaces it. Then it is unregistered, with ``on_disconnect``; its next
+  request connects it again;
 * on the charge point, the client (:class:`SoapChargePointClient`, which keeps itself connected as the
   WebSocket client does) is connected once the central system's HTTP endpoint could be reached (a TCP,
   and TLS, connection to it opened), until a request to it gets no HTTP answer at all. Then the link is
@@ -1128,17 +1129,24 @@ class SoapServer(_HttpEndpoint):
         address = message.from_address or message.reply_to_address
         registered = self._links.get(cp_id)
         loop = asyncio.get_running_loop()
-        if registered is not None and registered.connection.version is not message.version:
-            _log.info("charge point %s now speaks OCPP %s", loggable(cp_id), message.version.version)
-            await registered.connection.end("speaks another version now")
-            registered = self._links.get(cp_id)  # None, unless a concurrent request connected it again
+        again = None
         if registered is not None and not registered.connection.ended:
-            registered.last_seen = loop.time()
-            if registered.announced != (address, request_host):
-                registered.announced = (address, request_host)
-                self._judge_address(cp_id, registered.link, address, request_host)
-            return registered.connection.role
-        if self.max_charge_points is not None and len(self._links) >= self.max_charge_points:
+            # Another version, or another address: the charge point connected again (restarted elsewhere,
+            # on another port). A new connection replaces the old one, as over WebSocket. A request naming
+            # no address leaves the one it has.
+            if registered.connection.version is not message.version:
+                again = f"now speaks OCPP {message.version.version}"
+            elif address and registered.announced[0] and address != registered.announced[0]:
+                again = f"now announces {loggable(address)}"
+            else:
+                registered.last_seen = loop.time()
+                announced = (address or registered.announced[0], request_host)
+                if registered.announced != announced:
+                    registered.announced = announced
+                    self._judge_address(cp_id, registered.link, announced[0], request_host)
+                return registered.connection.role
+            _log.info("charge point %s %s: a new connection replaces the old one", loggable(cp_id), again)
+        elif self.max_charge_points is not None and len(self._links) >= self.max_charge_points:
             self._full_log.warning(
                 "refused charge point %s: %d SOAP charge points registered (max_charge_points)",
                 loggable(cp_id),
