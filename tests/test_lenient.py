@@ -33,14 +33,8 @@ SLOPPY_START = {
 
 
 async def _raw_call(cp: EchoChargePoint, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The peer's response payload to an unvalidated request; its CALLERROR raised.
-
-    ``call_raw`` returns the answer as data once the connection seam lands (``.result()`` raises the
-    error), and raised the error itself before: this works with both.
-    """
-    answer: Any = await cp.call_raw(action, payload)
-    result: dict[str, Any] = answer.result() if hasattr(answer, "result") else answer
-    return result
+    """The peer's response payload to an unvalidated request; its CALLERROR raised."""
+    return (await cp.call_raw(action, payload)).result()
 
 
 class Recording(CentralSystem):
