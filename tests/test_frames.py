@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import string
+import uuid
 from typing import Any
 
 import pytest
@@ -284,21 +284,19 @@ def test_call_error_for_a_peers_unknown_code_answers_generic_error() -> None:
 
 # --- new_unique_id -----------------------------------------------------------------------------------------
 
-ID_CHARS = set(string.ascii_letters + string.digits)
 
-
-def test_new_unique_id_is_32_letters_and_digits() -> None:
+def test_new_unique_id_is_a_random_uuid_within_the_ocpp_j_cap() -> None:
     for _ in range(1000):
         ident = new_unique_id()
         assert type(ident) is str
-        assert len(ident) == 32 <= MAX_ID_LENGTH
-        assert set(ident) <= ID_CHARS
+        assert len(ident) == 36 == MAX_ID_LENGTH
+        parsed = uuid.UUID(ident)
+        assert str(parsed) == ident and parsed.version == 4
 
 
-def test_new_unique_ids_are_unique_and_use_the_whole_alphabet() -> None:
+def test_new_unique_ids_are_unique() -> None:
     ids = [new_unique_id() for _ in range(5000)]
     assert len(set(ids)) == len(ids)
-    assert set("".join(ids)) == ID_CHARS
 
 
 def test_new_unique_id_round_trips_through_a_frame() -> None:

@@ -22,6 +22,7 @@ from ocpprpc.errors import (
     InternalError,
     OccurrenceConstraintViolation,
     OcppError,
+    PropertyConstraintViolation,
     ProtocolError,
     SecurityError,
     TypeConstraintViolation,
@@ -45,8 +46,11 @@ from ocpprpc.transports._soap_codec import (
     encode_fault,
     encode_request,
     encode_response,
+    encode_unchecked_request,
     fault_status,
+    message_id_iri,
     require_identity,
+    unique_id_of,
 )
 
 from .conftest import WSDL_DIR, needs_wsdl
@@ -568,6 +572,94 @@ def test_reply_with_attributes_on_an_undeclared_prefix_is_read_in_recover_mode()
         "heartbeatInterval": 300,
     }
     v15.BootNotificationResponse.model_validate(message.payload)
+
+
+OCPPJS_FAULT = b"""<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:tns="urn://Ocpp/Cs/2012/06/"
+    xmlns:wsa5="http://www.w3.org/2005/08/addressing">
+  <soap:Header>
+    <tns:chargeBoxIdentity soap:mustUnderstand='true'>boxid</tns:chargeBoxIdentity>
+    <wsa5:Action soap:mustUnderstand='true'>/AuthorizeResponse</wsa5:Action>
+  </soap:Header>
+  <soap:Body>
+    <SOAP-ENV:Body>
+      <SOAP-ENV:Fault>
+        <SOAP-ENV:Code>
+          <SOAP-ENV:Value>SOAP-ENV:Sender</SOAP-ENV:Value>
+          <SOAP-ENV:Subcode><SOAP-ENV:Value>PropertyConstraintViolation</SOAP-ENV:Value></SOAP-ENV:Subcode>
+        </SOAP-ENV:Code>
+        <SOAP-ENV:Reason>
+          <SOAP-ENV:Text xml:lang="en">Payload is syntactically correct but at least one field contains an invalid
+            value</SOAP-ENV:Text>
+        </SOAP-ENV:Reason>
+      </SOAP-ENV:Fault>
+    </SOAP-ENV:Body>
+  </soap:Body>
+</soap:Envelope>
+"""
+"""A Fault as ocppjs writes it: the SOAP 1.1 envelope namespace, an undeclared ``SOAP-ENV`` prefix, and
+a Body inside the Body."""
+
+
+def test_an_ocppjs_fault_is_read_as_its_subcode() -> None:
+    message = decode_message(OCPPJS_FAULT, ALL)
+    assert message.is_response and message.spec is None
+    assert type(message.fault) is PropertyConstraintViolation and message.fault.remote
+    assert message.fault.description.startswith("Payload is syntactically correct")
+    assert message.charge_box_identity == "boxid"
+    sender_only = OCPPJS_FAULT.replace(
+        b"<SOAP-ENV:Subcode><SOAP-ENV:Value>PropertyConstraintViolation</SOAP-ENV:Value></SOAP-ENV:Subcode>", b""
+    )
+    assert type(decode_message(sender_only, ALL).fault) is ProtocolError  # the Code alone: the sender's fault
+    two = OCPPJS_FAULT.replace(b"</SOAP-ENV:Fault>", b"</SOAP-ENV:Fault><SOAP-ENV:Fault/>")
+    assert _decode_error(two).code is FV
+    empty = OCPPJS_FAULT.replace(b"<SOAP-ENV:Body>", b"<SOAP-ENV:Body><!--").replace(
+        b"</SOAP-ENV:Body>", b"--></SOAP-ENV:Body>"
+    )
+    assert _decode_error(empty).code is FV
+
+
+def test_message_ids_are_urn_uuid_iris_whose_unique_id_reads_back() -> None:
+    ident = "0b5c7a9e-3f41-4d2b-9c55-2f1e8d7a6b30"
+    assert message_id_iri(ident) == "urn:uuid:" + ident
+    assert unique_id_of(message_id_iri(ident)) == ident
+    assert unique_id_of("URN:UUID:" + ident) == ident
+    assert message_id_iri("uuid:x-y") == "uuid:x-y"  # already an IRI: as is
+    assert unique_id_of("uuid:x-y") == "uuid:x-y" and unique_id_of(None) is None
+    body = encode_request(
+        v16.VERSION,
+        _spec(v16.VERSION, "Heartbeat"),
+        {},
+        charge_box_identity="CP1",
+        message_id=message_id_iri(ident),
+        to="http://cs/",
+    )
+    assert decode_message(body, ALL).message_id == "urn:uuid:" + ident
+
+
+def test_an_unchecked_request_is_written_typed_when_it_fits_and_plainly_otherwise() -> None:
+    common: dict[str, Any] = {"charge_box_identity": "CP1", "message_id": "urn:uuid:1", "to": "http://cs/"}
+    typed = encode_unchecked_request(v16.VERSION, Side.CHARGE_POINT, "Authorize", {"idTag": "A"}, **common)
+    assert typed == encode_request(v16.VERSION, _spec(v16.VERSION, "Authorize"), {"idTag": "A"}, **common)
+    plain = encode_unchecked_request(
+        v16.VERSION, Side.CHARGE_POINT, "FooBar", {"a": [1, 2], "b": {"c": True}, "d": None}, **common
+    )
+    root = etree.fromstring(plain)
+    body = root.find(f"{{{SOAP_NS}}}Body")
+    assert body is not None
+    (element,) = body
+    assert element.tag == "{urn://Ocpp/Cs/2015/10/}fooBarRequest"
+    assert [(etree.QName(child).localname, child.text) for child in element] == [
+        ("a", "1"),
+        ("a", "2"),
+        ("b", None),
+        ("d", None),
+    ]
+    assert element[2][0].text == "true"
+    wrong_type = encode_unchecked_request(v16.VERSION, Side.CHARGE_POINT, "Authorize", {"idTag": 5}, **common)
+    assert b"<tns:idTag>5</tns:idTag>" in wrong_type  # the typed writer refuses an int: written plainly
+    with pytest.raises(UsageError):
+        encode_unchecked_request(v16.VERSION, Side.CHARGE_POINT, "FooBar", {"not a name": 1}, **common)
 
 
 def test_recover_mode_is_only_for_namespace_errors() -> None:

@@ -10,6 +10,7 @@ import base64
 import contextlib
 import gc
 import logging
+import re
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +28,7 @@ from ocpprpc import (
     CentralSystemServer,
     ConnectionClosed,
     OcppError,
+    PropertyConstraintViolation,
     ProtocolError,
     SecurityError,
     UnreadableAnswer,
@@ -465,6 +467,98 @@ async def test_a_stop_transaction_whose_answer_is_garbage_or_a_5xx_is_delivered_
             assert cp.pending_transaction_messages == 0
     # the first attempt reached the handler, the retry (same MessageID) was answered from memory
     assert CountingCentralSystem.handled == ["StopTransaction"]
+
+
+# -- 2b. wire details: message ids, what is logged, faults as ocppjs writes them -------------------------------
+
+
+_MESSAGE_ID = re.compile(rb"<a:MessageID>([^<]*)</a:MessageID>")
+_URN_UUID = re.compile(rb"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+async def test_every_message_id_is_a_urn_uuid_and_a_retried_message_keeps_its_own() -> None:
+    async with asyncio.timeout(10), CannedHttp([http_answer("502 Bad Gateway")]) as peer:  # never an OCPP answer
+        cp = QuickRetryChargePoint("CP1", "1.6")
+        async with soap.connect(cp, peer.url):
+            with pytest.raises(UnreadableAnswer):
+                await cp.call(v16.HeartbeatRequest())
+            with pytest.raises(UnreadableAnswer):
+                await cp.call_raw("Heartbeat", {})
+            await cp.enqueue(example(v16.StartTransactionRequest))  # the outbox sends it again and again
+            await until(lambda: len(peer.requests) >= 4)
+            (stored,) = await cp.outbox.pending(cp.id)
+    ids = []
+    for request in peer.requests:
+        found = _MESSAGE_ID.search(request)
+        assert found is not None
+        ids.append(found.group(1))
+    assert all(_URN_UUID.fullmatch(ident) for ident in ids), ids
+    assert len(set(ids[:3])) == 3 and ids[3] == ids[2]  # each message its own id; a retry its first one
+    assert ids[2] == b"urn:uuid:" + stored.message_id.encode()  # the outbox keeps the id itself
+
+
+async def test_a_retry_over_soap_reaches_the_handler_with_the_id_without_its_urn_uuid() -> None:
+    seen: list[str | None] = []
+
+    class Recording(EchoCentralSystem):
+        async def handle_call(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> Any:
+            seen.append(message_id)
+            return await super().handle_call(action, payload, message_id)
+
+    async with asyncio.timeout(10), soap.serve(CentralSystemServer(Recording)) as endpoint:
+        body = envelope("CP1", "<tns:heartbeatRequest/>", header="<a:MessageID>urn:uuid:1234-ab</a:MessageID>")
+        status, _, answer = await exchange(endpoint.port, http_head(len(body)) + body)
+        assert status == 200 and b"<a:RelatesTo>urn:uuid:1234-ab</a:RelatesTo>" in answer  # quoted as sent
+        body = envelope("CP1", "<tns:heartbeatRequest/>", header="<a:MessageID>uuid:other</a:MessageID>")
+        assert (await exchange(endpoint.port, http_head(len(body)) + body))[0] == 200
+    assert seen == ["1234-ab", "uuid:other"]
+
+
+async def test_an_unreadable_answer_is_logged_with_its_envelope_on_the_xml_logger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answer = http_answer("200 OK", b"<html><body>down for maintenance</body></html>")
+    async with asyncio.timeout(10), CannedHttp([answer]) as peer:
+        cp = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(cp, peer.url):
+            with caplog.at_level(logging.DEBUG, logger="ocpprpc.soap.xml"), pytest.raises(UnreadableAnswer):
+                await cp.call(v16.HeartbeatRequest())
+    logged = [r.getMessage() for r in caplog.records if r.name == "ocpprpc.soap.xml" and r.levelno == logging.DEBUG]
+    assert any("unreadable" in line and "down for maintenance" in line for line in logged), logged
+
+
+OCPPJS_FAULT = (
+    b'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"'
+    b' xmlns:tns="urn://Ocpp/Cs/2015/10/"><soap:Header><tns:chargeBoxIdentity soap:mustUnderstand="true">CP1'
+    b"</tns:chargeBoxIdentity></soap:Header><soap:Body><SOAP-ENV:Body><SOAP-ENV:Fault><SOAP-ENV:Code>"
+    b"<SOAP-ENV:Value>SOAP-ENV:Sender</SOAP-ENV:Value><SOAP-ENV:Subcode><SOAP-ENV:Value>PropertyConstraintViolation"
+    b'</SOAP-ENV:Value></SOAP-ENV:Subcode></SOAP-ENV:Code><SOAP-ENV:Reason><SOAP-ENV:Text xml:lang="en">bad'
+    b" value</SOAP-ENV:Text></SOAP-ENV:Reason></SOAP-ENV:Fault></SOAP-ENV:Body></soap:Body></soap:Envelope>"
+)
+"""A Fault in the shape ocppjs writes: SOAP 1.1 envelope, an undeclared SOAP-ENV prefix, a Body in the Body."""
+
+
+async def test_a_fault_in_the_shape_ocppjs_writes_is_the_peers_answer_with_its_subcode() -> None:
+    async with asyncio.timeout(10), CannedHttp([http_answer("500 Internal Server Error", OCPPJS_FAULT)]) as peer:
+        cp = EchoChargePoint("CP1", "1.6")
+        async with soap.connect(cp, peer.url):
+            with pytest.raises(PropertyConstraintViolation) as exc:
+                await cp.call(v16.AuthorizeRequest(id_tag="A"))
+            assert exc.value.remote and exc.value.description == "bad value"
+            raw = await cp.call_raw("Authorize", {"idTag": "A"})
+            assert raw.frame[2:4] == ["PropertyConstraintViolation", "bad value"]
+
+
+async def test_calling_a_soap_charge_point_that_gave_no_address_fails_at_once_saying_so() -> None:
+    server = CentralSystemServer(EchoCentralSystem)
+    async with asyncio.timeout(10), soap.serve(server) as endpoint:
+        body = envelope("CP1", "<tns:heartbeatRequest/>")  # neither From nor ReplyTo
+        assert (await exchange(endpoint.port, http_head(len(body)) + body))[0] == 200
+        assert "CP1" in server and server["CP1"].connected
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed, match=r"cannot be called: it announced no address \(From / ReplyTo\)"):
+            await server.call("CP1", v16.ResetRequest(type="Soft"))
+        assert time.monotonic() - started < 0.5
 
 
 # -- 3. decoding cost, and credentials before the body ---------------------------------------------------

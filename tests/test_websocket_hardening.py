@@ -722,7 +722,7 @@ class Cs(CentralSystem):
 
 async def main():
     options = {} if max_connections == "default" else {"max_connections": int(max_connections)}
-    async with websocket.serve(CentralSystemServer(Cs), "127.0.0.1", 0, open_timeout=1.0, **options) as server:
+    async with websocket.serve(CentralSystemServer(Cs), "127.0.0.1", 0, open_timeout=2.0, **options) as server:
         print(server.port, flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
@@ -766,7 +766,9 @@ async def test_a_server_at_its_file_limit_survives_a_crowd_of_half_open_sockets(
 
         await asyncio.gather(*(half_open() for _ in range(400)))
         assert len(writers) > 256  # more than the server could hold at once
-        await asyncio.sleep(2.5)  # open_timeout 1 s: the half-open ones are gone, the listener accepts again
+        # open_timeout 2 s (more than a SYN retry, so the crowd is all in at once): then the half-open ones are
+        # gone and the listener accepts again
+        await asyncio.sleep(3.5)
         for attempt in range(20):
             try:
                 await heartbeat(f"ws://127.0.0.1:{port}/CP{attempt}", open_timeout=2)

@@ -53,7 +53,8 @@ with :class:`UsageError`, to produce text that is not valid UTF-8, so no send ca
 
 Two leniencies, because peers in the field do this and rejecting it gains nothing: a CALLERROR without
 its details element (length 4) or with ``null`` details decodes with ``error_details == {}``. Ids longer
-than :data:`MAX_ID_LENGTH` are accepted (OCPP 1.6 caps them at 36; ocppjs sends 32); the caller may log
+than :data:`MAX_ID_LENGTH` are accepted (OCPP 1.6 caps them at 36; ocppjs sends 32, ours are 36-character
+UUIDs); the caller may log
 them. An empty action string is not a framing fault: it is an unknown action (NotImplemented), which the
 dispatcher decides. Error codes in a CALLERROR are not checked here: see :meth:`OcppError.from_code`.
 """
@@ -62,8 +63,7 @@ from __future__ import annotations
 
 import enum
 import json
-import secrets
-import string
+import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn, TypeAlias
 
@@ -324,24 +324,14 @@ def encode(frame: Frame) -> str:
     return text
 
 
-_ID_ALPHABET = string.ascii_letters + string.digits  # 62 symbols, as ocppjs
-_ID_LENGTH = 32
-# bytes.translate maps each random byte to a symbol in one C call. Bytes >= 248 (= 4 * 62) are deleted
-# rather than folded, so every symbol stays exactly equally likely.
-_ID_LIMIT = 256 - 256 % len(_ID_ALPHABET)
-_ID_TABLE = bytes(ord(_ID_ALPHABET[b % len(_ID_ALPHABET)]) for b in range(256))
-_ID_REJECT = bytes(range(_ID_LIMIT, 256))
-
-
 def new_unique_id() -> str:
-    """A fresh message id: 32 random ASCII letters and digits (about 190 bits), like ocppjs's.
+    """A fresh message id: a random (version 4) UUID, ``"0b5c7a9e-3f41-4d2b-9c55-2f1e8d7a6b30"``.
 
-    Drawn from :mod:`secrets` (the OS's CSPRNG), so ids are unguessable as well as unique.
+    36 characters, within OCPP-J's 36-character cap, drawn from the OS's CSPRNG (so unguessable as well
+    as unique). The same id serves both transports: over SOAP it is the ``MessageID`` IRI
+    ``urn:uuid:<id>``, so a message retried by a charge point's outbox keeps its id whichever way it goes.
     """
-    ident = secrets.token_bytes(_ID_LENGTH + 8).translate(_ID_TABLE, _ID_REJECT)
-    while len(ident) < _ID_LENGTH:  # more than 8 of 40 bytes rejected: p ~ 1e-6
-        ident += secrets.token_bytes(8).translate(_ID_TABLE, _ID_REJECT)
-    return ident[:_ID_LENGTH].decode("ascii")
+    return str(uuid.uuid4())
 
 
 def call_error_for(unique_id: str, error: OcppError) -> CallErrorFrame:
