@@ -7,14 +7,17 @@ when the connection goes it leaves the registry and ``on_disconnect`` fires once
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import ocpprpc.transports
 from ocpprpc import (
     Backoff,
     CentralSystem,
@@ -25,6 +28,7 @@ from ocpprpc import (
     OcppRpcError,
     UnknownChargePoint,
     UsageError,
+    after,
 )
 from ocpprpc._basic_auth import basic_authorization, parse_basic_authorization
 from ocpprpc.connection import Connection, OcppJLink
@@ -403,3 +407,44 @@ def test_backoff_waits_grow_to_the_maximum_and_are_only_ever_shortened_by_the_ji
     for wrong in ({"initial": 0}, {"max": 0.5}, {"factor": 0.9}, {"jitter": 1.5}):
         with pytest.raises(UsageError):
             Backoff(**wrong)
+
+
+# -- after-hooks, and the import graph ----------------------------------------------------------------------
+
+
+class AfterBootCentralSystem(EchoCentralSystem):
+    """Asks the charge point for its configuration once the BootNotification's answer is on its way."""
+
+    @after("BootNotification")
+    async def configure(self, request: Any, response: Any) -> None:
+        assert self.connected
+        answer = await self.call(v16.GetConfigurationRequest())
+        self.configured = answer
+
+
+@pytest.mark.parametrize("kind", TRANSPORTS)
+@bounded(10)
+async def test_an_after_hook_runs_once_the_answer_is_sent_and_may_call_the_peer_on_every_transport(kind: str) -> None:
+    server = CentralSystemServer(AfterBootCentralSystem)
+    async with central_system(kind, server) as where:
+        cp = EchoChargePoint("CP1", "1.6")
+        async with charge_point_connection(kind, cp, where):
+            boot = await cp.call(v16.BootNotificationRequest(charge_point_vendor="V", charge_point_model="M"))
+            assert boot.status is v16.RegistrationStatus.ACCEPTED  # answered before the hook's call came back
+            await eventually(lambda: hasattr(server["CP1"], "configured"))
+            assert [type(r) for r in cp.received] == [v16.GetConfigurationRequest]
+
+
+def test_no_transport_imports_another_and_soap_knows_no_model_fields() -> None:
+    folder = Path(ocpprpc.transports.__file__).parent
+    transports = {"websocket", "soap", "memory"}
+    for name in transports:
+        tree = ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {
+            (node.module or "").rpartition(".")[2]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level >= 1
+        } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names}
+        assert not (imported & (transports - {name})), (name, imported & transports)
+    soap_source = (folder / "soap.py").read_text(encoding="utf-8")
+    assert "model_fields" not in soap_source and "lxml" not in soap_source and ".role." not in soap_source
