@@ -31,3 +31,12 @@ def test_every_test_the_guarantees_table_names_exists() -> None:
             elif name and not re.search(rf"^(async )?def {re.escape(name)}\(", source, re.MULTILINE):
                 missing.append(f"{module}::{name}")
     assert not missing, f"the README's Guarantees table names tests that do not exist: {missing}"
+
+
+def test_the_readme_example_is_an_excerpt_of_the_quickstart_that_runs() -> None:
+    """Every line of the README's first example stands in examples/quickstart.py (which a test runs)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    quickstart = {line.strip() for line in (REPO / "examples" / "quickstart.py").read_text().splitlines()}
+    missing = [line for line in block.splitlines() if line.strip() and line.strip() not in quickstart]
+    assert not missing, f"README example lines not in examples/quickstart.py: {missing}"
