@@ -51,7 +51,7 @@ def format_source(source: str) -> str:
 
 def generate(wsdl_dir: Path, out_dir: Path) -> list[Path]:
     """Write every version's package under ``out_dir``; returns the files written."""
-    written = []
+    written: list[Path] = []
     for version, module in VERSIONS.items():
         cs, cp = read_version(wsdl_dir, version)
         vdef = build_version(version, module, cs, cp)

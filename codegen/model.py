@@ -24,7 +24,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import xmlschema
-from xmlschema.validators import XsdAtomicBuiltin, XsdComplexType, XsdElement, XsdSimpleType
+from xmlschema.validators import (
+    XsdAtomic,
+    XsdAtomicBuiltin,
+    XsdAttribute,
+    XsdComplexType,
+    XsdComponent,
+    XsdElement,
+    XsdFractionDigitsFacet,
+    XsdGroup,
+    XsdSimpleType,
+)
 
 from .wsdl import XSD_NS, Service
 
@@ -158,8 +168,16 @@ def enum_member(value: str) -> str:
 def documentation(component: Any) -> str:
     """The ``xs:documentation`` text of a schema component, whitespace-folded."""
     annotation = getattr(component, "annotation", None)
-    docs = getattr(annotation, "documentation", None) or []
+    docs: list[Any] = getattr(annotation, "documentation", None) or []  # xs:documentation elements
     return " ".join(" ".join((doc.text or "").split()) for doc in docs).strip()
+
+
+def _local_name(component: XsdComponent) -> str:
+    """The local name of a named component (xmlschema types it as optional, for anonymous ones)."""
+    name = component.local_name
+    if name is None:
+        raise ValueError(f"{component!r} has no name")
+    return name
 
 
 def _type_signature(component: Any) -> str:
@@ -186,17 +204,19 @@ class _Walker:
 
     def simple(self, st: XsdSimpleType) -> TypeRef:
         if isinstance(st, XsdAtomicBuiltin):
-            scalar = _BUILTINS[st.local_name]
-            return TypeRef("scalar", _ANNOTATED_BUILTINS.get(st.local_name, scalar), scalar)
-        base = st.primitive_type.local_name
+            scalar = _BUILTINS[_local_name(st)]
+            return TypeRef("scalar", _ANNOTATED_BUILTINS.get(_local_name(st), scalar), scalar)
+        if not isinstance(st, XsdAtomic):
+            raise ValueError(f"OCPP {self.v.version}: {st!r}: xs:list and xs:union are not supported")
+        base = _local_name(st.primitive_type)
         scalar = _BUILTINS[base]
         fraction = st.get_facet(f"{{{XSD_NS}}}fractionDigits")
-        fraction_digits = int(fraction.value) if fraction is not None else None
+        fraction_digits = int(fraction.value) if isinstance(fraction, XsdFractionDigitsFacet) else None
         if st.name is None:  # anonymous restriction
             if st.enumeration:
                 raise ValueError(f"OCPP {self.v.version}: anonymous enumeration not supported")
             return TypeRef("scalar", _ANNOTATED_BUILTINS.get(base, scalar), scalar, max_length=st.max_length)
-        name = st.local_name
+        name = _local_name(st)
         if st.enumeration:
             if not self._check_same(name, st):
                 values = tuple(str(x) for x in st.enumeration)
@@ -217,16 +237,25 @@ class _Walker:
             return TypeRef("model", name, "str")
         model = ModelDef(name=name, doc=documentation(ct))
         self.v.models[name] = model
+        content = ct.content
         if ct.has_simple_content():
+            if not isinstance(content, XsdSimpleType):
+                raise ValueError(f"OCPP {self.v.version}: {name}: simple content without a simple type")
             model.fields.append(
-                FieldDef("value", "value", "value", "text", self.simple(ct.content), 1, 1, "The element's text.")
+                FieldDef("value", "value", "value", "text", self.simple(content), 1, 1, "The element's text.")
             )
-        else:
-            for elem in ct.content.iter_elements():
+        elif isinstance(content, XsdGroup):
+            for elem in content.iter_elements():
+                if not isinstance(elem, XsdElement):
+                    raise ValueError(f"OCPP {self.v.version}: {name}: xs:any is not supported")
                 model.fields.append(self.element(elem, name))
+        else:
+            raise ValueError(f"OCPP {self.v.version}: {name}: empty simple content is not supported")
         for attr in ct.attributes.values():
+            if not isinstance(attr, XsdAttribute):
+                raise ValueError(f"OCPP {self.v.version}: {name}: xs:anyAttribute is not supported")
             ref = self.simple(attr.type)
-            attr_name = attr.local_name
+            attr_name = _local_name(attr)
             model.fields.append(
                 FieldDef(
                     attr_name,
@@ -242,12 +271,12 @@ class _Walker:
         return TypeRef("model", name, "str")
 
     def element(self, elem: XsdElement, owner: str) -> FieldDef:
-        xml_name = elem.local_name
+        xml_name = _local_name(elem)
         json_name = xml_name
         xsd_type = elem.type
         if isinstance(xsd_type, XsdComplexType):
             anonymous = xsd_type.name is None
-            type_name = owner + xml_name[0].upper() + xml_name[1:] if anonymous else xsd_type.local_name
+            type_name = owner + xml_name[0].upper() + xml_name[1:] if anonymous else _local_name(xsd_type)
             ref = self.complex(xsd_type, type_name)
             repeated = elem.max_occurs is None or elem.max_occurs > 1
             if anonymous and xsd_type.has_simple_content() and repeated:
@@ -280,7 +309,11 @@ def build_version(version: str, module: str, cs: Service, cp: Service) -> Versio
         sources=(f"{version}/{cs.path.name}", f"{version}/{cp.path.name}"),
     )
     walker = _Walker(vdef)
-    for service, initiator in ((cs, "CHARGE_POINT"), (cp, "CENTRAL_SYSTEM")):
+    services: tuple[tuple[Service, Literal["CHARGE_POINT", "CENTRAL_SYSTEM"]], ...] = (
+        (cs, "CHARGE_POINT"),
+        (cp, "CENTRAL_SYSTEM"),
+    )
+    for service, initiator in services:
         schema: xmlschema.XMLSchema = service.schema
         # Every named type, in a stable order, so enums and types no message uses are generated too.
         for name in sorted(schema.types):
@@ -295,10 +328,10 @@ def build_version(version: str, module: str, cs: Service, cp: Service) -> Versio
             vdef.actions.append(
                 ActionDef(
                     name=op.name,
-                    initiator=initiator,  # type: ignore[arg-type]
+                    initiator=initiator,
                     namespace=service.namespace,
-                    request=request.local_name,
-                    response=response.local_name,
+                    request=_local_name(request),
+                    response=_local_name(response),
                     request_element=op.input_element,
                     response_element=op.output_element,
                     doc=op.documentation or documentation(request),

@@ -40,7 +40,7 @@ from pydantic import AwareDatetime
 from pydantic.fields import FieldInfo
 
 from ocpprpc.messages import v12, v15, v16
-from ocpprpc.messages._base import ActionSpec, OcppModel, OcppVersion, Side, XmlChild
+from ocpprpc.messages._base import ActionSpec, OcppLegacyListsModel, OcppModel, OcppVersion, Side, XmlChild
 from ocpprpc.messages.examples import example
 from ocpprpc.transports._soap_codec import content_type, encode_request, encode_response
 
@@ -169,7 +169,7 @@ def _scalar(inner: Any, constraints: Sequence[Any]) -> str:
         text = "date-time (RFC 3339, with time zone)"
     else:
         raise TypeError(f"no description for the type {inner!r}")
-    facets = []
+    facets: list[str] = []
     max_length = _constraint(constraints, "max_length")
     if max_length is not None:
         facets.append(f"at most {max_length} characters")
@@ -248,7 +248,7 @@ def _field_table(model: type[OcppModel]) -> str:
     if not model.model_fields:
         return "No fields: the payload is an empty object, `{}`.\n"
     xml = {child.field: child for child in model.__ocpp_xml__}
-    rows = []
+    rows: list[list[str]] = []
     described = any(info.description for info in model.model_fields.values())
     for name, info in model.model_fields.items():
         shape = _shape(info)
@@ -286,7 +286,7 @@ def _nested(models: Iterable[type[OcppModel]]) -> list[type[OcppModel]]:
 
 def _attribute_note(models: Sequence[type[OcppModel]]) -> str:
     """How XML attributes and element text look in JSON, for each data type here that has them."""
-    notes = []
+    notes: list[str] = []
     for parent in models:
         for child in parent.__ocpp_xml__:
             value = child.value
@@ -306,7 +306,8 @@ def _attribute_note(models: Sequence[type[OcppModel]]) -> str:
                 f"{'repeated element is the list' if child.repeated else 'element is the object'} `{json_name}`, "
                 f"{item} with the text under {_words(text)} and the attributes beside it: `{sample}`."
             )
-            legacy = dict(getattr(parent, "__ocpp_legacy_lists__", ())).get(json_name)
+            legacy_lists = parent.__ocpp_legacy_lists__ if issubclass(parent, OcppLegacyListsModel) else ()
+            legacy = dict(legacy_lists).get(json_name)
             if legacy is not None and len(text) == 1:
                 item_json = example(value).to_json_dict()
                 texts = json.dumps([item_json[text[0]]], ensure_ascii=False)
@@ -510,7 +511,7 @@ def generate(out: Path = DEFAULT_OUT, versions: Sequence[OcppVersion] = VERSIONS
     target = out / "messages"
     if target.exists():
         shutil.rmtree(target)
-    written = []
+    written: list[Path] = []
     for relative, text in render(versions).items():
         path = out.joinpath(*relative.parts)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -520,7 +521,7 @@ def generate(out: Path = DEFAULT_OUT, versions: Sequence[OcppVersion] = VERSIONS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m codegen.reference", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m codegen.reference", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the docs folder (default: docs/)")
     args = parser.parse_args(argv)
     written = generate(args.out)

@@ -87,7 +87,7 @@ def render_enum(e: EnumDef) -> str:
 
 def render_alias(s: SimpleDef) -> str:
     base = _SCALAR_TYPES[s.scalar]
-    facets = []
+    facets: list[str] = []
     if s.max_length is not None:
         facets.append(f"Field(max_length={s.max_length})")
     if s.fraction_digits is not None:
@@ -164,7 +164,7 @@ def render_typed_dict(m: ModelDef, vdef: VersionDef) -> str:
 
 
 def _field_line(f: FieldDef) -> str:
-    args = []
+    args: list[str] = []
     if not f.required:
         args.append("default=None")
     if f.json_name != f.py_name:
@@ -267,11 +267,11 @@ def render_models(vdef: VersionDef) -> str:
 
 
 def _render_model_body(vdef: VersionDef) -> str:
-    out = []
+    out: list[str] = []
     for name in sorted(vdef.simples):
         out.append(render_alias(vdef.simples[name]))
     out.append("\n")
-    doc_of = {}
+    doc_of: dict[str, str] = {}
     for action in vdef.actions:
         doc_of[action.request] = f"The {action.name}.req PDU."
         doc_of[action.response] = f"The {action.name}.conf PDU."

@@ -71,7 +71,7 @@ def read_service(path: Path) -> Service:
     if len(port_types) != 1:
         raise ValueError(f"{path}: expected one portType, found {len(port_types)}")
     port_type = port_types[0]
-    operations = []
+    operations: list[Operation] = []
     for op in port_type.iterfind(f"{{{WSDL_NS}}}operation"):
         in_msg = op.find(f"{{{WSDL_NS}}}input")
         out_msg = op.find(f"{{{WSDL_NS}}}output")
