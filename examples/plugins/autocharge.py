@@ -224,7 +224,8 @@ class AutoCharge(Plugin):
 
     def update_local_list(self, station: Station, request: OcppModel) -> dict[str, Any]:
         sent = request.to_json_dict()
-        entries = sent.get("localAuthorizationList") or sent.get("localAuthorisationList") or []  # 1.6 / 1.5
+        # 1.6 / 1.5
+        entries: list[dict[str, Any]] = sent.get("localAuthorizationList") or sent.get("localAuthorisationList") or []
         if sent["updateType"] == "Full":
             station.local_list.clear()
         for entry in entries:
@@ -261,7 +262,7 @@ class AutoCharge(Plugin):
     async def call(self, cp: Role, action: str, payload: dict[str, Any]) -> Any:
         """Send ``action`` with ``payload`` (wire names) in the charge point's version; the typed answer."""
         spec = cp.ocpp_version.initiated_by(cp.side)[action]
-        return await cp.call(spec.request.model_validate(payload))  # type: ignore[arg-type]
+        return await cp.call(spec.request.model_validate(payload))
 
     async def report_in(self, cp: Role) -> None:
         """On (re)connection: a BootNotification the first time, then the status of every connector."""

@@ -83,7 +83,7 @@ USAGE = {
 def _versions_from(protocols: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     if not protocols:
         return default
-    versions = []
+    versions: list[str] = []
     for word in protocols.split(","):
         version = word.strip().removeprefix("ocpp")
         if version not in ALL_VERSIONS:
@@ -380,7 +380,7 @@ class Simulator:
         request = spec.request.model_validate(payload)
 
         async def run() -> None:
-            response: Any = await cp.call(request)  # type: ignore[arg-type]
+            response: Any = await cp.call(request)
             transaction_id = getattr(response, "transaction_id", None)
             if spec.name == "StartTransaction" and transaction_id is not None:
                 cp.state["transaction_id"] = transaction_id
@@ -397,7 +397,7 @@ class Simulator:
         payload = payloads.request(role.ocpp_version, spec.request, spec.name, self.state_for(role))
         payload.update(command.fields)
         request = spec.request.model_validate(payload)
-        self.spawn("cs", spec.name, role.call(request))  # type: ignore[arg-type]
+        self.spawn("cs", spec.name, role.call(request))
 
     def _raw_call(self, command: Command) -> tuple[str, dict[str, Any]]:
         if len(command.args) < 1:
@@ -405,7 +405,7 @@ class Simulator:
         action = command.args[0]
         text = " ".join(command.args[1:]) or "{}"
         try:
-            payload = json.loads(text)
+            payload: dict[str, Any] | list[Any] | str | float | None = json.loads(text)  # int and bool are floats
         except ValueError:
             raise CommandError(f"not JSON: {text}") from None
         if not isinstance(payload, dict):

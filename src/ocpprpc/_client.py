@@ -21,7 +21,7 @@ import logging
 import random
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Generic, Self, TypeVar
 
 from ._identity import loggable
 from ._link import NotConnected
@@ -66,12 +66,15 @@ class Backoff:
         return self.nominal(failures) * (1 - self.jitter * random.random())
 
 
-class KeepConnected:
+OpenedT = TypeVar("OpenedT")
+
+
+class KeepConnected(Generic[OpenedT]):
     """A charge point's client that keeps itself connected: the loop both transports share.
 
-    Subclasses implement :meth:`_open` (one attempt to connect, raising on failure) and :meth:`_serve`
-    (attach the connection, call :meth:`_attached` once attached, return when it is lost), and may
-    override :meth:`_describe_error`.
+    Subclasses implement :meth:`_open` (one attempt to connect, raising on failure; it gives an
+    ``OpenedT``) and :meth:`_serve` (attach the connection, call :meth:`_attached` once attached, return
+    when it is lost), and may override :meth:`_describe_error`.
     """
 
     def __init__(
@@ -174,11 +177,11 @@ class KeepConnected:
     async def _finish(self) -> None:
         """Release what :meth:`_prepare` set up, once closed."""
 
-    async def _open(self) -> Any:
+    async def _open(self) -> OpenedT:
         """One attempt to connect; what :meth:`_serve` serves. Raises on failure."""
         raise NotImplementedError
 
-    async def _serve(self, opened: Any) -> None:
+    async def _serve(self, opened: OpenedT, /) -> None:
         """Attach the opened connection, call :meth:`_attached`, return once it is lost."""
         raise NotImplementedError
 

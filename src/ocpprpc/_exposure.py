@@ -28,12 +28,13 @@ import ipaddress
 import logging
 import resource
 import time
-from typing import Any
+from typing import Any, TypeAlias
 
 __all__ = [
     "ACCEPT_ERROR_LOG_INTERVAL",
     "DEFAULT_MAX_PER_ADDRESS",
     "ConnectionGate",
+    "PeerName",
     "default_max_connections",
     "is_loopback",
     "peer_address",
@@ -135,9 +136,13 @@ def shared_gate() -> ConnectionGate:
     return _shared
 
 
+PeerName: TypeAlias = tuple[object, ...] | str | bytes | None
+"""A socket's ``peername``: (host, port, ...) for IP, a path for a Unix socket, None when unknown."""
+
+
 def peer_address(transport: asyncio.BaseTransport) -> str:
     """The source address (host only) of an accepted connection, ``"?"`` when unknown."""
-    peer = transport.get_extra_info("peername")
+    peer: PeerName = transport.get_extra_info("peername")
     if isinstance(peer, tuple) and peer:
         return str(peer[0])
     return "?" if not peer else str(peer)

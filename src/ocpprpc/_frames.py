@@ -134,6 +134,10 @@ class CallErrorFrame:
 
 Frame: TypeAlias = Call | CallResult | CallErrorFrame
 
+# A decoded JSON value. Declared on what json gives back, so that ``type(x) is dict`` narrows to
+# ``dict[str, Any]`` for the type checkers (an ``Any`` would narrow to a dict of unknowns).
+_Json: TypeAlias = dict[str, Any] | list[Any] | str | int | float | bool | None
+
 
 class FrameError(OcppError):
     """A text message that is not a well-formed OCPP-J frame; raised by :func:`decode` only.
@@ -198,7 +202,7 @@ def decode(text: str | bytes) -> Frame:
         except UnicodeEncodeError as exc:
             raise FrameError(_FORMATION, f"not UTF-8: {exc.reason} at {exc.start}") from None
     try:
-        msg = _DECODER.decode(text)
+        msg: _Json = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError, NaN / Infinity and integers too long to convert.
         raise FrameError(_FORMATION, f"not valid JSON: {exc}") from None
@@ -213,7 +217,7 @@ def decode(text: str | bytes) -> Frame:
     unique_id = msg[1] if n > 1 else None
     if type(unique_id) is not str or not unique_id:
         unique_id = None
-    mt = msg[0]
+    mt: _Json = msg[0]
     if type(mt) is not int or not 2 <= mt <= 4:
         raise FrameError(ErrorCode.PROTOCOL_ERROR, f"unknown message type {_short_repr(mt)}", unique_id)
 
@@ -222,8 +226,8 @@ def decode(text: str | bytes) -> Frame:
             raise FrameError(_FORMATION, "unique id missing, empty or not a string", None, MessageType.CALL)
         if n != 4:
             raise FrameError(_FORMATION, f"CALL has {n} elements, expected 4", unique_id, MessageType.CALL)
-        action = msg[2]
-        payload = msg[3]
+        action: _Json = msg[2]
+        payload: _Json = msg[3]
         if type(action) is not str:
             raise FrameError(_FORMATION, "CALL action is not a string", unique_id, MessageType.CALL)
         if type(payload) is not dict:
@@ -246,9 +250,9 @@ def decode(text: str | bytes) -> Frame:
         raise FrameError(_FORMATION, "unique id missing, empty or not a string", None, MessageType.CALLERROR)
     if n != 5 and n != 4:
         raise FrameError(_FORMATION, f"CALLERROR has {n} elements, expected 5", unique_id, MessageType.CALLERROR)
-    code = msg[2]
-    description = msg[3]
-    details = msg[4] if n == 5 else None
+    code: _Json = msg[2]
+    description: _Json = msg[3]
+    details: _Json = msg[4] if n == 5 else None
     if details is None:
         details = {}
     if type(code) is not str or type(description) is not str or type(details) is not dict:
@@ -272,7 +276,7 @@ def _utf8_problem(value: Any) -> str | None:
     return None
 
 
-def _refuse_lone_surrogates(msg: Any) -> None:
+def _refuse_lone_surrogates(msg: _Json) -> None:
     """Raise FrameError when decoded JSON holds a lone surrogate anywhere (it cannot be sent back)."""
     problem = _utf8_problem(msg)
     if problem is None:
@@ -282,13 +286,13 @@ def _refuse_lone_surrogates(msg: Any) -> None:
     if type(msg) is list and msg:
         if type(msg[0]) is int and 2 <= msg[0] <= 4:
             message_type = MessageType(msg[0])
-        candidate = msg[1] if len(msg) > 1 else None
+        candidate: _Json = msg[1] if len(msg) > 1 else None
         if type(candidate) is str and candidate and _utf8_problem(candidate) is None:
             unique_id = candidate
     raise FrameError(_FORMATION, problem, unique_id, message_type)
 
 
-def _short_repr(value: Any, limit: int = 40) -> str:
+def _short_repr(value: _Json, limit: int = 40) -> str:
     """``repr(value)`` cut to about ``limit`` characters (a peer's value in a description sent back)."""
     text = repr(value) if type(value) is not list and type(value) is not dict else type(value).__name__
     return text if len(text) <= limit else f"{text[:limit]}…"

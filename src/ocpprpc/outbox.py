@@ -102,7 +102,8 @@ class MemoryOutbox:
         return key
 
     async def pending(self, charge_point_id: str) -> list[OutboxMessage]:
-        return list(self._messages.get(charge_point_id, {}).values())
+        messages = self._messages.get(charge_point_id)
+        return list(messages.values()) if messages is not None else []
 
     async def remove(self, key: int) -> None:
         charge_point_id = self._owner.pop(key, None)

@@ -380,13 +380,14 @@ class Role:
                 )
             return InboundResult(None, ActionNotImplemented(f"unknown action {action!r} in OCPP {version.version}"))
         try:
-            request = spec.request.model_validate(payload)
+            request: OcppModel = spec.request.model_validate(payload)
         except ValidationError as exc:
             repaired, error = await self._invalid(spec, spec.request, payload, exc, "request")
             if repaired is None:
                 return InboundResult(None, error)
             request = repaired
         deadline = HandlerDeadline(self.handler_timeout)
+        response: OcppModel | None = None  # stays None when the deadline passed (its cancellation is swallowed)
         try:
             with deadline:
                 response = await self._invoke(spec, request)
@@ -397,7 +398,7 @@ class Role:
         except Exception:
             self.logger.exception("handler for %s from %s failed", action, self.id)
             return InboundResult(None, InternalError(f"the {self.side.value} failed while handling {action}"))
-        if deadline.expired:
+        if deadline.expired or response is None:
             self.logger.error("handler for %s from %s took over %s s", action, self.id, self.handler_timeout)
             return InboundResult(None, InternalError(f"the {self.side.value} took too long to handle {action}"))
         try:

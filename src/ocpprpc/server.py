@@ -115,7 +115,7 @@ class CentralSystemServer(Generic[CS]):
                 f"{role_class.__name__} speaks OCPP {', '.join(role_class.versions)}; "
                 f"it cannot serve {', '.join(v for v in self.versions if v not in role_class.versions)}"
             )
-        self.factory = factory
+        self.factory: type[CS] | RoleFactory[CS] = factory
         self.name = role_class.__name__ if role_class is not None else getattr(factory, "__name__", "factory")
         """What serves the charge points (the role class's name), for messages."""
         self.replay_memory_ttl = replay_memory_ttl

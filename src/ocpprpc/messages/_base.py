@@ -323,7 +323,7 @@ class ActionSpec:
     """
 
     name: str
-    request: type[OcppModel]
+    request: type[OcppRequest[OcppModel]]
     response: type[OcppModel]
     initiator: Side
     namespace: str

@@ -126,7 +126,7 @@ import enum
 import math
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -519,8 +519,8 @@ def _plan(model: type[OcppModel], namespace: str) -> _Plan:
     if plan is not None:
         return plan
     plan = _Plan(model)
-    elements = []
-    attributes = []
+    elements: list[tuple[str, str, str, _Enc, _Plan | None, bool]] = []
+    attributes: list[tuple[str, str, _Enc]] = []
     fields = model.model_fields
     for child in model.__ocpp_xml__.children:
         json_key = fields[child.field].alias or child.field
@@ -626,7 +626,7 @@ def _write(out: list[str], payload: Mapping[str, Any], plan: _Plan) -> None:
         if repeated:
             if not isinstance(value, list | tuple):
                 raise UsageError(f"{key!r} repeats: expected a list, got {type(value).__name__}")
-            items: list[Any] | tuple[Any, ...] = value
+            items = cast("Sequence[Any]", value)
         else:
             items = (value,)
         for item in items:
@@ -786,8 +786,8 @@ _WIRE_NAMES: dict[type[OcppModel], frozenset[str]] = {}
 def _fill_plainly(parent: etree._Element, namespace: str, value: Any) -> None:
     """JSON ``value`` as ``parent``'s content: objects as children, lists repeated, scalars as text."""
     if isinstance(value, Mapping):
-        for key, item in value.items():
-            for one in item if isinstance(item, list) else [item]:
+        for key, item in cast("Mapping[str, object]", value).items():
+            for one in cast("list[object]", item) if isinstance(item, list) else [item]:
                 _fill_plainly(etree.SubElement(parent, f"{{{namespace}}}{key}"), namespace, one)
     elif isinstance(value, bool):
         parent.text = "true" if value else "false"
@@ -946,7 +946,7 @@ def _decode_element(element: etree._Element, plan: _Plan) -> dict[str, Any]:
             if items is None:
                 out[key] = [item]
             elif type(items) is list:
-                items.append(item)
+                cast("list[object]", items).append(item)
             else:  # the text of an unknown element that happens to have this key
                 out[key] = [items, item]
         elif key in out:

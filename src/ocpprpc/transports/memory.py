@@ -16,9 +16,9 @@ a :class:`MemoryChannel` is the I/O, and :func:`connect` hands each end to the c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from ..connection import Connection, OcppJLink
 from ..errors import ConnectionClosed, UsageError
@@ -29,6 +29,8 @@ from ..server import CentralSystemServer
 __all__ = ["MemoryChannel", "channel_pair", "connect"]
 
 _CLOSE = object()
+
+CS = TypeVar("CS", bound=CentralSystem)
 
 
 class MemoryChannel:
@@ -70,11 +72,11 @@ def channel_pair() -> tuple[MemoryChannel, MemoryChannel]:
 
 @asynccontextmanager
 async def connect(
-    central_system: CentralSystemServer[Any] | CentralSystem,
+    central_system: CentralSystemServer[CS] | CS,
     charge_point: ChargePoint,
     *,
     version: str | OcppVersion | None = None,
-) -> AsyncIterator[CentralSystem]:
+) -> AsyncGenerator[CS, None]:
     """Connect ``charge_point`` to a central system in memory; yields the central system's role object.
 
     ``central_system`` is a :class:`CentralSystemServer` (the charge point is registered there, as a
@@ -83,8 +85,9 @@ async def connect(
     speak it (:class:`UsageError` otherwise). Both ends are closed when the block exits.
     """
     cp_connection = Connection(charge_point, version)  # checks that the charge point speaks it
+    cs_connection: Connection[CS]
     if isinstance(central_system, CentralSystemServer):
-        cs_connection: Connection[CentralSystem] = central_system.accept(charge_point.id, cp_connection.version)
+        cs_connection = central_system.accept(charge_point.id, cp_connection.version)
     elif isinstance(central_system, CentralSystem):
         cs_connection = Connection(central_system, cp_connection.version)
     else:

@@ -1213,7 +1213,7 @@ class SoapServer(_HttpEndpoint):
 # -- charge point ----------------------------------------------------------------------------------------
 
 
-class SoapChargePointClient(KeepConnected, _HttpEndpoint):
+class SoapChargePointClient(KeepConnected[None], _HttpEndpoint):
     """A charge point speaking SOAP to the central system at ``central_system_url``, keeping itself connected.
 
     ``connect(...)`` is this class: ``async with connect(cp, "http://cs:9100/"):``. It serves its
@@ -1269,8 +1269,7 @@ class SoapChargePointClient(KeepConnected, _HttpEndpoint):
             raise UsageError(f"cannot post to {central_system_url!r}: {problem}")
         if max_calls_in_flight < 1:
             raise UsageError(f"max_calls_in_flight is a number >= 1, not {max_calls_in_flight}")
-        KeepConnected.__init__(
-            self,
+        super().__init__(  # KeepConnected's; _HttpEndpoint's below
             charge_point,
             label=f"cp#{loggable(charge_point.id)}",
             target=loggable(central_system_url),

@@ -95,6 +95,7 @@ from .._client import Backoff, KeepConnected
 from .._exposure import (
     DEFAULT_MAX_PER_ADDRESS,
     ConnectionGate,
+    PeerName,
     peer_address,
     quiet_accept_errors,
     restore_accept_errors,
@@ -627,7 +628,7 @@ def _unauthorized(connection: ServerConnection, reason: str) -> Response:
 
 def _address(ws: WsConnection) -> str:
     try:
-        address = ws.remote_address
+        address: PeerName = ws.remote_address
     except Exception:  # no transport (yet)
         return "?"
     if isinstance(address, tuple) and len(address) >= 2:
@@ -638,7 +639,7 @@ def _address(ws: WsConnection) -> str:
 # -- client -------------------------------------------------------------------------------------------
 
 
-class WebSocketClient(KeepConnected):
+class WebSocketClient(KeepConnected[ClientConnection]):
     """A charge point's OCPP-J connection to a central system at ``url``, that keeps itself connected.
 
     ``connect(...)`` is this class: ``async with connect(cp, "ws://host:9000/ocpp/CP1") as client:``.
