@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -37,7 +37,7 @@ class EchoChargePoint(EchoMixin, ChargePoint):
 
 
 @asynccontextmanager
-async def hand_driven_peer(role: Role) -> AsyncIterator[MemoryChannel]:
+async def hand_driven_peer(role: Role) -> AsyncGenerator[MemoryChannel, None]:
     """``role`` connected in memory to a peer end whose frames the test reads and writes by hand."""
     peer_end, role_end = memory.channel_pair()
     connection = Connection(role)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -62,23 +62,25 @@ class Recorder:
 
 
 @asynccontextmanager
-async def central_system(kind: str, server: CentralSystemServer[Any], **options: Any) -> AsyncIterator[Any]:
+async def central_system(kind: str, server: CentralSystemServer[Any], **options: Any) -> AsyncGenerator[Any, None]:
     """The place a charge point connects to: a URL (WebSocket, SOAP), or the server itself (memory)."""
     if kind == "websocket":
         async with websocket.serve(server, **options) as ws_server:
             yield ws_server
     elif kind == "soap":
-        async with soap.serve(server, **{"idle_timeout": IDLE, **options}) as soap_server:
+        settings: dict[str, Any] = {"idle_timeout": IDLE, **options}
+        async with soap.serve(server, **settings) as soap_server:
             yield soap_server
     else:
         yield server
 
 
 def charge_point_connection(kind: str, cp: ChargePoint, where: Any, **options: Any) -> AbstractAsyncContextManager[Any]:
+    settings: dict[str, Any] = {**FAST, "reconnect": False, **options}
     if kind == "websocket":
-        return websocket.connect(cp, where.url, **{**FAST, "reconnect": False, **options})
+        return websocket.connect(cp, where.url, **settings)
     if kind == "soap":
-        return soap.connect(cp, where.url, **{**FAST, "reconnect": False, **options})
+        return soap.connect(cp, where.url, **settings)
     return memory.connect(where, cp)
 
 

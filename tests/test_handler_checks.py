@@ -4,13 +4,16 @@ Each mistake raises :class:`~ocpprpc.errors.UsageError` from the ``class`` state
 message, when it would be silent or a NotSupported answer to the peer), and the message says the fix.
 """
 
+# pyright: reportUnusedClass=false
+# (each class statement in a pytest.raises block is the code under test: creating the class must fail)
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 
-from ocpprpc import CentralSystem, ChargePoint, UsageError, after, on
+from ocpprpc import CentralSystem, ChargePoint, Role, UsageError, after, on
 from ocpprpc.messages import v15, v16
 
 
@@ -47,10 +50,10 @@ def test_an_action_name_with_no_close_match_lists_the_actions() -> None:
         (ChargePoint, v15.StartTransactionRequest, "CentralSystem"),
     ],
 )
-def test_an_action_the_side_sends_rather_than_receives_is_refused(base: type, action: Any, receiver: str) -> None:
+def test_an_action_the_side_sends_rather_than_receives_is_refused(base: type[Role], action: Any, receiver: str) -> None:
     with pytest.raises(UsageError, match=rf"sends \w+, it never receives it \(the {receiver} does\)") as exc:
 
-        class WrongSide(base):  # type: ignore[misc, valid-type]
+        class WrongSide(base):  # type: ignore[misc, valid-type]  # mypy takes no base class from a variable
             @on(action)
             def handler(self, request: Any) -> Any: ...
 
@@ -140,7 +143,10 @@ def test_a_handler_whose_name_hides_a_framework_attribute_is_refused(
     base: type, name: str, kind: str, owner: str
 ) -> None:
     action = "DataTransfer"  # received by both sides
-    namespace: dict[str, Any] = {name: on(action)(lambda self, request: None)}
+
+    def handler(self: Any, request: Any) -> None: ...
+
+    namespace: dict[str, Any] = {name: on(action)(handler)}
     with pytest.raises(UsageError) as exc:
         type("Shadowing", (base,), namespace)
     message = str(exc.value)

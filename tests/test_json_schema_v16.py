@@ -102,7 +102,7 @@ def _facts(schema: dict[str, Any], defs: dict[str, Any], path: str = "", out: Fa
 
 
 def _cases() -> list[tuple[type[OcppModel], str]]:
-    cases = {(spec.request, f"{spec.name}.json") for spec in v16.VERSION.actions}
+    cases: set[tuple[type[OcppModel], str]] = {(spec.request, f"{spec.name}.json") for spec in v16.VERSION.actions}
     cases |= {(spec.response, f"{spec.name}Response.json") for spec in v16.VERSION.actions}
     return sorted(cases, key=lambda case: case[1])
 

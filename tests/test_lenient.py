@@ -65,8 +65,8 @@ async def test_a_strict_central_system_refuses_a_sloppy_payload_and_says_so() ->
     async with memory.connect(server, cp) as cs:
         with pytest.raises(TypeConstraintViolation):
             await _raw_call(cp, "StartTransaction", SLOPPY_START)
-        assert cs.heard == [("StartTransaction", "TypeConstraintViolation", False)]  # type: ignore[attr-defined]
-        assert cs.started == []  # type: ignore[attr-defined]
+        assert cs.heard == [("StartTransaction", "TypeConstraintViolation", False)]
+        assert cs.started == []
 
 
 async def test_a_lenient_charge_point_connection_gets_its_payload_repaired_and_the_handler_a_valid_model() -> None:
@@ -75,10 +75,10 @@ async def test_a_lenient_charge_point_connection_gets_its_payload_repaired_and_t
     async with memory.connect(server, cp) as cs:
         answer = await _raw_call(cp, "StartTransaction", SLOPPY_START)
         assert answer["transactionId"] == 1
-        (request,) = cs.started  # type: ignore[attr-defined]
+        (request,) = cs.started
         assert request.connector_id == 1 and request.meter_start == 0
         assert request.timestamp == datetime(2026, 11, 24, 10, tzinfo=UTC)
-        assert cs.heard == [("StartTransaction", "TypeConstraintViolation", True)]  # type: ignore[attr-defined]
+        assert cs.heard == [("StartTransaction", "TypeConstraintViolation", True)]
         answer = await _raw_call(
             cp, "StatusNotification", {"connectorId": 1, "errorCode": "noerror", "status": "available"}
         )
@@ -95,7 +95,7 @@ async def test_a_lenient_role_still_refuses_what_has_no_obvious_fix() -> None:
             )
         with pytest.raises(TypeConstraintViolation):
             await _raw_call(cp, "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"})
-        assert [repaired for *_, repaired in cs.heard] == [False, False]  # type: ignore[attr-defined]
+        assert [repaired for *_, repaired in cs.heard] == [False, False]
 
 
 async def test_a_lenient_caller_repairs_a_sloppy_response() -> None:

@@ -65,9 +65,13 @@ def test_registry_knows_who_initiates_and_the_service_namespace() -> None:
 def test_named_types_and_enumerations_are_generated_even_when_shared_by_both_services() -> None:
     assert issubclass(v16.ChargingProfile, OcppModel)
     assert issubclass(v15.AuthorisationData, OcppModel)
-    assert v16.ChargePointStatus.SUSPENDED_EVSE == "SuspendedEVSE"
-    assert v16.Measurand.ENERGY_ACTIVE_IMPORT_REGISTER == "Energy.Active.Import.Register"
-    assert v16.Phase.L1_N == "L1-N"
+    # A member is its wire string (typed as str, else mypy calls an enum and a str never equal)
+    status: str = v16.ChargePointStatus.SUSPENDED_EVSE
+    measurand: str = v16.Measurand.ENERGY_ACTIVE_IMPORT_REGISTER
+    phase: str = v16.Phase.L1_N
+    assert status == "SuspendedEVSE"
+    assert measurand == "Energy.Active.Import.Register"
+    assert phase == "L1-N"
     assert isinstance(v12.RegistrationStatus.ACCEPTED, str)
 
 

@@ -27,7 +27,7 @@ DIRECTIONS = {"Charge point → Central system": Side.CHARGE_POINT, "Central sys
 ACTIONS: list[tuple[OcppVersion, str, list[ActionSpec]]] = []
 for _version in VERSIONS:
     _names = sorted({spec.name for spec in _version.actions})
-    ACTIONS += [(_version, name, [s for s in _version.actions if s.name == name]) for name in _names]
+    ACTIONS.extend([(_version, name, [s for s in _version.actions if s.name == name]) for name in _names])
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def test_every_example_on_the_page_is_a_valid_message(
 
         envelopes = [b for b in mine if b.h3 == "Example (OCPP-S, SOAP 1.2)"]
         assert [b.language for b in envelopes] == ["xml"] * len(specs), f"{section}: one envelope per direction"
-        sides = set()
+        sides: set[Side] = set()
         for block in envelopes:
             message = decode_message(block.text.encode("utf-8"), [version])
             assert message.fault is None

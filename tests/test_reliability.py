@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocpprpc import CentralSystemServer, ConnectionClosed, ErrorCode, InternalError, on
+from ocpprpc import CentralSystemServer, ConnectionClosed, ErrorCode, InternalError, OcppModel, on
 from ocpprpc._versions import VERSIONS
+from ocpprpc.connection import OcppJLink
 from ocpprpc.messages import v16
 from ocpprpc.messages.examples import example
 from ocpprpc.transports import websocket
@@ -98,8 +99,9 @@ async def test_an_abrupt_socket_close_mid_call_gives_the_caller_connection_close
             pending = asyncio.create_task(server.call("CP1", v16.ResetRequest(type="Hard"), timeout=30))
             await asyncio.sleep(0.1)
             link = cp._link
-            assert link is not None
-            channel = link._channel  # type: ignore[attr-defined]
+            assert isinstance(link, OcppJLink)
+            channel = link._channel
+            assert isinstance(channel, websocket._Socket)
             channel.ws.transport.abort()  # no closing handshake: the TCP connection just dies
             started = time.monotonic()
             with pytest.raises(ConnectionClosed):
@@ -162,7 +164,7 @@ async def test_a_central_system_killed_mid_transaction_gets_every_queued_message
             first.wait()
             while client.connected:
                 await asyncio.sleep(0.01)
-            queued = []
+            queued: list[asyncio.Task[OcppModel]] = []
             for wh in (100, 200, 300):
                 meter = v16.MeterValuesRequest(
                     connector_id=1,
@@ -217,8 +219,10 @@ class LosingCentralSystem(EchoCentralSystem):
         if LosingCentralSystem.cut_once:
             LosingCentralSystem.cut_once = False
             link = self._link
-            assert link is not None
-            link._channel.ws.transport.abort()  # type: ignore[attr-defined]  # the answer is lost
+            assert isinstance(link, OcppJLink)
+            channel = link._channel
+            assert isinstance(channel, websocket._Socket)
+            channel.ws.transport.abort()  # the answer is lost
             await asyncio.sleep(0.05)
         return v16.MeterValuesResponse()
 
@@ -229,8 +233,9 @@ async def test_a_transaction_message_whose_answer_was_lost_is_retried_and_handle
     cp = EchoChargePoint("CP1", "1.6")
 
     def meter(value: str) -> v16.MeterValuesRequest:
-        reading = {"timestamp": started_time(), "sampled_value": [{"value": value}]}
-        return v16.MeterValuesRequest(connector_id=1, meter_value=[reading])
+        return v16.MeterValuesRequest(
+            connector_id=1, meter_value=[{"timestamp": started_time(), "sampled_value": [{"value": value}]}]
+        )
 
     async with (
         asyncio.timeout(10),

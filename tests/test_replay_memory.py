@@ -13,7 +13,7 @@ import gc
 import json
 import tracemalloc
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
@@ -44,7 +44,9 @@ def counting_server(**options: Any) -> CentralSystemServer[CountingCentralSystem
 
 
 @asynccontextmanager
-async def charge_point_by_hand(server: CentralSystemServer[Any], charge_point_id: str) -> AsyncIterator[MemoryChannel]:
+async def charge_point_by_hand(
+    server: CentralSystemServer[Any], charge_point_id: str
+) -> AsyncGenerator[MemoryChannel, None]:
     """A connection of ``charge_point_id`` to ``server``, in memory, whose frames the test writes by hand."""
     cs_end, cp_end = memory.channel_pair()
     connection = server.accept(charge_point_id, "1.6")

@@ -21,6 +21,7 @@ from ocpprpc import (
     ErrorCode,
     InternalError,
     OcppError,
+    OcppModel,
     SecurityError,
     TypeConstraintViolation,
     UnknownChargePoint,
@@ -140,9 +141,9 @@ async def test_after_hook_runs_once_the_response_was_sent_and_may_call_the_peer(
     async with memory.connect(server, cp) as cs:
         await cp.call(boot_request())
         async with asyncio.timeout(2):
-            while "config:300" not in cs.events:  # type: ignore[attr-defined]
+            while "config:300" not in cs.events:
                 await asyncio.sleep(0.01)
-        assert cs.events == ["boot", "after-boot", "config:300"]  # type: ignore[attr-defined]
+        assert cs.events == ["boot", "after-boot", "config:300"]
         assert cp.seen == ["GetConfiguration"]
 
 
@@ -241,7 +242,7 @@ async def test_calling_an_action_this_side_does_not_send_is_a_usage_error(
     cp = DemoChargePoint("CP1")
     async with memory.connect(server, cp):
         with pytest.raises(UsageError, match="not a request a ChargePoint sends"):
-            await cp.call(v16.ResetRequest(type="Soft"))  # type: ignore[arg-type]
+            await cp.call(v16.ResetRequest(type="Soft"))
         with pytest.raises(UsageError, match=r"OCPP 1\.6"):
             await cp.call(v15.HeartbeatRequest())  # a 1.5 model on a 1.6 connection
 
@@ -370,7 +371,7 @@ async def test_transaction_messages_sent_while_offline_are_delivered_in_order_af
         transaction_id=start.transaction_id,
         meter_value=[{"timestamp": NOW, "sampled_value": [{"value": "10"}]}],
     )
-    queued = [asyncio.create_task(cp.call(meter)) for _ in range(3)]
+    queued: list[asyncio.Task[OcppModel]] = [asyncio.create_task(cp.call(meter)) for _ in range(3)]
     queued.append(
         asyncio.create_task(
             cp.call(v16.StopTransactionRequest(transaction_id=start.transaction_id, meter_stop=30, timestamp=NOW))
@@ -384,7 +385,7 @@ async def test_transaction_messages_sent_while_offline_are_delivered_in_order_af
     async with memory.connect(fresh, cp) as cs:
         async with asyncio.timeout(2):
             await asyncio.gather(*queued)
-        assert cs.transactions == ["MeterValuesRequest"] * 3 + ["StopTransactionRequest"]  # type: ignore[attr-defined]
+        assert cs.transactions == ["MeterValuesRequest"] * 3 + ["StopTransactionRequest"]
     assert cp.pending_transaction_messages == 0
 
 

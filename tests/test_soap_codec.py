@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -833,7 +833,7 @@ def _fault11(code: str, reason: str = "went wrong") -> bytes:
 def test_faults_from_other_stacks(data: bytes, cls: type[OcppError], raw_code: str | None) -> None:
     message = decode_message(data, ALL)
     fault = message.fault
-    assert type(fault) is cls
+    assert fault is not None and type(fault) is cls
     assert fault.description == "went wrong"
     assert fault.remote
     if raw_code is not None:
@@ -972,12 +972,16 @@ FUZZ_SEED = _encode(
 )
 
 
+def _spliced(cut: int, insert: bytes, at: int) -> bytes:
+    return FUZZ_SEED[:at] + insert + FUZZ_SEED[at + cut :]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.one_of(
         st.binary(max_size=300),
         st.builds(
-            lambda cut, insert, at: FUZZ_SEED[:at] + insert + FUZZ_SEED[at + cut :],
+            _spliced,
             st.integers(0, 40),
             st.binary(max_size=20)
             | st.sampled_from([b"<", b">", b"&", b"</x>", b"<!DOCTYPE x>", b"xmlns:q='u'", b"q:"]),
@@ -1012,13 +1016,14 @@ def test_encoding_misuse_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         _encode(v16.VERSION, boot, ["not", "a", "mapping"], False)  # type: ignore[arg-type]
     meter = _spec(v16.VERSION, "MeterValues")
-    for bad_payload in (
+    bad_payloads: list[dict[str, Any]] = [
         {"connectorId": True},
         {"connectorId": "1"},
         {"connectorId": 1, "meterValue": {"timestamp": "t"}},
         {"connectorId": 1, "meterValue": ["not a mapping"]},
         {"connectorId": 1, "meterValue": [{"timestamp": datetime(2026, 1, 1), "sampledValue": []}]},
-    ):
+    ]
+    for bad_payload in bad_payloads:
         with pytest.raises(UsageError):
             _encode(v16.VERSION, meter, bad_payload, False)
     rate = _spec(v16.VERSION, "SetChargingProfile", Side.CENTRAL_SYSTEM)
@@ -1083,7 +1088,7 @@ def _assert_same(model: type[OcppModel], payload: dict[str, Any], parsed: Any) -
         (only,) = model.__ocpp_xml__.children
         data = {only.name: data}
     # zeep returns datetimes and Decimals; re-dump them through the model as JSON
-    assert model.model_validate(_jsonable(model, data)) == model.model_validate(payload)
+    assert model.model_validate(_jsonable(model, cast("dict[str, Any]", data))) == model.model_validate(payload)
 
 
 def _jsonable(model: type[OcppModel], data: dict[str, Any]) -> dict[str, Any]:
@@ -1099,7 +1104,7 @@ def _jsonable(model: type[OcppModel], data: dict[str, Any]) -> dict[str, Any]:
         json_key = entry[0] if entry else attr[0] if attr else key
         nested = entry[2] if entry else None
         if nested is not None:
-            items = value if isinstance(value, list) else [value]
+            items = cast("list[dict[str, Any]]", value) if isinstance(value, list) else [value]
             converted = [_jsonable(nested.model, item) for item in items]
             value = converted if isinstance(value, list) else converted[0]
         out[json_key] = value

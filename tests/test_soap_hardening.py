@@ -13,7 +13,7 @@ import logging
 import re
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,7 +79,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, st
     """Status, headers (lower-case names) and body of one HTTP response."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    headers = {}
+    headers: dict[str, str] = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
         if name:
@@ -234,7 +234,7 @@ Endpoint = SoapServer | SoapChargePointClient
 
 
 @asynccontextmanager
-async def endpoint_of(kind: str, **options: Any) -> AsyncIterator[Endpoint]:
+async def endpoint_of(kind: str, **options: Any) -> AsyncGenerator[Endpoint, None]:
     """A central system's SOAP server, or a charge point's remote action port, with HTTP ``options``."""
     server = CentralSystemServer(EchoCentralSystem)
     if kind == "central system":
@@ -416,7 +416,7 @@ class QuickRetryChargePoint(EchoChargePoint):
 
 
 @asynccontextmanager
-async def sabotaging_proxy(target: str, sabotage: Callable[[], web.Response]) -> AsyncIterator[str]:
+async def sabotaging_proxy(target: str, sabotage: Callable[[], web.Response]) -> AsyncGenerator[str, None]:
     """An HTTP proxy to ``target`` that forwards every request, but answers the first StopTransaction's
     forwarded request with ``sabotage()`` instead of the central system's answer (which is thus lost)."""
     spoiled: list[bool] = []
@@ -487,7 +487,7 @@ async def test_every_message_id_is_a_urn_uuid_and_a_retried_message_keeps_its_ow
             await cp.enqueue(example(v16.StartTransactionRequest))  # the outbox sends it again and again
             await until(lambda: len(peer.requests) >= 4)
             (stored,) = await cp.outbox.pending(cp.id)
-    ids = []
+    ids: list[bytes] = []
     for request in peer.requests:
         found = _MESSAGE_ID.search(request)
         assert found is not None

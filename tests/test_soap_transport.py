@@ -38,7 +38,7 @@ async def test_every_operation_round_trips_over_http_in_both_directions(version:
         async with soap.connect(cp, cs_endpoint.url):
             for action in spec.initiated_by(Side.CHARGE_POINT).values():
                 request = example(action.request)
-                response: OcppModel = await cp.call(request)  # type: ignore[arg-type]
+                response: OcppModel = await cp.call(request)
                 assert response == example(action.response), action.name
             cs_role = server[cp.id]
             assert [type(r) for r in cs_role.received] == [
@@ -46,7 +46,7 @@ async def test_every_operation_round_trips_over_http_in_both_directions(version:
             ]
             assert cs_role.received == [example(a.request) for a in spec.initiated_by(Side.CHARGE_POINT).values()]
             for action in spec.initiated_by(Side.CENTRAL_SYSTEM).values():
-                response = await server.call(cp.id, example(action.request))  # type: ignore[arg-type]
+                response = await server.call(cp.id, example(action.request))
                 assert response == example(action.response), action.name
             assert cp.received == [example(a.request) for a in spec.initiated_by(Side.CENTRAL_SYSTEM).values()]
 
@@ -140,7 +140,9 @@ async def test_transaction_messages_wait_while_the_central_system_is_down_and_ar
     async with soap.connect(cp, endpoint.url, **FAST):
         await cp.call(example(v16.StartTransactionRequest))
         await endpoint.close()
-        meter = [asyncio.create_task(cp.call(example(v16.MeterValuesRequest))) for _ in range(3)]
+        meter: list[asyncio.Task[OcppModel]] = [
+            asyncio.create_task(cp.call(example(v16.MeterValuesRequest))) for _ in range(3)
+        ]
         stop = asyncio.create_task(cp.call(example(v16.StopTransactionRequest)))
         await asyncio.sleep(0.3)
         assert cp.pending_transaction_messages == 4
@@ -314,16 +316,20 @@ def _accept_the_central_system(charge_point_id: str, username: str, password: st
     return (username, password) == ("central", f"for-{charge_point_id}")
 
 
+def _credentials_for(charge_point_id: str) -> tuple[str, str]:
+    return ("central", f"for-{charge_point_id}")
+
+
 @pytest.mark.parametrize(
-    "client_auth",
-    [("central", "for-CP1"), lambda charge_point_id: ("central", f"for-{charge_point_id}")],
-    ids=["one-pair", "per-charge-point"],
+    "client_auth", [("central", "for-CP1"), _credentials_for], ids=["one-pair", "per-charge-point"]
 )
-async def test_the_remote_action_port_checks_credentials_as_the_central_system_does(client_auth: object) -> None:
+async def test_the_remote_action_port_checks_credentials_as_the_central_system_does(
+    client_auth: soap.ClientAuth,
+) -> None:
     from ocpprpc import UnreadableAnswer
 
     server = CentralSystemServer(EchoCentralSystem)
-    async with soap.serve(server, client_auth=client_auth) as endpoint:  # type: ignore[arg-type]
+    async with soap.serve(server, client_auth=client_auth) as endpoint:
         cp = EchoChargePoint("CP1", "1.6")
         async with soap.connect(cp, endpoint.url, server_auth=_accept_the_central_system) as client:
             await cp.call(v16.HeartbeatRequest())

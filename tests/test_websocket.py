@@ -291,7 +291,11 @@ async def test_basic_auth_is_checked_before_the_upgrade_with_the_charge_point_id
 @bounded()
 async def test_a_refused_client_keeps_retrying_and_reports_the_refusal() -> None:
     allowed = False
-    async with serve(CentralSystemServer(fresh_central_system()), auth=lambda *_: allowed) as ws_server:
+
+    def check(*_: str) -> bool:
+        return allowed
+
+    async with serve(CentralSystemServer(fresh_central_system()), auth=check) as ws_server:
         cp = ExampleChargePoint("CP1")
         cp_client = client(cp, ws_server.url, auth=("CP1", "pw"))
         await cp_client.start()

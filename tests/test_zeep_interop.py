@@ -33,7 +33,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -49,10 +49,10 @@ from .roles_for_tests import EchoCentralSystem, EchoChargePoint
 zeep = pytest.importorskip("zeep")
 requests = pytest.importorskip("requests")
 xmlschema = pytest.importorskip("xmlschema")
+zeep_helpers = pytest.importorskip("zeep.helpers")  # serialize_object: unannotated, used as Any
 
 from lxml import etree  # noqa: E402
 from zeep.exceptions import Fault  # noqa: E402
-from zeep.helpers import serialize_object  # noqa: E402
 from zeep.plugins import HistoryPlugin  # noqa: E402
 from zeep.wsdl.bindings.soap import Soap12Binding  # noqa: E402
 
@@ -77,14 +77,39 @@ VERSION_IDS = ["1.2", "1.5", "1.6"]
 
 # -- zeep, loaded once per WSDL --------------------------------------------------------------------------------
 
+# What these tests use of zeep's objects, typed: zeep ships py.typed but leaves them unannotated.
+
+
+class ZeepBinding(Protocol):
+    @property
+    def name(self) -> etree.QName: ...
+
+    def all(self) -> dict[str, Any]: ...
+
+
+class ZeepHistory(Protocol):
+    """The last exchange a HistoryPlugin saw, each a dict with the lxml ``envelope``."""
+
+    @property
+    def last_sent(self) -> dict[str, Any] | None: ...
+
+    @property
+    def last_received(self) -> dict[str, Any] | None: ...
+
+
+class ZeepFault(Protocol):
+    code: str | None
+    subcodes: list[etree.QName] | None
+    message: str | None
+
 
 @dataclass
 class ZeepPeer:
     """A zeep client of one OCPP service WSDL, and the schema of that WSDL for xmlschema."""
 
     client: Any
-    binding: Soap12Binding
-    history: HistoryPlugin
+    binding: ZeepBinding
+    history: ZeepHistory
     schema: Any
     namespace: str
 
@@ -94,7 +119,7 @@ class ZeepPeer:
 
     @property
     def operations(self) -> set[str]:
-        return set(self.binding.all())  # type: ignore[no-untyped-call]
+        return set(self.binding.all())
 
     def response_element(self, spec: ActionSpec) -> Any:
         return self.client.get_element(f"{{{self.namespace}}}{spec.response_element}")
@@ -181,9 +206,9 @@ def zeep_result_as_payload(peer: ZeepPeer, spec: ActionSpec, result: Any) -> dic
         assert result is None, result
         data: dict[str, Any] = {}
     elif len(children) == 1 and not attributes:
-        data = {children[0][0]: serialize_object(result, dict)}  # type: ignore[no-untyped-call]
+        data = {children[0][0]: zeep_helpers.serialize_object(result, dict)}
     else:
-        data = serialize_object(result, dict)  # type: ignore[no-untyped-call]
+        data = zeep_helpers.serialize_object(result, dict)
     return zeep_dict_as_payload(data, spec.response)
 
 
@@ -193,7 +218,9 @@ def zeep_result_as_payload(peer: ZeepPeer, spec: ActionSpec, result: Any) -> dic
 def check_last_exchange(peer: ZeepPeer, spec: ActionSpec) -> None:
     """Our answer, as zeep received it: the body element valid against the WSDL's schema, and the
     WS-Addressing headers answering zeep's request."""
-    sent = peer.history.last_sent["envelope"]
+    last_sent = peer.history.last_sent
+    assert last_sent is not None
+    sent = last_sent["envelope"]
     last_received = peer.history.last_received
     assert last_received is not None
     received = last_received["envelope"]
@@ -231,7 +258,7 @@ async def test_zeep_calls_every_central_system_operation(version: str, optional:
     cp_id = f"ZEEP-{version}"
     async with soap.serve(server, path="/ocpp/cs") as endpoint:
         service = peer.service(endpoint.url)
-        sent = []
+        sent: list[OcppModel] = []
         for spec in actions.values():
             request = example(spec.request, optional=optional)
             sent.append(request)
@@ -255,7 +282,7 @@ async def test_zeep_calls_every_charge_point_operation(version: str, optional: b
         cp = EchoChargePoint(f"ZEEP-CP-{version}", version)
         async with soap.connect(cp, endpoint.url, port=0) as client:
             service = peer.service(client.from_url)
-            sent = []
+            sent: list[OcppModel] = []
             for spec in actions.values():
                 request = example(spec.request, optional=optional)
                 sent.append(request)
@@ -265,7 +292,7 @@ async def test_zeep_calls_every_charge_point_operation(version: str, optional: b
             assert cp.received == sent
 
 
-def _fault_of(service: Any, operation: str, kwargs: dict[str, Any], headers: dict[str, str] | None) -> Fault:
+def _fault_of(service: Any, operation: str, kwargs: dict[str, Any], headers: dict[str, str] | None) -> ZeepFault:
     with pytest.raises(Fault) as caught:
         getattr(service, operation)(**kwargs, _soapheaders=headers)
     return caught.value
@@ -280,11 +307,11 @@ async def test_an_unhandled_action_is_a_receiver_fault_carrying_not_supported() 
     assert fault.code == "s:Receiver"
     assert fault.subcodes == [etree.QName(peer.namespace, "NotSupported")]
     assert fault.message
-    last_received = peer.history.last_received
-    assert last_received is not None
+    last_received, last_sent = peer.history.last_received, peer.history.last_sent
+    assert last_received is not None and last_sent is not None
     envelope = last_received["envelope"]
     assert envelope.find(f"{{{SOAP12}}}Body/{{{SOAP12}}}Fault/{{{SOAP12}}}Code/{{{SOAP12}}}Value").nsmap["s"] == SOAP12
-    assert envelope.findtext(f"{{{SOAP12}}}Header/{{{WSA}}}RelatesTo") == peer.history.last_sent["envelope"].findtext(
+    assert envelope.findtext(f"{{{SOAP12}}}Header/{{{WSA}}}RelatesTo") == last_sent["envelope"].findtext(
         f"{{{SOAP12}}}Header/{{{WSA}}}MessageID"
     )
 
