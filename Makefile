@@ -19,7 +19,7 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-## The whole test suite: lint, strict typing, then every test.
+## The whole test suite: lint, strict typing (mypy and basedpyright, no plugins), then every test.
 test: lint typecheck unit
 
 lint: $(STAMP)
@@ -27,8 +27,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src
-	$(BIN)/mypy examples
+	$(BIN)/mypy src examples tests codegen
+	$(BIN)/basedpyright src examples tests codegen
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest

@@ -41,7 +41,7 @@ import signal
 import subprocess
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,7 @@ def _blocks(page: Path) -> list[Block]:
         marker = _MARKER.match(previous)
         if previous.startswith("<!--") and "test:" in previous and marker is None:
             raise AssertionError(f"{page.relative_to(REPO)}:{i}: unreadable test marker {previous!r}")
-        words = set() if marker is None else {w.strip() for w in marker["words"].split(",") if w.strip()}
+        words: set[str] = set() if marker is None else {w.strip() for w in marker["words"].split(",") if w.strip()}
         if words - _MARKER_WORDS:
             raise AssertionError(f"{page.relative_to(REPO)}:{i}: unknown test marker words {words - _MARKER_WORDS}")
         where = f"{page.relative_to(REPO)}:{i + 1}"
@@ -184,7 +184,7 @@ def _address_problems(block: Block) -> list[str]:
 
 
 @contextlib.contextmanager
-def _time_bound(seconds: float) -> Iterator[None]:
+def _time_bound(seconds: float) -> Generator[None, None, None]:
     """Raise TimeoutError in the main thread after ``seconds`` (also inside a block's own asyncio.run)."""
 
     def expire(signum: int, frame: Any) -> None:
@@ -200,7 +200,7 @@ def _time_bound(seconds: float) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _as_main(module: types.ModuleType) -> Iterator[None]:
+def _as_main(module: types.ModuleType) -> Generator[None, None, None]:
     """The chain's module is ``__main__`` while it runs (dataclasses and pydantic look names up there)."""
     saved = sys.modules["__main__"]
     sys.modules["__main__"] = module
@@ -211,7 +211,7 @@ def _as_main(module: types.ModuleType) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _logging_restored() -> Iterator[None]:
+def _logging_restored() -> Generator[None, None, None]:
     """Undo what a block does to logging (a basicConfig, a level set to see the frames)."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -247,7 +247,8 @@ def test_the_guide_code_runs(chain: Chain, tmp_path: Path, monkeypatch: pytest.M
     problems = [problem for block, _ in runnable for problem in _address_problems(block)]
     assert not problems, f"{chain.id}: servers in the guide's runnable code bind 127.0.0.1, port 0: {problems}"
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(REPO / "examples"))  # the simulator's `sim` package, for plugin examples
+    # pytest leaves syspath_prepend's parameter unannotated.
+    monkeypatch.syspath_prepend(str(REPO / "examples"))  # pyright: ignore[reportUnknownMemberType]
     module = types.ModuleType("__main__")
     module.__file__ = str(chain.blocks[0].page)
     namespace = module.__dict__
@@ -307,7 +308,7 @@ def test_the_guide_code_type_checks(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    errors = []
+    errors: list[str] = []
     for line in result.stdout.splitlines():
         found = re.match(r"^(?P<file>[^:]+\.py):(?P<line>\d+): (?P<rest>.*)$", line)
         if found and Path(found["file"]).name in files:

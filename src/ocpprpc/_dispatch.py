@@ -102,8 +102,9 @@ def on(action: str | type[OcppModel], *, version: str | None = None) -> Callable
 def after(action: str | type[OcppModel], *, version: str | None = None) -> Callable[[F], F]:
     """Mark a method to run after the response to ``action`` was sent: ``method(request, response)``.
 
-    Runs as its own task once the reply is on its way, so it may itself call the peer; its exceptions are
-    logged, never sent. Checked at class creation as :func:`on` is.
+    Runs in the task that handled the request, once the reply is on its way; it may itself call the peer
+    (the connection lends its turn meanwhile, so nothing deadlocks). Its exceptions are logged, never
+    sent. Checked at class creation as :func:`on` is.
     """
     return _tagger(_AFTER, action, version)
 
