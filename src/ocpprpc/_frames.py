@@ -24,8 +24,9 @@ input, and the exception says what the receiver needs to know to react:
   a malformed CALLRESULT / CALLERROR is for the caller side (it can fail the pending call) and must not
   be answered. :attr:`FrameError.answerable` combines the two.
 
-Classification (the same for OCPP 1.2, 1.5 and 1.6; see PROTOCOL.md, which says to follow the ocppjs
-seed where it answers and the OCPP-J error-code list elsewhere), checked in this order:
+Classification (the same for OCPP 1.2, 1.5 and 1.6: the code the classic ocppjs simulator answered
+with where it answered, the OCPP-J error-code list where it stayed silent or crashed), checked in this
+order:
 
 ===========================================================  ===========================  ==========
 fault                                                        code                         id read?

@@ -1,7 +1,7 @@
 """Pydantic validation errors as OCPP-J error codes.
 
 A CALL whose payload fails its model must be answered with the code OCPP-J names for the fault. The
-mapping follows the ocppjs seed, which answered every version the same way (see PROTOCOL.md):
+mapping follows the classic ocppjs simulator, which answered every version the same way:
 
 ====================================================  ================================
 pydantic error                                        OCPP-J code
