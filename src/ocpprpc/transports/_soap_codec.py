@@ -21,7 +21,7 @@ Input is parsed with lxml; output is written as text straight from the plans (co
 escaped, characters XML cannot carry refused), which is an order of magnitude faster than building an
 lxml tree and serialising it (see the comment above ``_write``).
 
-Wire shape (PROTOCOL.md, "OCPP-S")::
+Wire shape (document/literal SOAP 1.2 over HTTP POST, with WS-Addressing)::
 
     <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"
                 xmlns:a="http://www.w3.org/2005/08/addressing" xmlns:tns="urn://Ocpp/Cs/2015/10/">
@@ -105,7 +105,7 @@ two different chargeBoxIdentity headers; no identity where
 one is required (:func:`require_identity`)
 ==========================================================  ======================
 
-Tolerance (PROTOCOL.md, "Real peers send imperfect envelopes"): ``mustUnderstand`` flags are ignored (the
+Tolerance (real peers, ocppjs among them, send imperfect envelopes): ``mustUnderstand`` flags are ignored (the
 headers we act on are all understood, others are skipped); ``MessageID``, ``From``, ``ReplyTo``, ``To``
 and ``Action`` may be missing; envelopes in the SOAP 1.1 namespace are read like SOAP 1.2 ones; headers
 and child elements are matched by local name whatever their namespace (WS-Addressing 2004/08 headers,
@@ -705,16 +705,30 @@ def encode_request(
     ``spec`` that is not one of ``version``'s actions raise :class:`UsageError`.
     """
     _check_spec(version, spec)
-    out = [_opening(spec.namespace)]
+    out = _request_headers(spec.namespace, spec.name, charge_box_identity, message_id, to, from_, reply_to)
+    return _finish(out, spec, spec.request, spec.request_element, payload)
+
+
+def _request_headers(
+    namespace: str,
+    escaped_action: str,
+    charge_box_identity: str,
+    message_id: str,
+    to: str,
+    from_: str | None,
+    reply_to: str | None,
+) -> list[str]:
+    """A request envelope up to the end of its headers (the Header still open), for both request writers."""
+    out = [_opening(namespace)]
     _header(out, "tns:chargeBoxIdentity", charge_box_identity)
-    out += ("<a:Action>/", spec.name, "</a:Action>")
+    out += ("<a:Action>/", escaped_action, "</a:Action>")
     _header(out, "a:MessageID", message_id)
     _header(out, "a:To", to)
     if from_ is not None:
         out += ("<a:From><a:Address>", _escape_text(from_), "</a:Address></a:From>")
     if reply_to is not None:
         out += ("<a:ReplyTo><a:Address>", _escape_text(reply_to), "</a:Address></a:ReplyTo>")
-    return _finish(out, spec, spec.request, spec.request_element, payload)
+    return out
 
 
 def encode_unchecked_request(
@@ -754,23 +768,16 @@ def encode_unchecked_request(
         except UsageError:  # a value of the wrong type: written plainly below, for the peer to judge
             pass
     namespace = version.namespace_of(sender.other)
-    envelope = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"s": SOAP_NS, "a": WSA_NS, "tns": namespace})
-    header = etree.SubElement(envelope, f"{{{SOAP_NS}}}Header")
+    out = _request_headers(namespace, _escape_text(action), charge_box_identity, message_id, to, from_, reply_to)
+    name = (action[:1].lower() + action[1:] or "unnamed") + "Request"
     try:
-        etree.SubElement(header, f"{{{namespace}}}chargeBoxIdentity").text = charge_box_identity
-        etree.SubElement(header, f"{{{WSA_NS}}}Action").text = "/" + action
-        etree.SubElement(header, f"{{{WSA_NS}}}MessageID").text = message_id
-        etree.SubElement(header, f"{{{WSA_NS}}}To").text = to
-        for tag, address in (("From", from_), ("ReplyTo", reply_to)):
-            if address is not None:
-                parent = etree.SubElement(header, f"{{{WSA_NS}}}{tag}")
-                etree.SubElement(parent, f"{{{WSA_NS}}}Address").text = address
-        body = etree.SubElement(envelope, f"{{{SOAP_NS}}}Body")
-        name = (action[:1].lower() + action[1:] or "unnamed") + "Request"
-        _fill_plainly(etree.SubElement(body, f"{{{namespace}}}{name}"), namespace, payload)
+        element = etree.Element(f"{{{namespace}}}{name}", nsmap={"tns": namespace})
+        _fill_plainly(element, namespace, payload)
+        body = etree.tostring(element, encoding="unicode")
     except ValueError as exc:  # a key that is no XML name, text XML cannot carry
         raise UsageError(f"cannot write {action} as XML: {exc}") from None
-    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+    out += ("</s:Header><s:Body>", body, "</s:Body></s:Envelope>")
+    return "".join(out).encode("utf-8")
 
 
 def _wire_names(model: type[OcppModel]) -> frozenset[str]:
@@ -806,8 +813,8 @@ def encode_response(
 ) -> bytes:
     """The response envelope of ``spec`` carrying ``payload``.
 
-    Headers: ``chargeBoxIdentity`` (the charge point the exchange is with; PROTOCOL.md puts it on every
-    message), ``Action`` (``/<Action>Response``), ``RelatesTo`` (the request's MessageID) and ``To``;
+    Headers: ``chargeBoxIdentity`` (the charge point the exchange is with; OCPP-S puts it on every
+    message, both directions), ``Action`` (``/<Action>Response``), ``RelatesTo`` (the request's MessageID) and ``To``;
     each left out when None, since requests from real peers may lack a MessageID. Errors as
     :func:`encode_request`.
     """
