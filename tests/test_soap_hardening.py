@@ -208,28 +208,6 @@ def security_fault() -> bytes:
     return encode_fault(SecurityError("credentials not valid for CP1"), namespace=CS16)
 
 
-@pytest.fixture
-def tls(tmp_path: Path) -> tuple[Any, Any]:
-    """(serving, trusting) SSL contexts for a self-signed certificate of 127.0.0.1."""
-    import shutil
-    import ssl
-    import subprocess
-
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("no openssl binary to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    serving.load_cert_chain(cert, key)
-    return serving, ssl.create_default_context(cafile=str(cert))
-
-
 Endpoint = SoapServer | SoapChargePointClient
 
 

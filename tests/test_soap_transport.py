@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ssl
 
 import aiohttp
 import pytest
@@ -243,26 +244,10 @@ async def test_basic_auth_is_checked_against_the_charge_box_identity(
             assert response.status == 400
 
 
-async def test_https_on_both_sides_with_a_self_signed_certificate(tmp_path: object) -> None:
-    import shutil
-    import ssl
-    import subprocess
-    from pathlib import Path
-
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("no openssl binary to make a test certificate")
-    folder = Path(str(tmp_path))
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    serving.load_cert_chain(cert, key)
-    trusting = ssl.create_default_context(cafile=str(cert))
+async def test_https_on_both_sides_with_a_self_signed_certificate(
+    tls: tuple[ssl.SSLContext, ssl.SSLContext],
+) -> None:
+    serving, trusting = tls
     server = CentralSystemServer(EchoCentralSystem)
     async with soap.serve(server, ssl=serving, client_ssl=trusting) as endpoint:
         assert endpoint.url.startswith("https://")

@@ -9,12 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 import ssl
-import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar, cast
 
 import pytest
@@ -325,31 +322,9 @@ async def test_nobody_listening_is_reported_too() -> None:
 # -- TLS ----------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made by the openssl command (``cryptography`` is not installed)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("no openssl binary to make a test certificate (and the cryptography package is not installed)")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )  # fmt: skip
-    return cert, key
-
-
 @bounded()
-async def test_wss_with_a_self_signed_certificate(certificate: tuple[Path, Path]) -> None:
-    cert, key = certificate
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert, key)
-    client_context = ssl.create_default_context(cafile=str(cert))
+async def test_wss_with_a_self_signed_certificate(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server_context, client_context = tls
     async with serve(CentralSystemServer(fresh_central_system()), path="/ocpp", ssl=server_context) as ws_server:
         assert ws_server.url.startswith("wss://127.0.0.1:")
         cp = ExampleChargePoint("CP1")
@@ -367,12 +342,10 @@ async def test_wss_with_a_self_signed_certificate(certificate: tuple[Path, Path]
 
 @bounded()
 async def test_a_tls_handshake_that_never_comes_is_cut_after_the_open_timeout_quietly(
-    certificate: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+    tls: tuple[ssl.SSLContext, ssl.SSLContext], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    cert, key = certificate
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert, key)
+    server_context, client_context = tls
     central_system = CentralSystemServer(fresh_central_system())
     async with serve(central_system, ssl=server_context, open_timeout=0.3) as ws_server:
         loop = asyncio.get_running_loop()
@@ -383,7 +356,7 @@ async def test_a_tls_handshake_that_never_comes_is_cut_after_the_open_timeout_qu
         assert 0.28 < loop.time() - started < 2.0  # not before the open timeout, and soon after it
         writer.close()
         cp = ExampleChargePoint("CP1")
-        async with client(cp, ws_server.url, ssl=ssl.create_default_context(cafile=str(cert))):
+        async with client(cp, ws_server.url, ssl=client_context):
             await cp.call(v16.HeartbeatRequest())
     assert not [
         r for r in caplog.records if r.levelno >= logging.WARNING and (r.exc_info or r.levelno >= logging.ERROR)
