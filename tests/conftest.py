@@ -1,7 +1,8 @@
-"""Shared fixtures: where the official WSDLs are, and a skip for tests that need them."""
+"""Shared fixtures: where the official WSDLs are, and a skip for tests that need them; TLS certificates."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import ssl
@@ -31,25 +32,91 @@ def sims() -> Iterator[list[Sim]]:
         sim.close()
 
 
+_EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+
+def _openssl() -> str:
+    """The openssl command (the ``cryptography`` package is not installed); skips the test without it."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl binary to make a test certificate (and the cryptography package is not installed)")
+    return openssl
+
+
+def _run_openssl(*arguments: str) -> None:
+    subprocess.run([_openssl(), *arguments], check=True, capture_output=True, timeout=30)
+
+
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """(serving, trusting) TLS contexts for a self-signed certificate of 127.0.0.1.
 
     Made by the openssl command (the ``cryptography`` package is not installed); skips without it.
     """
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("no openssl binary to make a test certificate (and the cryptography package is not installed)")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
-        timeout=30,
+    _run_openssl(
+        "req", "-x509", *_EC_KEY, "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1",
     )  # fmt: skip
     serving = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     serving.load_cert_chain(cert, key)
     return serving, ssl.create_default_context(cafile=str(cert))
+
+
+@dataclasses.dataclass(frozen=True)
+class Pki:
+    """A test PKI in a folder: a CA, a server certificate for 127.0.0.1, charge point certificates.
+
+    Every path is a PEM file. ``client[name]`` is ``(certificate, key)``: ``"CP1"`` and ``"CP2"`` are
+    issued by ``ca`` with that subject CN; ``"CP1 by another CA"`` has CN=CP1 but is issued by a CA
+    nobody trusts. Certificates carry the extensions strict verifiers (Python 3.13's default
+    ``VERIFY_X509_STRICT``) demand: key identifiers, a critical basicConstraints, key usages.
+    """
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client: dict[str, tuple[Path, Path]]
+
+
+def _make_ca(folder: Path, name: str) -> tuple[Path, Path]:
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    _run_openssl(
+        "req", "-x509", *_EC_KEY, "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/O=Test/CN={name}",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "-addext", "subjectKeyIdentifier=hash",
+    )  # fmt: skip
+    return cert, key
+
+
+def _issue(folder: Path, name: str, subject: str, ca: tuple[Path, Path], extensions: list[str]) -> tuple[Path, Path]:
+    cert, key, csr, ext = (folder / f"{name}{suffix}" for suffix in (".pem", ".key", ".csr", ".ext"))
+    ext.write_text(
+        "\n".join([
+            "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
+            "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid,issuer", *extensions,
+        ]) + "\n"
+    )  # fmt: skip
+    _run_openssl("req", "-new", *_EC_KEY, "-keyout", str(key), "-out", str(csr), "-subj", subject)
+    _run_openssl(
+        "x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]), "-CAcreateserial", "-days", "1",
+        "-out", str(cert), "-extfile", str(ext),
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """The test :class:`Pki` (made once per session with the openssl command; skips without it)."""
+    folder = tmp_path_factory.mktemp("pki")
+    ca, other_ca = _make_ca(folder, "ca"), _make_ca(folder, "other-ca")
+    server = _issue(
+        folder, "server", "/CN=127.0.0.1", ca, ["extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1"]
+    )
+    client = {
+        "CP1": _issue(folder, "cp1", "/O=Test/CN=CP1", ca, ["extendedKeyUsage=clientAuth"]),
+        "CP2": _issue(folder, "cp2", "/O=Test/CN=CP2", ca, ["extendedKeyUsage=clientAuth"]),
+        "CP1 by another CA": _issue(folder, "cp1-other", "/O=Test/CN=CP1", other_ca, ["extendedKeyUsage=clientAuth"]),
+    }
+    return Pki(ca=ca[0], server_cert=server[0], server_key=server[1], client=client)

@@ -60,11 +60,15 @@ def www_authenticate(realm: str = "OCPP") -> str:
     return f'Basic realm="{realm}", charset="UTF-8"'
 
 
-async def check_basic_auth(auth: AuthCallback, charge_point_id: str, headers: Sequence[str]) -> str | None:
+async def check_basic_auth(
+    auth: AuthCallback, charge_point_id: str, headers: Sequence[str], *, username_is_id: bool = False
+) -> str | None:
     """Why the ``Authorization`` header values ``headers`` do not let ``charge_point_id`` in, or None.
 
     Missing, repeated (a peer sending two could hope each check reads another) or malformed headers
-    are refused without asking ``auth``. Exceptions of the callback propagate.
+    are refused without asking ``auth``, and so, with ``username_is_id``, is a user name other than
+    ``charge_point_id`` (the OCPP security profiles' rule: the user name is the charge point identity).
+    Exceptions of the callback propagate.
     """
     if not headers:
         return "credentials missing"
@@ -73,6 +77,8 @@ async def check_basic_auth(auth: AuthCallback, charge_point_id: str, headers: Se
     credentials = parse_basic_authorization(headers[0])
     if credentials is None:
         return "not HTTP Basic credentials"
+    if username_is_id and credentials[0] != charge_point_id:
+        return f"the user name {loggable(repr(credentials[0]), 60)} is not the charge point id"
     verdict = auth(charge_point_id, *credentials)
     if inspect.isawaitable(verdict):
         verdict = await verdict

@@ -70,12 +70,13 @@ from __future__ import annotations
 
 import asyncio
 import http
+import inspect
 import logging
 import ssl as ssl_module
 import urllib.parse
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -110,6 +111,15 @@ from ..connection import Connection
 from ..errors import ConnectionClosed, UsageError
 from ..messages._base import OcppVersion
 from ..roles import CentralSystem, ChargePoint
+from ..security import (
+    CertificateCheck,
+    PeerCertificate,
+    SecurityProfile,
+    as_security_profile,
+    check_client_configuration,
+    check_server_configuration,
+    common_name_is_id,
+)
 from ..server import CentralSystemServer, UnknownChargePoint
 
 __all__ = [
@@ -122,6 +132,7 @@ __all__ = [
     "AuthCallback",
     "Backoff",
     "NotConnected",
+    "SecurityProfile",
     "WebSocketClient",
     "WebSocketServer",
     "connect",
@@ -153,6 +164,7 @@ class _Socket:
     def __init__(self, ws: WsConnection, label: str, ping_interval: float | None, ping_timeout: float | None) -> None:
         self.ws = ws
         self.label = label
+        self.peer_certificate = _peer_certificate(ws)
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._interval_changed = asyncio.Event()
@@ -241,6 +253,16 @@ class _Socket:
         return "closing"
 
 
+def _peer_certificate(ws: WsConnection) -> PeerCertificate | None:
+    """The certificate the peer presented in the TLS handshake (verified), or None: no TLS, or none presented."""
+    try:
+        ssl_object: ssl_module.SSLObject | None = ws.transport.get_extra_info("ssl_object")
+    except Exception:  # no transport (yet)
+        return None
+    certificate = ssl_object.getpeercert() if ssl_object is not None else None
+    return certificate or None  # {}: presented but not verified (CERT_NONE): not one to rely on
+
+
 def _closed(exc: WsConnectionClosed) -> ConnectionClosed:
     close = exc.rcvd or exc.sent
     return ConnectionClosed(
@@ -299,7 +321,20 @@ class WebSocketServer(Generic[CS]):
             :func:`~ocpprpc._identity.check_charge_point_id` (1-48 printable characters, no white
             space, ``/``, ``\\``, not ``.`` / ``..``). A refused id, or one that is not UTF-8 once
             percent-decoded, → HTTP 400 before anything else (auth included) is done for it.
-        ssl: a server-side TLS context, for ``wss://``.
+        ssl: a server-side TLS context, for ``wss://``
+            (:func:`ocpprpc.security.server_context` makes one that meets the security profiles).
+        security_profile: the OCPP security profile served, 1, 2 or 3 (see :mod:`ocpprpc.security`);
+            None (the default): none is enforced. With a profile, a configuration that does not meet it
+            is a :class:`UsageError` here (1: ``auth`` and no ``ssl``; 2: ``auth`` and ``ssl``; 3: an
+            ``ssl`` context requiring client certificates; TLS 1.2 or newer), and a Basic user name
+            other than the charge point id → HTTP 401. Profile 3 checks each client certificate
+            against the id in the URL with ``check_certificate``; ``auth`` there is optional, and when
+            given both must pass.
+        check_certificate: ``check_certificate(certificate, charge_point_id)``, sync or async, → why
+            the charge point's TLS certificate (the dict of ``SSLSocket.getpeercert()``) may not speak
+            for that id, or None; a refusal, or no certificate, → HTTP 403 before the upgrade (and
+            before ``auth``). Default: with ``security_profile=3``,
+            :func:`~ocpprpc.security.common_name_is_id` (the subject CN must be the id), else none.
         open_timeout: seconds a new connection has to finish its TLS and WebSocket handshakes; a
             socket that sends half a request and stops is closed after this, quietly.
         ping_interval: seconds between keep-alive pings; None or 0: none. Changeable while running.
@@ -333,6 +368,8 @@ class WebSocketServer(Generic[CS]):
         auth: AuthCallback | None = None,
         check_id: IdCheck = check_charge_point_id,
         ssl: ssl_module.SSLContext | None = None,
+        security_profile: SecurityProfile | Literal[1, 2, 3] | None = None,
+        check_certificate: CertificateCheck | None = None,
         open_timeout: float = DEFAULT_OPEN_TIMEOUT,
         ping_interval: float | None = DEFAULT_PING_INTERVAL,
         ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
@@ -362,7 +399,19 @@ class WebSocketServer(Generic[CS]):
             gate = ConnectionGate(max_connections, max_connections_per_address) if caps_given else shared_gate()
         self.gate = gate
         """The gate admitting this server's connections (counts them; see ``gate.open``, ``gate.refused``)."""
+        self.security_profile = None if security_profile is None else as_security_profile(security_profile)
+        """The OCPP security profile enforced, or None."""
+        if self.security_profile is not None:
+            check_server_configuration(self.security_profile, ssl_context=ssl, auth=auth is not None)
+            if check_certificate is None and self.security_profile is SecurityProfile.TLS_CLIENT_CERTIFICATE:
+                check_certificate = common_name_is_id
+        if check_certificate is not None and (ssl is None or ssl.verify_mode == ssl_module.CERT_NONE):
+            raise UsageError(
+                "check_certificate needs an ssl context that requests client certificates: "
+                "ocpprpc.security.server_context(certfile, keyfile, client_ca=...)"
+            )
         self._auth = auth
+        self._check_certificate = check_certificate
         self._check_id = check_id
         self._ssl = ssl
         self.open_timeout = open_timeout
@@ -427,7 +476,8 @@ class WebSocketServer(Generic[CS]):
         """Start listening."""
         if self._ws_server is not None:
             raise UsageError("the server is already started")
-        warn_if_exposed("WebSocket central system", self.host, self._auth is not None)
+        authenticated = self._auth is not None or self._check_certificate is not None
+        warn_if_exposed("WebSocket central system", self.host, authenticated)
         tls: dict[str, Any] = {} if self._ssl is None else {"ssl_handshake_timeout": self.open_timeout}
         loop = asyncio.get_running_loop()
         quiet_accept_errors(loop)
@@ -479,6 +529,19 @@ class WebSocketServer(Generic[CS]):
             raise UnknownChargePoint(f"no charge point {charge_point_id!r} is connected to {self.url}")
         return await socket.ping(timeout)
 
+    def peer_certificate(self, charge_point_id: str) -> PeerCertificate | None:
+        """The TLS certificate a connected charge point presented, as ``SSLSocket.getpeercert()`` gives it.
+
+        ``subject``, ``issuer``, ``serialNumber``, ``notAfter``, ...; None when it presented none (no
+        TLS, or a server context that does not ask for one). Raises
+        :class:`~ocpprpc.server.UnknownChargePoint` when it is not connected to this server. Handlers
+        that log or check a certificate's serial number read it here, e.g. in ``on_connect``.
+        """
+        socket = self._sockets.get(charge_point_id)
+        if socket is None:
+            raise UnknownChargePoint(f"no charge point {charge_point_id!r} is connected to {self.url}")
+        return socket.peer_certificate
+
     # -- handshake ------------------------------------------------------------------------------------
 
     def _charge_point_id(self, path: str) -> str | None:
@@ -513,6 +576,10 @@ class WebSocketServer(Generic[CS]):
         if charge_point_id is None:
             return _refuse(connection, http.HTTPStatus.BAD_REQUEST, loggable(problem or "bad charge point id"))
         who = loggable(charge_point_id)
+        if self._check_certificate is not None:
+            refused = await self._check_client_certificate(connection, charge_point_id)
+            if refused is not None:
+                return refused
         if self._auth is not None:
             refused = await self._authenticate(connection, request, charge_point_id)
             if refused is not None:
@@ -537,9 +604,26 @@ class WebSocketServer(Generic[CS]):
     ) -> Response | None:
         assert self._auth is not None
         # get_all: .get() raises when a peer sends two, which check_basic_auth refuses
-        refused = await check_basic_auth(self._auth, charge_point_id, request.headers.get_all("Authorization"))
+        refused = await check_basic_auth(
+            self._auth,
+            charge_point_id,
+            request.headers.get_all("Authorization"),
+            username_is_id=self.security_profile is not None,
+        )
         if refused is not None:
             return _unauthorized(connection, f"{loggable(charge_point_id)}: {refused}")
+        return None
+
+    async def _check_client_certificate(self, connection: ServerConnection, charge_point_id: str) -> Response | None:
+        """403 unless the certificate of the (finished) TLS handshake may speak for ``charge_point_id``."""
+        assert self._check_certificate is not None
+        certificate = _peer_certificate(connection)
+        why: str | None = "no client certificate"
+        if certificate is not None:
+            verdict = self._check_certificate(certificate, charge_point_id)
+            why = await verdict if inspect.isawaitable(verdict) else verdict
+        if why is not None:
+            return _refuse(connection, http.HTTPStatus.FORBIDDEN, f"{loggable(charge_point_id)}: {loggable(str(why))}")
         return None
 
     # -- one connection ---------------------------------------------------------------------------
@@ -566,7 +650,13 @@ class WebSocketServer(Generic[CS]):
             max_bad_messages=self._max_bad_messages,
             max_queued_calls=self._max_queued_calls,
         )
-        _log.info("cs: charge point %s connected from %s (%s)", who, _address(ws), version.subprotocol)
+        _log.info(
+            "cs: charge point %s connected from %s (%s%s)",
+            who,
+            _address(ws),
+            version.subprotocol,
+            _certificate_note(socket.peer_certificate),
+        )
         self._sockets[charge_point_id] = socket
         # Receive before opening: an on_connect hook that calls the charge point needs its answer read.
         receiving = asyncio.create_task(link.run(), name=f"ocpprpc-cs-{charge_point_id}")
@@ -626,6 +716,13 @@ def _unauthorized(connection: ServerConnection, reason: str) -> Response:
     return response
 
 
+def _certificate_note(certificate: PeerCertificate | None) -> str:
+    """``, certificate serial 1A2B`` for the connect log line; empty without a client certificate."""
+    if certificate is None:
+        return ""
+    return f", certificate serial {loggable(str(certificate.get('serialNumber', '?')), 80)}"
+
+
 def _address(ws: WsConnection) -> str:
     try:
         address: PeerName = ws.remote_address
@@ -657,8 +754,14 @@ class WebSocketClient(KeepConnected[ClientConnection]):
             default: the charge point's own version only. The connection speaks the one the server
             picks. A version the charge point's class does not speak is a :class:`UsageError`.
         auth: ``(username, password)`` for HTTP Basic authentication.
-        ssl: a client TLS context for ``wss://`` (e.g. one trusting a private CA); by default
+        ssl: a client TLS context for ``wss://`` (e.g. one trusting a private CA, or holding the
+            charge point's certificate: :func:`ocpprpc.security.client_context`); by default
             websockets uses the system's trust store for ``wss://`` URLs.
+        security_profile: the OCPP security profile the charge point uses, 1, 2 or 3; None (the
+            default): none is checked. With a profile, a configuration that does not meet it is a
+            :class:`UsageError` here (1: a ``ws://`` URL and ``auth``; 2: ``wss://`` and ``auth``; 3:
+            ``wss://`` and an ``ssl`` context with the charge point's certificate; the user name of
+            ``auth`` is the charge point id; an ``ssl`` context verifies the server, at TLS 1.2 or newer).
         ping_interval / ping_timeout / max_message_size: as for :class:`WebSocketServer`.
         open_timeout: seconds one connection attempt may take; also how long ``async with`` waits for
             the first connection.
@@ -683,6 +786,7 @@ class WebSocketClient(KeepConnected[ClientConnection]):
         versions: Sequence[str | OcppVersion] | None = None,
         auth: tuple[str, str] | None = None,
         ssl: ssl_module.SSLContext | None = None,
+        security_profile: SecurityProfile | Literal[1, 2, 3] | None = None,
         ping_interval: float | None = DEFAULT_PING_INTERVAL,
         ping_timeout: float | None = DEFAULT_PING_TIMEOUT,
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
@@ -717,6 +821,12 @@ class WebSocketClient(KeepConnected[ClientConnection]):
             raise UsageError(f"not a WebSocket URL: {url!r} ({exc})") from None
         if ssl is not None and not secure:
             raise UsageError(f"an ssl context needs a wss:// URL, not {url!r}")
+        self.security_profile = None if security_profile is None else as_security_profile(security_profile)
+        """The OCPP security profile checked at construction, or None."""
+        if self.security_profile is not None:
+            check_client_configuration(
+                self.security_profile, charge_point_id=charge_point.id, secure_url=secure, ssl_context=ssl, auth=auth
+            )
         self._versions = _versions(
             versions if versions is not None else [charge_point.version],
             type(charge_point).versions,
