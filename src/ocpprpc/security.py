@@ -27,7 +27,7 @@ import enum
 import ssl
 from collections.abc import Awaitable, Callable
 from os import PathLike
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 from .errors import UsageError
 
@@ -74,7 +74,7 @@ class SecurityProfile(enum.IntEnum):
     """``wss://``; the charge point authenticates with its certificate, whose subject CN is its id."""
 
 
-def as_security_profile(value: SecurityProfile | Literal[1, 2, 3] | int) -> SecurityProfile:
+def as_security_profile(value: object) -> SecurityProfile:
     """``value`` as a :class:`SecurityProfile`; UsageError for anything but 1, 2 or 3."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise UsageError(f"security_profile is 1, 2 or 3 (or a SecurityProfile), not {value!r}")
