@@ -1,5 +1,8 @@
 """From xmlschema components to a small, Python-shaped description of one OCPP version.
 
+The description (:class:`VersionDef` and the ``*Def`` classes) is what the templates in ``render`` read;
+the JSON Schema front end (``json_schema``) builds the same description for OCPP 2.0.1 and 2.1.
+
 The walk merges the central system and charge point schemas of a version (their shared types are
 identical; a difference is an error), and records for each type only what the templates need: enum
 values, string/decimal facets, fields with occurrence bounds, XML kind and documentation.
@@ -45,7 +48,7 @@ ENUM_INPUT_ALIASES: dict[tuple[str, str], dict[str, str]] = {
 }
 """(version, enum) → {accepted input value: the WSDL value it stands for}."""
 
-Scalar = Literal["str", "int", "bool", "datetime", "decimal"]
+Scalar = Literal["str", "int", "bool", "datetime", "decimal", "json"]
 
 #: Builtins whose Python annotation is not named after their XML conversion (``_BUILTINS``).
 _ANNOTATED_BUILTINS: dict[str, str] = {"anyURI": "uri"}
@@ -88,6 +91,8 @@ class TypeRef:
     name: str  # the scalar kind (or "uri" for xs:anyURI, a "str"), or the generated name
     scalar: Scalar  # the XML text conversion the SOAP codec needs (for models: unused, "str")
     max_length: int | None = None  # inline facets of anonymous simple types
+    ge: int | float | None = None  # JSON Schema minimum / maximum (integers and numbers, 2.x only)
+    le: int | float | None = None
 
 
 @dataclass(frozen=True)
@@ -100,10 +105,11 @@ class FieldDef:
     min_occurs: int
     max_occurs: int | None  # None: unbounded
     doc: str
+    list_bounds: tuple[int, int | None] | None = None  # a JSON array's (minItems, maxItems): set only by 2.x
 
     @property
     def repeated(self) -> bool:
-        return self.max_occurs is None or self.max_occurs > 1
+        return self.list_bounds is not None or self.max_occurs is None or self.max_occurs > 1
 
     @property
     def required(self) -> bool:
@@ -117,6 +123,7 @@ class ModelDef:
     fields: list[FieldDef] = field(default_factory=list)
     legacy_lists: list[tuple[str, str]] = field(default_factory=list)  # (json key, legacy key)
     signature: str = ""
+    open: bool = False  # other keys allowed and kept (2.x CustomDataType): generated on OcppOpenModel
 
     def dependencies(self) -> list[str]:
         return [f.type.name for f in self.fields if f.type.kind == "model"]
@@ -134,6 +141,16 @@ class ActionDef:
     doc: str
 
 
+@dataclass(frozen=True)
+class SendDef:
+    """An unanswered message (OCPP 2.1 SEND, message type 6): its model is a plain model, not a request."""
+
+    name: str
+    initiator: Literal["CHARGE_POINT", "CENTRAL_SYSTEM"]
+    message: str
+    doc: str
+
+
 @dataclass
 class VersionDef:
     version: str
@@ -145,10 +162,13 @@ class VersionDef:
     simples: dict[str, SimpleDef] = field(default_factory=dict)
     models: dict[str, ModelDef] = field(default_factory=dict)
     actions: list[ActionDef] = field(default_factory=list)
+    sends: list[SendDef] = field(default_factory=list)
+    xml: bool = True  # SOAP exists for the version: models carry XML facts (1.x); not for the JSON-only 2.x
 
     @property
     def message_names(self) -> set[str]:
-        return {a.request for a in self.actions} | {a.response for a in self.actions}
+        names = {a.request for a in self.actions} | {a.response for a in self.actions}
+        return names | {s.message for s in self.sends}
 
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")

@@ -2,14 +2,20 @@
 
 Output is plain Python text, later formatted by ruff. Everything is emitted in a deterministic order
 (enums and aliases by name; models dependencies-first, ties by name; messages by action) so that a
-regeneration from the same WSDLs is byte-for-byte identical and diffs stay small.
+regeneration from the same WSDLs or JSON schemas is byte-for-byte identical and diffs stay small.
+
+The same templates serve both front ends. What differs for the JSON-only OCPP 2.x (``VersionDef.xml``
+false): no XML facts, no SOAP namespaces or element names (empty strings), JSON Schema bounds
+(``minimum`` / ``maximum``, ``minItems`` on an optional array), the open ``CustomDataType`` on
+``OcppOpenModel``, any-JSON ``data``, and 2.1's unanswered SEND message as a plain model in ``sends``.
 """
 
 from __future__ import annotations
 
 import keyword
+import re
 
-from .model import EnumDef, FieldDef, ModelDef, SimpleDef, VersionDef, enum_member
+from .model import EnumDef, FieldDef, ModelDef, SimpleDef, TypeRef, VersionDef, enum_member
 
 _SCALAR_TYPES = {
     "str": "str",
@@ -18,6 +24,7 @@ _SCALAR_TYPES = {
     "bool": "Boolean",
     "datetime": "DateTime",
     "decimal": "Decimal",
+    "json": "JsonValue",
 }
 # What a type checker sees as the parameter of a generated ``__init__`` (``Decimal`` is ``decimal.Decimal`` to it).
 _PARAMETER_TYPES = {
@@ -27,11 +34,14 @@ _PARAMETER_TYPES = {
     "bool": "bool",
     "datetime": "datetime",
     "decimal": "Decimal | float",
+    "json": "JsonValue",
 }
 _LICENCES = {
     "1.2": "the OCPP 1.2 WSDLs (e-laad.nl, free to use without modifications)",
     "1.5": "the OCPP 1.5 WSDLs (e-laad.nl, free to use without modifications)",
     "1.6": "the OCPP 1.6 WSDLs (Open Charge Alliance, CC BY-ND 4.0)",
+    "2.0.1": "the OCPP 2.0.1 JSON schemas (Open Charge Alliance, CC BY-ND 4.0)",
+    "2.1": "the OCPP 2.1 JSON schemas (Open Charge Alliance, CC BY-ND 4.0)",
 }
 
 
@@ -54,7 +64,8 @@ def _str(text: str) -> str:
 
 
 def render_enums(vdef: VersionDef) -> str:
-    out = [header(vdef, "enumerations (``xs:enumeration`` simple types) as string enums."), "import enum\n\n"]
+    kind = "``xs:enumeration`` simple types" if vdef.xml else "the schemas' string ``enum`` definitions"
+    out = [header(vdef, f"enumerations ({kind}) as string enums."), "import enum\n\n"]
     names = sorted(vdef.enums)
     out.append(f"__all__ = {names!r}\n\n")
     for name in names:
@@ -98,11 +109,23 @@ def render_alias(s: SimpleDef) -> str:
     return f"{s.name} = {value}\n{_doc(s.doc, s.name + '.')}\n\n"
 
 
+def _bounds(ref: TypeRef) -> str:
+    """``ge=0, le=100``: a JSON Schema minimum / maximum as keyword arguments."""
+    return ", ".join(f"{name}={value!r}" for name, value in (("ge", ref.ge), ("le", ref.le)) if value is not None)
+
+
 def _annotation(f: FieldDef) -> str:
     ref = f.type
     base = _SCALAR_TYPES[ref.name] if ref.kind == "scalar" else ref.name
     if ref.kind == "scalar" and ref.max_length is not None:
         base = f"Annotated[{base}, Field(max_length={ref.max_length})]"
+    if ref.ge is not None or ref.le is not None:
+        if ref.name == "int":
+            base = f"Annotated[{base}, Field({_bounds(ref)})]"  # on the strict int schema: no Python call
+        elif ref.name == "decimal":
+            base = f"Annotated[{base}, DecimalBounds({_bounds(ref)})]"  # on the decimal step, as DecimalPlaces
+        else:
+            raise ValueError(f"{f.json_name}: minimum / maximum on a {ref.name}")
     if f.repeated:
         base = f"list[{base}]"
     return base if f.required else f"{base} | None"
@@ -141,6 +164,8 @@ def render_init(m: ModelDef, vdef: VersionDef) -> list[str]:
     for f in m.fields:
         kind = _parameter_type(f, vdef)
         parameters.append(f"{f.py_name}: {kind}" if f.required else f"{f.py_name}: {kind} | None = None")
+    if m.open:
+        parameters.append("**extra: Any")  # an open object's other keys: vendor extensions
     return ["    if TYPE_CHECKING:", "", f"        def __init__({', '.join(parameters)}) -> None: ..."]
 
 
@@ -169,7 +194,13 @@ def _field_line(f: FieldDef) -> str:
         args.append("default=None")
     if f.json_name != f.py_name:
         args.append(f"alias={_str(f.json_name)}")
-    if f.repeated:
+    if f.repeated and f.list_bounds is not None:  # a JSON array: its bounds hold whether it is required or not
+        low, high = f.list_bounds
+        if low:
+            args.append(f"min_length={low}")
+        if high is not None:
+            args.append(f"max_length={high}")
+    elif f.repeated:
         if f.min_occurs > 1 or (f.required and f.min_occurs == 1):
             args.append(f"min_length={f.min_occurs}")
         if f.max_occurs is not None:
@@ -194,7 +225,10 @@ def _xml_child(f: FieldDef) -> str:
 
 
 def render_model(m: ModelDef, vdef: VersionDef, fallback_doc: str, response: str | None = None) -> str:
-    base = f"OcppRequest[{response}]" if response else "OcppLegacyListsModel" if m.legacy_lists else "OcppModel"
+    if response:
+        base = f"OcppRequest[{response}]"
+    else:
+        base = "OcppLegacyListsModel" if m.legacy_lists else "OcppOpenModel" if m.open else "OcppModel"
     lines = [f"class {m.name}({base}):", f"    {_doc(m.doc, fallback_doc)}", ""]
     for f in m.fields:
         if keyword.iskeyword(f.py_name):
@@ -202,13 +236,15 @@ def render_model(m: ModelDef, vdef: VersionDef, fallback_doc: str, response: str
         lines.append(_field_line(f))
     if m.fields:
         lines.append("")
-    children = ", ".join(_xml_child(f) for f in m.fields)
-    trailing = "," if len(m.fields) == 1 else ""
-    lines.append(f"    __ocpp_xml__ = XmlFacts({_str(m.name)}, ({children}{trailing}))")
-    if m.legacy_lists:
-        pairs = ", ".join(f"({_str(a)}, {_str(b)})" for a, b in m.legacy_lists)
-        lines.append(f"    __ocpp_legacy_lists__ = ({pairs},)")
-    lines += ["", *render_init(m, vdef)]
+    if vdef.xml:
+        children = ", ".join(_xml_child(f) for f in m.fields)
+        trailing = "," if len(m.fields) == 1 else ""
+        lines.append(f"    __ocpp_xml__ = XmlFacts({_str(m.name)}, ({children}{trailing}))")
+        if m.legacy_lists:
+            pairs = ", ".join(f"({_str(a)}, {_str(b)})" for a, b in m.legacy_lists)
+            lines.append(f"    __ocpp_legacy_lists__ = ({pairs},)")
+        lines.append("")
+    lines += render_init(m, vdef)
     return "\n".join(lines) + "\n\n\n"
 
 
@@ -231,31 +267,37 @@ def model_order(vdef: VersionDef) -> list[str]:
     for action in sorted(vdef.actions, key=lambda a: (a.name, a.initiator)):
         for name in (action.response, action.request):  # a request's base class names its response
             visit(name)
+    for send in sorted(vdef.sends, key=lambda s: s.name):
+        visit(send.message)
     return order
 
 
-_ALWAYS_IMPORTED = ("OcppModel", "OcppRequest", "XmlChild", "XmlFacts")
+_BASE_NAMES = ("Boolean", "DateTime", "Decimal", "DecimalBounds", "DecimalPlaces", "Integer", "Uri")
 
 
 def render_models(vdef: VersionDef) -> str:
     body = _render_model_body(vdef)
-    base_names = [n for n in ("Boolean", "DateTime", "Decimal", "DecimalPlaces", "Integer", "Uri") if f"{n}" in body]
-    legacy = ["OcppLegacyListsModel"] if "(OcppLegacyListsModel)" in body else []
+    base_names = [n for n in _BASE_NAMES if re.search(rf"\b{n}\b", body)]
+    bases = [n for n in ("OcppLegacyListsModel", "OcppOpenModel") if f"({n})" in body]
+    bases += ["OcppModel", "OcppRequest", *(["XmlChild", "XmlFacts"] if vdef.xml else [])]
     fields = [f for m in vdef.models.values() for f in m.fields]
     uses_literal = any(f.type.kind == "enum" for f in fields)
     uses_datetime = any(f.type.kind in ("scalar", "simple") and f.type.scalar == "datetime" for f in fields)
     typing_names = ["TYPE_CHECKING", *(["Annotated"] if "Annotated[" in body else [])]
     typing_names += ["Literal"] if uses_literal else []
+    pydantic_names = ["Field", *(["JsonValue"] if re.search(r"\bJsonValue\b", body) else [])]
     out = [
         header(vdef, "request / response models of every operation, and the data types they use."),
         f"from typing import {', '.join(typing_names)}\n\n",
-        "from pydantic import Field\n\n",
-        f"from .._base import {', '.join([*base_names, *legacy, *_ALWAYS_IMPORTED])}\n",
+        f"from pydantic import {', '.join(pydantic_names)}\n\n",
+        f"from .._base import {', '.join([*base_names, *bases])}\n",
     ]
     used_enums = sorted({f.type.name for m in vdef.models.values() for f in m.fields if f.type.kind == "enum"})
     if used_enums:
         out.append(f"from .enums import {', '.join(used_enums)}\n")
     checking_only = [*(["from datetime import datetime"] if uses_datetime else [])]
+    if any(m.open for m in vdef.models.values()):
+        checking_only.append("from typing import Any")
     if nested_models(vdef):
         checking_only.append("from typing import NotRequired, TypedDict")
     if checking_only:
@@ -273,8 +315,10 @@ def _render_model_body(vdef: VersionDef) -> str:
     out.append("\n")
     doc_of: dict[str, str] = {}
     for action in vdef.actions:
-        doc_of[action.request] = f"The {action.name}.req PDU."
-        doc_of[action.response] = f"The {action.name}.conf PDU."
+        doc_of[action.request] = f"The {action.name}.req PDU." if vdef.xml else f"The {action.name} request."
+        doc_of[action.response] = f"The {action.name}.conf PDU." if vdef.xml else f"The {action.name} response."
+    for send in vdef.sends:
+        doc_of[send.message] = f"The {send.name} message (sent with SEND, never answered)."
     response_of = {action.request: action.response for action in vdef.actions}
     nested = nested_models(vdef)
     for name in model_order(vdef):
@@ -285,9 +329,10 @@ def _render_model_body(vdef: VersionDef) -> str:
 
 
 def render_actions(vdef: VersionDef) -> str:
+    imported = ["ActionSpec", "OcppVersion", *(["SendSpec"] if vdef.sends else []), "Side"]
     out = [
         header(vdef, "the action registry: every operation, who initiates it, and its models."),
-        "from .._base import ActionSpec, OcppVersion, Side\n",
+        f"from .._base import {', '.join(imported)}\n",
         "from . import models as m\n\n",
         '__all__ = ["VERSION"]\n\n',
         "VERSION = OcppVersion(\n",
@@ -302,8 +347,28 @@ def render_actions(vdef: VersionDef) -> str:
             f"        ActionSpec({_str(a.name)}, m.{a.request}, m.{a.response}, Side.{a.initiator}, "
             f"{_str(a.namespace)}, {_str(a.request_element)}, {_str(a.response_element)}, {_str(a.doc)}),\n"
         )
-    out.append("    ),\n)\n")
+    out.append("    ),\n")
+    if vdef.sends:
+        out.append("    sends=(\n")
+        for s in sorted(vdef.sends, key=lambda s: (s.initiator, s.name)):
+            out.append(f"        SendSpec({_str(s.name)}, m.{s.message}, Side.{s.initiator}, {_str(s.doc)}),\n")
+        out.append("    ),\n")
+    out.append(")\n")
     return "".join(out)
+
+
+_PACKAGE_EXAMPLES = {
+    True: (
+        'boot = {module}.BootNotificationRequest(charge_point_vendor="ACME", charge_point_model="X1")\n'
+        "    boot.to_json_dict()  # {{'chargePointVendor': 'ACME', 'chargePointModel': 'X1'}}\n"
+    ),
+    False: (
+        "boot = {module}.BootNotificationRequest("
+        'reason="PowerUp", charging_station={{"model": "X1", "vendor_name": "ACME"}})\n'
+        "    boot.to_json_dict()  "
+        "# {{'chargingStation': {{'model': 'X1', 'vendorName': 'ACME'}}, 'reason': 'PowerUp'}}\n"
+    ),
+}
 
 
 def render_package(vdef: VersionDef) -> str:
@@ -314,8 +379,7 @@ def render_package(vdef: VersionDef) -> str:
             vdef,
             "every message model, data type and enumeration, and ``VERSION``, the action registry.\n\n"
             f"    from ocpprpc.messages import {vdef.module}\n\n"
-            f'    boot = {vdef.module}.BootNotificationRequest(charge_point_vendor="ACME", charge_point_model="X1")\n'
-            "    boot.to_json_dict()  # {'chargePointVendor': 'ACME', 'chargePointModel': 'X1'}\n",
+            "    " + _PACKAGE_EXAMPLES[vdef.xml].format(module=vdef.module),
         )
         + "from .actions import VERSION\n"
         + f"from .enums import {', '.join(enums)}\n"

@@ -1,9 +1,10 @@
 """What every generated OCPP model stands on: the base model, scalar types, XML facts and the action registry.
 
-The generated modules under ``ocpprpc.messages.v12`` / ``v15`` / ``v16`` are data: they declare fields,
-constraints and XML facts, and import everything with behaviour from here. Keeping the behaviour in one
-hand-written module means a fix to, say, date-time output lands in all three versions at once and the
-generator stays a small template engine.
+The generated modules under ``ocpprpc.messages.v12`` / ``v15`` / ``v16`` (from the WSDLs) and ``v201`` /
+``v21`` (from the official JSON schemas) are data: they declare fields, constraints and (1.x) XML facts,
+and import everything with behaviour from here. Keeping the behaviour in one hand-written module means a
+fix to, say, date-time output lands in every version at once and the generator stays a small template
+engine.
 
 Wire conventions encoded here:
 
@@ -17,6 +18,11 @@ Wire conventions encoded here:
   pydantic's default string.
 * ``xs:anyURI`` is a string, described as ``"format": "uri"`` in the JSON schema (not checked, as by the
   official schemas' validators).
+* OCPP 2.x says the same in JSON Schema terms: ``integer`` is :data:`Integer`, ``number`` is
+  :data:`Decimal`, ``"format": "date-time"`` is :data:`DateTime`; ``minimum`` / ``maximum`` are
+  ``ge`` / ``le`` on the integer, :class:`DecimalBounds` on the number.
+* Every 2.x object refuses unknown keys, except ``CustomDataType``, the one open object (vendor
+  extensions), generated on :class:`OcppOpenModel`: its other keys are kept and emitted again.
 
 These checks run inside pydantic-core (no Python call per value): the codec stays as fast as with
 pydantic's own lax types. ``ocpprpc._lenient`` repairs what they refuse for roles that are not strict.
@@ -37,7 +43,10 @@ from pydantic import (
     ConfigDict,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     Strict,
+    model_serializer,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -49,12 +58,15 @@ __all__ = [
     "Boolean",
     "DateTime",
     "Decimal",
+    "DecimalBounds",
     "DecimalPlaces",
     "Integer",
     "OcppLegacyListsModel",
     "OcppModel",
+    "OcppOpenModel",
     "OcppRequest",
     "OcppVersion",
+    "SendSpec",
     "Side",
     "Uri",
     "XmlChild",
@@ -142,14 +154,40 @@ class DecimalPlaces:
     decimal_places: int
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        schema = handler(source)
-        if schema["type"] != "chain" or schema["steps"][-1]["type"] != "decimal":
-            raise TypeError("DecimalPlaces applies to ocpprpc's Decimal only")
-        steps = [*schema["steps"][:-1], cs.decimal_schema(decimal_places=self.decimal_places)]
-        return {**schema, "steps": steps}
+        return _on_decimal_step(handler(source), "DecimalPlaces", decimal_places=self.decimal_places)
 
     def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         return {**handler(schema), "multipleOf": float(_Decimal(1).scaleb(-self.decimal_places))}
+
+
+@dataclass(frozen=True, slots=True)
+class DecimalBounds:
+    """``minimum`` / ``maximum`` of a 2.x ``number``: ``Annotated[Decimal, DecimalBounds(le=0)]``.
+
+    Like :class:`DecimalPlaces`, the bounds go on the decimal step of the JSON-number check, inside
+    pydantic-core: ``Field(le=0)`` on ocpprpc's :data:`Decimal` would add a Python call per value. In the
+    JSON schema, ``"minimum"`` / ``"maximum"``. (On an :data:`Integer`, ``Field(ge=..., le=...)`` is
+    already checked in pydantic-core.)
+    """
+
+    ge: int | float | None = None
+    le: int | float | None = None
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        bounds = {name: value for name, value in (("ge", self.ge), ("le", self.le)) if value is not None}
+        return _on_decimal_step(handler(source), "DecimalBounds", **bounds)
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        bounds = {name: value for name, value in (("minimum", self.ge), ("maximum", self.le)) if value is not None}
+        return {**handler(schema), **bounds}
+
+
+def _on_decimal_step(schema: CoreSchema, what: str, **settings: Any) -> CoreSchema:
+    """``schema`` (ocpprpc's :data:`Decimal`) with ``settings`` added to its final decimal step."""
+    if schema["type"] != "chain" or schema["steps"][-1]["type"] != "decimal":
+        raise TypeError(f"{what} applies to ocpprpc's Decimal only")
+    step: dict[str, Any] = {key: value for key, value in schema["steps"][-1].items() if key != "type"}
+    return {**schema, "steps": [*schema["steps"][:-1], cs.decimal_schema(**step, **settings)]}
 
 
 class _UriFormat:
@@ -240,6 +278,10 @@ def _is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
     return isinstance(value, Mapping)
 
 
+def _is_dict(value: object) -> TypeGuard[dict[str, Any]]:
+    return isinstance(value, dict)
+
+
 class OcppLegacyListsModel(OcppModel):
     """Base of the few models (1.5's MeterValue) whose JSON form has an older ocppjs spelling too.
 
@@ -276,6 +318,29 @@ class OcppLegacyListsModel(OcppModel):
                 merged.append({**(extra if _is_mapping(extra) else {}), "value": str(text)})
             fields = {k: v for k, v in fields.items() if k not in (legacy_key, "@" + legacy_key)} | {json_key: merged}
         return fields
+
+
+class OcppOpenModel(OcppModel):
+    """Base of an open object: OCPP 2.x's ``CustomDataType``, where vendors add keys of their own.
+
+    Its declared fields (``vendor_id``) are typed and checked as usual; any other key is kept as given
+    (``extra="allow"``, read with ``model.model_extra``) and emitted again by :meth:`to_json_dict`, a
+    ``null`` one included, so a vendor extension passes through unchanged. The only 2.x object without
+    ``"additionalProperties": false`` in the official schemas.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_serializer(mode="wrap")
+    def _keep_extra_nulls(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        """Emit a vendor key whose value is ``null`` as well: ``exclude_none`` is meant for our absent fields."""
+        data = handler(self)
+        extra = self.__pydantic_extra__
+        if info.exclude_none and extra and _is_dict(data):
+            for key, value in extra.items():
+                if value is None:
+                    data.setdefault(key, None)
+        return data
 
 
 R_co = TypeVar("R_co", bound=OcppModel, covariant=True)
@@ -332,17 +397,40 @@ class ActionSpec:
     documentation: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class SendSpec:
+    """One OCPP 2.1 SEND message (message type 6): sent by ``initiator``, never answered.
+
+    Unlike an :class:`ActionSpec` there is no response, and ``message`` is a plain :class:`OcppModel`
+    (not an :class:`OcppRequest`), so a type checker refuses it as the argument of ``call()``. The one
+    2.1 case is NotifyPeriodicEventStream, sent by the Charging Station.
+    """
+
+    name: str
+    message: type[OcppModel]
+    initiator: Side
+    documentation: str = ""
+
+
 @dataclass(frozen=True)
 class OcppVersion:
-    """Everything the RPC core and the transports need to know about one OCPP version."""
+    """Everything the RPC core and the transports need to know about one OCPP version.
+
+    ``actions`` are the request / response operations; ``sends`` the unanswered SEND messages (OCPP 2.1
+    only; empty for every other version). The SOAP namespaces are empty strings for the JSON-only 2.x
+    versions.
+    """
 
     version: str
     subprotocol: str
     central_system_namespace: str
     charge_point_namespace: str
     actions: tuple[ActionSpec, ...]
+    sends: tuple[SendSpec, ...] = ()
     _by_initiator: dict[Side, dict[str, ActionSpec]] = field(init=False, repr=False, compare=False)
     _by_request: dict[tuple[type[OcppModel], Side], ActionSpec] = field(init=False, repr=False, compare=False)
+    _sends_by_initiator: dict[Side, dict[str, SendSpec]] = field(init=False, repr=False, compare=False)
+    _sends_by_message: dict[type[OcppModel], SendSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_initiator: dict[Side, dict[str, ActionSpec]] = {Side.CHARGE_POINT: {}, Side.CENTRAL_SYSTEM: {}}
@@ -350,6 +438,11 @@ class OcppVersion:
             by_initiator[spec.initiator][spec.name] = spec
         object.__setattr__(self, "_by_initiator", by_initiator)
         object.__setattr__(self, "_by_request", {(spec.request, spec.initiator): spec for spec in self.actions})
+        sends_by_initiator: dict[Side, dict[str, SendSpec]] = {Side.CHARGE_POINT: {}, Side.CENTRAL_SYSTEM: {}}
+        for send in self.sends:
+            sends_by_initiator[send.initiator][send.name] = send
+        object.__setattr__(self, "_sends_by_initiator", sends_by_initiator)
+        object.__setattr__(self, "_sends_by_message", {send.message: send for send in self.sends})
 
     def initiated_by(self, side: Side) -> Mapping[str, ActionSpec]:
         """The actions whose requests ``side`` sends, by action name."""
@@ -365,6 +458,14 @@ class OcppVersion:
         The initiator is needed because DataTransfer has one request model and goes both ways.
         """
         return self._by_request[(request, initiator)]
+
+    def sent_by(self, side: Side) -> Mapping[str, SendSpec]:
+        """The SEND messages ``side`` sends (and the other side receives, unanswered), by name."""
+        return self._sends_by_initiator[side]
+
+    def for_message(self, message: type[OcppModel]) -> SendSpec:
+        """The SEND message whose model is ``message``; ``KeyError`` if there is none."""
+        return self._sends_by_message[message]
 
     def namespace_of(self, side: Side) -> str:
         """The service namespace of ``side`` (the namespace of the requests it receives)."""
