@@ -33,6 +33,7 @@ def sims() -> Iterator[list[Sim]]:
 
 
 _EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+_RSA_KEY = ["-newkey", "rsa:2048", "-nodes"]
 
 
 def _openssl() -> str:
@@ -68,7 +69,8 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, ssl.S
 class Pki:
     """A test PKI in a folder: a CA, a server certificate for 127.0.0.1, charge point certificates.
 
-    Every path is a PEM file. ``client[name]`` is ``(certificate, key)``: ``"CP1"`` and ``"CP2"`` are
+    Every path is a PEM file; keys are EC (P-256) but ``server_rsa``'s (RSA 2048, for the cipher suites
+    that need one). ``client[name]`` is ``(certificate, key)``: ``"CP1"`` and ``"CP2"`` are
     issued by ``ca`` with that subject CN; ``"CP1 by another CA"`` has CN=CP1 but is issued by a CA
     nobody trusts. Certificates carry the extensions strict verifiers (Python 3.13's default
     ``VERIFY_X509_STRICT``) demand: key identifiers, a critical basicConstraints, key usages.
@@ -77,6 +79,7 @@ class Pki:
     ca: Path
     server_cert: Path
     server_key: Path
+    server_rsa: tuple[Path, Path]
     client: dict[str, tuple[Path, Path]]
 
 
@@ -90,15 +93,18 @@ def _make_ca(folder: Path, name: str) -> tuple[Path, Path]:
     return cert, key
 
 
-def _issue(folder: Path, name: str, subject: str, ca: tuple[Path, Path], extensions: list[str]) -> tuple[Path, Path]:
+def _issue(
+    folder: Path, name: str, subject: str, ca: tuple[Path, Path], extensions: list[str], key_type: list[str] = _EC_KEY
+) -> tuple[Path, Path]:
     cert, key, csr, ext = (folder / f"{name}{suffix}" for suffix in (".pem", ".key", ".csr", ".ext"))
+    usage = "digitalSignature,keyEncipherment" if key_type is _RSA_KEY else "digitalSignature"  # RSA key exchange
     ext.write_text(
         "\n".join([
-            "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
+            "basicConstraints=critical,CA:FALSE", f"keyUsage=critical,{usage}",
             "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid,issuer", *extensions,
         ]) + "\n"
     )  # fmt: skip
-    _run_openssl("req", "-new", *_EC_KEY, "-keyout", str(key), "-out", str(csr), "-subj", subject)
+    _run_openssl("req", "-new", *key_type, "-keyout", str(key), "-out", str(csr), "-subj", subject)
     _run_openssl(
         "x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]), "-CAcreateserial", "-days", "1",
         "-out", str(cert), "-extfile", str(ext),
@@ -111,12 +117,12 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """The test :class:`Pki` (made once per session with the openssl command; skips without it)."""
     folder = tmp_path_factory.mktemp("pki")
     ca, other_ca = _make_ca(folder, "ca"), _make_ca(folder, "other-ca")
-    server = _issue(
-        folder, "server", "/CN=127.0.0.1", ca, ["extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1"]
-    )
+    server_extensions = ["extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1"]
+    server = _issue(folder, "server", "/CN=127.0.0.1", ca, server_extensions)
+    server_rsa = _issue(folder, "server-rsa", "/CN=127.0.0.1", ca, server_extensions, _RSA_KEY)
     client = {
         "CP1": _issue(folder, "cp1", "/O=Test/CN=CP1", ca, ["extendedKeyUsage=clientAuth"]),
         "CP2": _issue(folder, "cp2", "/O=Test/CN=CP2", ca, ["extendedKeyUsage=clientAuth"]),
         "CP1 by another CA": _issue(folder, "cp1-other", "/O=Test/CN=CP1", other_ca, ["extendedKeyUsage=clientAuth"]),
     }
-    return Pki(ca=ca[0], server_cert=server[0], server_key=server[1], client=client)
+    return Pki(ca=ca[0], server_cert=server[0], server_key=server[1], server_rsa=server_rsa, client=client)

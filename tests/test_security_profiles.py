@@ -432,3 +432,33 @@ def test_the_contexts_need_tls_1_2_and_the_cn_check_needs_exactly_one_cn(pki: Pk
     for wrong in (True, "3", 3.0):
         with pytest.raises(UsageError):
             as_security_profile(wrong)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    ("suite", "rsa"),
+    [
+        ("ECDHE-ECDSA-AES128-GCM-SHA256", False),  # TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+        ("ECDHE-ECDSA-AES256-GCM-SHA384", False),  # TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+        ("AES128-GCM-SHA256", True),  # TLS_RSA_WITH_AES_128_GCM_SHA256
+        ("AES256-GCM-SHA384", True),  # TLS_RSA_WITH_AES_256_GCM_SHA384
+    ],
+)
+@bounded(10)
+async def test_a_tls_1_2_charge_point_with_only_one_of_the_cipher_suites_ocpp_requires_gets_in(
+    suite: str, rsa: bool, version: str, pki: Pki
+) -> None:
+    cert, key = pki.server_rsa if rsa else (pki.server_cert, pki.server_key)
+    tls = server_context(cert, key)
+    cp_tls = charge_point_tls(pki, max_tls=ssl.TLSVersion.TLSv1_2)
+    cp_tls.set_ciphers(suite)
+    async with serve(central_system(version), ssl=tls, security_profile=2, auth=PasswordBook()) as ws:
+        cp = charge_point("CP1", version)
+        async with connect(
+            cp, ws.url, ssl=cp_tls, auth=("CP1", PASSWORDS["CP1"]), security_profile=2, **FAST
+        ) as client:
+            assert client._socket is not None
+            ssl_object = client._socket.ws.transport.get_extra_info("ssl_object")
+            assert isinstance(ssl_object, ssl.SSLObject)
+            cipher = ssl_object.cipher()
+            assert cipher is not None and cipher[0] == suite

@@ -33,6 +33,7 @@ from .errors import UsageError
 
 __all__ = [
     "MINIMUM_TLS_VERSION",
+    "OCPP_RSA_CIPHER_SUITES",
     "CertificateCheck",
     "PeerCertificate",
     "SecurityProfile",
@@ -47,6 +48,15 @@ __all__ = [
 
 MINIMUM_TLS_VERSION = ssl.TLSVersion.TLSv1_2
 """The lowest TLS version the security profiles allow (TLS 1.0 and 1.1 are forbidden)."""
+
+OCPP_RSA_CIPHER_SUITES = ("AES128-GCM-SHA256", "AES256-GCM-SHA384")
+"""TLS_RSA_WITH_AES_128_GCM_SHA256 and TLS_RSA_WITH_AES_256_GCM_SHA384 (OpenSSL's names), which
+:func:`server_context` adds, last, to Python's default suites.
+
+OCPP requires a central system to offer them beside the ECDHE-ECDSA AES-GCM suites (which Python's
+defaults have), because a charge point may implement only these two; Python leaves them out (they lack
+forward secrecy). The server prefers its own order, so a client offering better gets better. They need
+an RSA server certificate."""
 
 StrPath: TypeAlias = str | PathLike[str]
 
@@ -96,6 +106,8 @@ def server_context(
 ) -> ssl.SSLContext:
     """A central system's TLS context: its certificate (chain) and key, TLS 1.2 or newer.
 
+    The cipher suites are Python's defaults plus :data:`OCPP_RSA_CIPHER_SUITES`, which OCPP requires.
+
     Args:
         certfile: the server's certificate in PEM, followed by any intermediate CA certificates.
         keyfile: its private key (PEM); None when ``certfile`` holds it too.
@@ -106,6 +118,8 @@ def server_context(
     """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = MINIMUM_TLS_VERSION
+    tls_1_2_suites = [suite["name"] for suite in context.get_ciphers() if suite["protocol"] == "TLSv1.2"]
+    context.set_ciphers(":".join([*tls_1_2_suites, *OCPP_RSA_CIPHER_SUITES]))
     context.load_cert_chain(certfile, keyfile, password)
     if client_ca is not None:
         context.load_verify_locations(cafile=client_ca)

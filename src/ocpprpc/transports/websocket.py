@@ -28,12 +28,17 @@ process's descriptors. A connection that has not finished its (TLS and) WebSocke
 and nothing is allocated for it: a path that is not ``<path>/<chargePointId>`` → 404 (the ocppjs
 rule: no id, no connection); an id that is not UTF-8 once percent-decoded, or that ``check_id`` (by
 default :func:`~ocpprpc._identity.check_charge_point_id`) refuses → 400, so ``..``, ``a%2Fb``, NUL,
-CR/LF and 8 KB ids never become registry keys or log lines; with ``auth``, missing or wrong HTTP Basic
-credentials → 401 with ``WWW-Authenticate: Basic`` (the callback gets the id from the path as well, so
-one charge point's password cannot open another's connection); none of our subprotocols offered → 400.
-The subprotocol picked is the first of *our* preference list that the client offers. A server that
-listens beyond loopback without ``auth`` logs a warning when it starts. An oversize request head is
-answered by websockets (414 / 431) before any of this. Then each accepted connection gets its
+CR/LF and 8 KB ids never become registry keys or log lines; with a certificate check (security
+profile 3, or ``check_certificate``), a TLS client certificate that may not speak for the id → 403 (the
+TLS handshake has verified it against the trusted CAs by then; see :mod:`ocpprpc.security`); with
+``auth``, missing or wrong HTTP Basic credentials → 401 with ``WWW-Authenticate: Basic`` (the callback
+gets the id from the path as well, so one charge point's password cannot open another's connection; with
+a security profile, a user name other than the id is refused before the callback is asked); none of our
+subprotocols offered → 400. The subprotocol picked is the first of *our* preference list that the
+client offers. A server that listens beyond loopback without ``auth`` (or a certificate check) logs a
+warning when it starts; with ``security_profile=`` the constructor refuses an ``ssl`` / ``auth``
+configuration that does not meet that OCPP security profile. An oversize request head is answered by
+websockets (414 / 431) before any of this. Then each accepted connection gets its
 :class:`~ocpprpc.connection.Connection` from the :class:`~ocpprpc.server.CentralSystemServer` (a fresh
 role object; opening it replaces and closes an older connection of the same charge point), its link
 starts receiving, and only then is it opened: an ``on_connect`` hook that calls the charge point must
