@@ -14,12 +14,15 @@ from ocpprpc.errors import (
     ErrorCode,
     FormationViolation,
     GenericError,
+    FormatViolation,
     InternalError,
+    MessageTypeNotSupported,
     OccurrenceConstraintViolation,
     OcppError,
     OcppRpcError,
     PropertyConstraintViolation,
     ProtocolError,
+    RpcFrameworkError,
     SecurityError,
     TypeConstraintViolation,
     UsageError,
@@ -37,6 +40,8 @@ CODES: list[tuple[str, ErrorCode, type[OcppError]]] = [
     ("OccurenceConstraintViolation", ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION, OccurrenceConstraintViolation),
     ("TypeConstraintViolation", ErrorCode.TYPE_CONSTRAINT_VIOLATION, TypeConstraintViolation),
     ("GenericError", ErrorCode.GENERIC_ERROR, GenericError),
+    ("RpcFrameworkError", ErrorCode.RPC_FRAMEWORK_ERROR, RpcFrameworkError),
+    ("MessageTypeNotSupported", ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED, MessageTypeNotSupported),
 ]
 
 
@@ -93,25 +98,25 @@ def test_from_code_reads_the_correct_spelling_of_occurrence() -> None:
     assert err.raw_code == "OccurrenceConstraintViolation"
 
 
-# The OCPP-J 2.0.1 error codes (OCPP 2.0.1 part 4, 4.3) and the 1.6 class each is read as.
+# The OCPP-J 2.0.1 error codes (OCPP 2.0.1 part 4, 4.3) and the class each is read as.
 OCPP_201_CODES: list[tuple[str, type[OcppError]]] = [
     ("FormatViolation", FormationViolation),
     ("GenericError", GenericError),
     ("InternalError", InternalError),
-    ("MessageTypeNotSupported", ProtocolError),
+    ("MessageTypeNotSupported", MessageTypeNotSupported),
     ("NotImplemented", ActionNotImplemented),
     ("NotSupported", ActionNotSupported),
     ("OccurrenceConstraintViolation", OccurrenceConstraintViolation),
     ("PropertyConstraintViolation", PropertyConstraintViolation),
     ("ProtocolError", ProtocolError),
-    ("RpcFrameworkError", FormationViolation),
+    ("RpcFrameworkError", RpcFrameworkError),
     ("SecurityError", SecurityError),
     ("TypeConstraintViolation", TypeConstraintViolation),
 ]
 
 
 @pytest.mark.parametrize(("wire", "cls"), OCPP_201_CODES, ids=[w for w, _ in OCPP_201_CODES])
-def test_an_ocpp_201_code_is_read_as_its_nearest_16_code_keeping_the_raw_code(wire: str, cls: type[OcppError]) -> None:
+def test_an_ocpp_201_code_is_read_as_its_class_keeping_the_raw_code(wire: str, cls: type[OcppError]) -> None:
     err = OcppError.from_code(wire, "peer said no", {"a": 1})
     assert type(err) is cls
     assert err.code is cls.default_code
@@ -123,6 +128,19 @@ def test_an_ocpp_201_code_is_read_as_its_nearest_16_code_keeping_the_raw_code(wi
 def test_every_ocpp_201_code_has_a_16_reading_other_than_generic_error_unless_it_is_generic() -> None:
     for wire, cls in OCPP_201_CODES:
         assert (cls is GenericError) == (wire == "GenericError"), wire
+
+
+def test_the_two_codes_only_2x_has_are_caught_by_the_1x_class_meaning_the_same() -> None:
+    with pytest.raises(FormationViolation):
+        raise OcppError.from_code("RpcFrameworkError")
+    with pytest.raises(ProtocolError):
+        raise OcppError.from_code("MessageTypeNotSupported")
+
+
+def test_2x_names_are_aliases_of_the_1x_codes() -> None:
+    assert FormatViolation is FormationViolation
+    assert ErrorCode.FORMAT_VIOLATION is ErrorCode.FORMATION_VIOLATION
+    assert ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION is ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION
 
 
 def test_a_handler_can_catch_a_peers_error_by_class() -> None:

@@ -62,7 +62,7 @@ def test_each_frame_knows_its_message_type() -> None:
     assert Call.message_type is MessageType.CALL
     assert CallResult.message_type is MessageType.CALLRESULT
     assert CallErrorFrame.message_type is MessageType.CALLERROR
-    assert [int(t) for t in MessageType] == [2, 3, 4]
+    assert [int(t) for t in MessageType] == [2, 3, 4, 5, 6]
 
 
 def test_decode_accepts_whitespace_as_sent_by_other_peers() -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from lxml import etree
 from pydantic import ValidationError
 
+from ocpprpc._frames import OCPP_J_1
 from ocpprpc.errors import (
     ActionNotImplemented,
     ErrorCode,
@@ -738,6 +739,8 @@ def test_bytes_like_input_and_other_encodings() -> None:
 @pytest.mark.parametrize("namespace", [CS16, None], ids=["qualified", "unqualified"])
 def test_every_error_code_survives_a_fault_round_trip(code: ErrorCode, namespace: str | None) -> None:
     error = OcppError.from_code(code.value, f"why {code.value} happened", remote=False)
+    wire = OCPP_J_1.spell(code)  # OCPP-S is 1.x: a 2.x-only code goes out as the 1.x code meaning the same
+    arrives = ErrorCode(wire)
     data = encode_fault(error, relates_to="urn:uuid:req", namespace=namespace, charge_box_identity="CP-1")
     root = etree.fromstring(data)
     fault = root.find(f"{{{SOAP_NS}}}Body/{{{SOAP_NS}}}Fault")
@@ -747,7 +750,7 @@ def test_every_error_code_survives_a_fault_round_trip(code: ErrorCode, namespace
     subcode = fault.find(f"{{{SOAP_NS}}}Code/{{{SOAP_NS}}}Subcode/{{{SOAP_NS}}}Value")
     assert subcode is not None and subcode.text is not None
     prefix, _, local = subcode.text.rpartition(":")
-    assert local == code.value
+    assert local == wire
     assert subcode.nsmap.get(prefix or None) == namespace  # a QName: its prefix resolves to the namespace
     text = fault.find(f"{{{SOAP_NS}}}Reason/{{{SOAP_NS}}}Text")
     assert text is not None and text.text == f"why {code.value} happened"
@@ -756,8 +759,8 @@ def test_every_error_code_survives_a_fault_round_trip(code: ErrorCode, namespace
 
     message = decode_message(data, ALL)
     assert message.fault is not None
-    assert type(message.fault) is type(error)
-    assert message.fault.code is code
+    assert isinstance(error, type(message.fault))
+    assert message.fault.code is arrives
     assert message.fault.description == f"why {code.value} happened"
     assert message.fault.remote is True
     assert message.is_response and message.spec is None and message.version is None and message.payload == {}
@@ -765,6 +768,15 @@ def test_every_error_code_survives_a_fault_round_trip(code: ErrorCode, namespace
     assert message.action == FAULT_ACTION
     assert message.charge_box_identity == ("CP-1" if namespace else None)
     assert "fault" in repr(message)
+
+
+def test_2x_only_codes_go_out_as_their_1x_equivalents() -> None:
+    for code, wire in (
+        (ErrorCode.RPC_FRAMEWORK_ERROR, "FormationViolation"),
+        (ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED, "ProtocolError"),
+    ):
+        data = encode_fault(OcppError.from_code(code.value, "x", remote=False), relates_to="urn:uuid:r", namespace=CS16)
+        assert f"tns:{wire}</s:Value>".encode() in data
 
 
 def test_receiver_and_sender_codes() -> None:

@@ -58,14 +58,15 @@ def _key(action: str | type[OcppModel], version: str | None) -> Key:
     given = cast(object, action)  # anything may be passed at run time
     if isinstance(given, type) and issubclass(given, OcppModel):
         for candidate in VERSIONS.values():
-            for spec in candidate.actions:
-                if spec.request is given:
+            pairs = [(a.name, a.request) for a in candidate.actions] + [(s.name, s.message) for s in candidate.sends]
+            for name, model in pairs:
+                if model is given:
                     if version is not None and version != candidate.version:
                         raise UsageError(
                             f"{given.__name__} is an OCPP {candidate.version} model, not {version}: "
                             f"drop version=, or pass the OCPP {version} model"
                         )
-                    return (candidate.version, spec.name)
+                    return (candidate.version, name)
         raise UsageError(f"{given.__name__} is not the request model of any OCPP action")
     raise UsageError(f"@on / @after take an action name or a request model, not {given!r}")
 
@@ -167,12 +168,22 @@ def _spoken_versions(role_class: type) -> list[OcppVersion]:
     return [resolve_version(v) for v in versions]
 
 
+def _receives(version: OcppVersion, side: Side, action: str) -> bool:
+    """Whether ``side`` receives ``action`` in ``version``: as a request, or as an unconfirmed message (2.1 SEND)."""
+    return action in version.received_by(side) or action in version.sent_by(side.other)
+
+
+def _sends(version: OcppVersion, side: Side, action: str) -> bool:
+    return action in version.initiated_by(side) or action in version.sent_by(side)
+
+
 def _check_action(role_class: type, method: str, decorator: str, key: Key, own: bool) -> None:
     """Raise :class:`UsageError` for a handler the class could never be asked to run."""
     version, action = key
     where = f"{role_class.__name__}.{method}"
     shown = f'{decorator}("{action}")' if version is None else f"{decorator} for {action} of OCPP {version}"
     known = {spec.name for v in VERSIONS.values() for spec in v.actions}
+    known |= {send.name for v in VERSIONS.values() for send in v.sends}
     if action not in known:
         by_lower = {name.lower(): name for name in known}
         close = difflib.get_close_matches(action.lower(), list(by_lower), n=1, cutoff=0.6)
@@ -192,19 +203,21 @@ def _check_action(role_class: type, method: str, decorator: str, key: Key, own: 
             f'or handle the action in every version with {decorator}("{action}").'
         )
     candidates = [v for v in spoken if version is None or v.version == version]
-    if any(action in v.received_by(side) for v in candidates):
+    if any(_receives(v, side, action) for v in candidates):
         return
-    senders = [v.version for v in candidates if action in v.initiated_by(side)]
+    senders = [v.version for v in candidates if _sends(v, side, action)]
     if senders:
-        model = f"v{senders[0].replace('.', '')}.{action}Request"
+        module = f"v{senders[0].replace('.', '')}"
+        unconfirmed = action in VERSIONS[senders[0]].sent_by(side)
+        how = f"send({module}.{action}(...))" if unconfirmed else f"call({module}.{action}Request(...))"
         raise UsageError(
             f"{shown} on {where}: a {side.value} sends {action}, it never receives it (the "
             f"{side.other.value} does). Handle it in a {side.other.value} subclass; to send it, "
-            f"`await self.call({model}(...))`."
+            f"`await self.{how}`."
         )
     if not own:
         return
-    elsewhere = [v.version for v in VERSIONS.values() if action in v.received_by(side)]
+    elsewhere = [v.version for v in VERSIONS.values() if _receives(v, side, action)]
     raise UsageError(
         f"{shown} on {where}: OCPP {', '.join(spoken_names)} (the class's `versions`) has no action "
         f'"{action}" a {side.value} receives; OCPP {", ".join(elsewhere)} has. '

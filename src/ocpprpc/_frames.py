@@ -52,6 +52,19 @@ would fail. Such a frame is refused with FormationViolation; when the lone surro
 itself, the id counts as unreadable (the frame cannot be answered). Likewise :func:`encode` refuses,
 with :class:`UsageError`, to produce text that is not valid UTF-8, so no send can fail half-way.
 
+OCPP-J 2.0.1 and 2.1 (their "RPC framework") differ in four ways, and :func:`decode` takes the
+connection's :class:`RpcFramework` (:data:`OCPP_J_1`, :data:`OCPP_J_201`, :data:`OCPP_J_21`):
+
+* codes: a frame that is not the frame structure is a ``RpcFrameworkError`` (1.x: FormationViolation),
+  an unknown message type ``MessageTypeNotSupported`` (1.x: ProtocolError), a CALL payload that is not
+  an object a ``FormatViolation``; and codes go out spelled the 2.x way (:meth:`RpcFramework.spell`);
+* a message id longer than 36 characters is a ``RpcFrameworkError`` (1.x accepts it, see below);
+* 2.1 adds two message types: CALLRESULTERROR ``[5, "<uniqueId>", "<errorCode>", "<errorDescription>",
+  {errorDetails}]``, the caller telling the callee that its CALLRESULT could not be processed (never
+  answered), and SEND ``[6, "<uniqueId>", "<Action>", {payload}]``, a message that is never answered,
+  not even when it is bad. Decoded as :class:`CallResultErrorFrame` and :class:`Send`; to a 1.x or 2.0.1
+  decoder they are unknown message types.
+
 Two leniencies, because peers in the field do this and rejecting it gains nothing: a CALLERROR without
 its details element (length 4) or with ``null`` details decodes with ``error_details == {}``. Ids longer
 than :data:`MAX_ID_LENGTH` are accepted (OCPP 1.6 caps them at 36; ocppjs sends 32, ours are 36-character
@@ -72,20 +85,29 @@ from .errors import ErrorCode, OcppError, UsageError
 
 __all__ = [
     "MAX_ID_LENGTH",
+    "OCPP_J_1",
+    "OCPP_J_21",
+    "OCPP_J_201",
     "Call",
     "CallErrorFrame",
     "CallResult",
+    "CallResultErrorFrame",
     "Frame",
     "FrameError",
     "MessageType",
+    "RpcFramework",
+    "Send",
     "call_error_for",
+    "call_result_error_for",
     "decode",
     "encode",
+    "framework_of",
     "new_unique_id",
 ]
 
 MAX_ID_LENGTH = 36
-"""The longest unique id OCPP 1.6 allows. :func:`decode` accepts longer ids; :func:`new_unique_id` makes 32."""
+"""The longest unique id OCPP-J allows. A 1.x decoder accepts longer ids, a 2.x one refuses them;
+:func:`new_unique_id` makes 36."""
 
 
 class MessageType(enum.IntEnum):
@@ -94,6 +116,82 @@ class MessageType(enum.IntEnum):
     CALL = 2
     CALLRESULT = 3
     CALLERROR = 4
+    CALLRESULTERROR = 5
+    """OCPP-J 2.1 only."""
+    SEND = 6
+    """OCPP-J 2.1 only."""
+
+
+@dataclass(frozen=True, slots=True)
+class RpcFramework:
+    """The rules of one edition of OCPP-J's RPC framework: message types, error codes, id length."""
+
+    name: str
+    message_types: frozenset[int]
+    """The message type numbers this edition has."""
+    frame_fault: ErrorCode
+    """The code of a frame that is not the frame structure."""
+    unknown_type: ErrorCode
+    """The code of a message type number this edition does not have."""
+    payload_fault: ErrorCode
+    """The code of a CALL whose payload is not a JSON object."""
+    max_id_length: int | None
+    """Ids longer than this are a frame fault; None: any length is accepted."""
+    spellings: dict[ErrorCode, str]
+    """Codes this edition spells differently from ``ErrorCode``'s values."""
+
+    def spell(self, code: ErrorCode) -> str:
+        """``code`` as this edition writes it in a CALLERROR."""
+        return self.spellings.get(code, code.value)
+
+
+OCPP_J_1 = RpcFramework(
+    name="OCPP-J 1.x",
+    message_types=frozenset({2, 3, 4}),
+    frame_fault=ErrorCode.FORMATION_VIOLATION,
+    unknown_type=ErrorCode.PROTOCOL_ERROR,
+    payload_fault=ErrorCode.TYPE_CONSTRAINT_VIOLATION,
+    max_id_length=None,
+    spellings={
+        ErrorCode.RPC_FRAMEWORK_ERROR: ErrorCode.FORMATION_VIOLATION.value,
+        ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED: ErrorCode.PROTOCOL_ERROR.value,
+    },
+)
+"""OCPP-J of OCPP 1.2, 1.5 and 1.6."""
+
+_SPELLED_2X = {
+    ErrorCode.FORMATION_VIOLATION: "FormatViolation",
+    ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION: "OccurrenceConstraintViolation",
+}
+
+OCPP_J_201 = RpcFramework(
+    name="OCPP-J 2.0.1",
+    message_types=frozenset({2, 3, 4}),
+    frame_fault=ErrorCode.RPC_FRAMEWORK_ERROR,
+    unknown_type=ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED,
+    payload_fault=ErrorCode.FORMAT_VIOLATION,
+    max_id_length=MAX_ID_LENGTH,
+    spellings=_SPELLED_2X,
+)
+"""OCPP-J of OCPP 2.0.1."""
+
+OCPP_J_21 = RpcFramework(
+    name="OCPP-J 2.1",
+    message_types=frozenset({2, 3, 4, 5, 6}),
+    frame_fault=ErrorCode.RPC_FRAMEWORK_ERROR,
+    unknown_type=ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED,
+    payload_fault=ErrorCode.FORMAT_VIOLATION,
+    max_id_length=MAX_ID_LENGTH,
+    spellings=_SPELLED_2X,
+)
+"""OCPP-J of OCPP 2.1: 2.0.1's, plus CALLRESULTERROR and SEND."""
+
+_BY_VERSION = {"2.0.1": OCPP_J_201, "2.1": OCPP_J_21}
+
+
+def framework_of(version: str) -> RpcFramework:
+    """The RPC framework of an OCPP version (``"1.6"`` → :data:`OCPP_J_1`)."""
+    return _BY_VERSION.get(version, OCPP_J_1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +231,31 @@ class CallErrorFrame:
     error_details: dict[str, Any]
 
 
-Frame: TypeAlias = Call | CallResult | CallErrorFrame
+@dataclass(frozen=True, slots=True)
+class CallResultErrorFrame:
+    """OCPP-J 2.1: the CALLRESULT with this id could not be processed by the caller:
+    ``[5, unique_id, code, description, details]``. Never answered."""
+
+    message_type: ClassVar[MessageType] = MessageType.CALLRESULTERROR
+
+    unique_id: str
+    error_code: str
+    error_description: str
+    error_details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """OCPP-J 2.1: an unconfirmed message, ``[6, unique_id, action, payload]``. Never answered."""
+
+    message_type: ClassVar[MessageType] = MessageType.SEND
+
+    unique_id: str
+    action: str
+    payload: dict[str, Any]
+
+
+Frame: TypeAlias = Call | CallResult | CallErrorFrame | CallResultErrorFrame | Send
 
 # A decoded JSON value. Declared on what json gives back, so that ``type(x) is dict`` narrows to
 # ``dict[str, Any]`` for the type checkers (an ``Any`` would narrow to a dict of unknowns).
@@ -180,77 +302,73 @@ def _reject_constant(name: str) -> NoReturn:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
-_FORMATION = ErrorCode.FORMATION_VIOLATION
 
-
-def decode(text: str | bytes) -> Frame:
-    """Parse one OCPP-J frame from a WebSocket message.
+def decode(text: str | bytes, framework: RpcFramework = OCPP_J_1) -> Frame:
+    """Parse one OCPP-J frame from a WebSocket message, by the rules of ``framework``.
 
     Bytes are read as UTF-8 (OCPP-J uses text messages; a transport may still hand over bytes).
     Raises :class:`FrameError`, and nothing else, for any malformed input; the module docstring has the
     classification.
     """
+    fault = framework.frame_fault
     if not isinstance(text, str):
         if not isinstance(text, bytes | bytearray | memoryview):
             raise UsageError(f"decode() takes str or bytes, not {type(text).__name__}")
         try:
             text = str(text, "utf-8")
         except UnicodeDecodeError as exc:
-            raise FrameError(_FORMATION, f"not UTF-8: {exc}") from None
+            raise FrameError(fault, f"not UTF-8: {exc}") from None
     elif not text.isascii():  # O(1) for str; only a str that did not come from strict UTF-8 can fail here
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise FrameError(_FORMATION, f"not UTF-8: {exc.reason} at {exc.start}") from None
+            raise FrameError(fault, f"not UTF-8: {exc.reason} at {exc.start}") from None
     try:
         msg: _Json = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError, NaN / Infinity and integers too long to convert.
-        raise FrameError(_FORMATION, f"not valid JSON: {exc}") from None
+        raise FrameError(fault, f"not valid JSON: {exc}") from None
     # Only a \u escape can spell a lone surrogate. A lone backslash is found with memchr (ns); the
     # two-character search alone costs about as much as half the JSON parse, so it comes second.
     if "\\" in text and "\\u" in text:
-        _refuse_lone_surrogates(msg)
+        _refuse_lone_surrogates(msg, framework)
 
     if type(msg) is not list or not msg:
-        raise FrameError(_FORMATION, "frame is not a non-empty JSON array")
+        raise FrameError(fault, "frame is not a non-empty JSON array")
     n = len(msg)
     unique_id = msg[1] if n > 1 else None
     if type(unique_id) is not str or not unique_id:
         unique_id = None
     mt: _Json = msg[0]
-    if type(mt) is not int or not 2 <= mt <= 4:
-        raise FrameError(ErrorCode.PROTOCOL_ERROR, f"unknown message type {_short_repr(mt)}", unique_id)
+    if type(mt) is not int or mt not in framework.message_types:
+        raise FrameError(framework.unknown_type, f"unknown message type {_short_repr(mt)}", unique_id)
+    kind = MessageType(mt)
+    if unique_id is None:
+        raise FrameError(fault, "unique id missing, empty or not a string", None, kind)
+    if framework.max_id_length is not None and len(unique_id) > framework.max_id_length:
+        raise FrameError(fault, f"unique id longer than {framework.max_id_length} characters", unique_id, kind)
 
-    if mt == 2:
-        if unique_id is None:
-            raise FrameError(_FORMATION, "unique id missing, empty or not a string", None, MessageType.CALL)
+    if mt == 2 or mt == 6:
         if n != 4:
-            raise FrameError(_FORMATION, f"CALL has {n} elements, expected 4", unique_id, MessageType.CALL)
+            raise FrameError(fault, f"{kind.name} has {n} elements, expected 4", unique_id, kind)
         action: _Json = msg[2]
         payload: _Json = msg[3]
         if type(action) is not str:
-            raise FrameError(_FORMATION, "CALL action is not a string", unique_id, MessageType.CALL)
+            raise FrameError(fault, f"{kind.name} action is not a string", unique_id, kind)
         if type(payload) is not dict:
-            raise FrameError(
-                ErrorCode.TYPE_CONSTRAINT_VIOLATION, "CALL payload is not an object", unique_id, MessageType.CALL
-            )
-        return Call(unique_id, action, payload)
+            raise FrameError(framework.payload_fault, f"{kind.name} payload is not an object", unique_id, kind)
+        return Call(unique_id, action, payload) if mt == 2 else Send(unique_id, action, payload)
 
     if mt == 3:
-        if unique_id is None:
-            raise FrameError(_FORMATION, "unique id missing, empty or not a string", None, MessageType.CALLRESULT)
         if n != 3:
-            raise FrameError(_FORMATION, f"CALLRESULT has {n} elements, expected 3", unique_id, MessageType.CALLRESULT)
+            raise FrameError(fault, f"CALLRESULT has {n} elements, expected 3", unique_id, kind)
         payload = msg[2]
         if type(payload) is not dict:
-            raise FrameError(_FORMATION, "CALLRESULT payload is not an object", unique_id, MessageType.CALLRESULT)
+            raise FrameError(fault, "CALLRESULT payload is not an object", unique_id, kind)
         return CallResult(unique_id, payload)
 
-    if unique_id is None:
-        raise FrameError(_FORMATION, "unique id missing, empty or not a string", None, MessageType.CALLERROR)
     if n != 5 and n != 4:
-        raise FrameError(_FORMATION, f"CALLERROR has {n} elements, expected 5", unique_id, MessageType.CALLERROR)
+        raise FrameError(fault, f"{kind.name} has {n} elements, expected 5", unique_id, kind)
     code: _Json = msg[2]
     description: _Json = msg[3]
     details: _Json = msg[4] if n == 5 else None
@@ -258,12 +376,14 @@ def decode(text: str | bytes) -> Frame:
         details = {}
     if type(code) is not str or type(description) is not str or type(details) is not dict:
         raise FrameError(
-            _FORMATION,
-            "CALLERROR needs a string code, a string description and an object of details",
+            fault,
+            f"{kind.name} needs a string code, a string description and an object of details",
             unique_id,
-            MessageType.CALLERROR,
+            kind,
         )
-    return CallErrorFrame(unique_id, code, description, details)
+    if mt == 4:
+        return CallErrorFrame(unique_id, code, description, details)
+    return CallResultErrorFrame(unique_id, code, description, details)
 
 
 def _utf8_problem(value: Any) -> str | None:
@@ -277,7 +397,7 @@ def _utf8_problem(value: Any) -> str | None:
     return None
 
 
-def _refuse_lone_surrogates(msg: _Json) -> None:
+def _refuse_lone_surrogates(msg: _Json, framework: RpcFramework) -> None:
     """Raise FrameError when decoded JSON holds a lone surrogate anywhere (it cannot be sent back)."""
     problem = _utf8_problem(msg)
     if problem is None:
@@ -285,12 +405,12 @@ def _refuse_lone_surrogates(msg: _Json) -> None:
     unique_id: str | None = None
     message_type: MessageType | None = None
     if type(msg) is list and msg:
-        if type(msg[0]) is int and 2 <= msg[0] <= 4:
+        if type(msg[0]) is int and msg[0] in framework.message_types:
             message_type = MessageType(msg[0])
         candidate: _Json = msg[1] if len(msg) > 1 else None
         if type(candidate) is str and candidate and _utf8_problem(candidate) is None:
             unique_id = candidate
-    raise FrameError(_FORMATION, problem, unique_id, message_type)
+    raise FrameError(framework.frame_fault, problem, unique_id, message_type)
 
 
 def _short_repr(value: _Json, limit: int = 40) -> str:
@@ -313,6 +433,10 @@ def encode(frame: Frame) -> str:
         obj = [3, frame.unique_id, frame.payload]
     elif isinstance(frame, CallErrorFrame):
         obj = [4, frame.unique_id, frame.error_code, frame.error_description, frame.error_details]
+    elif isinstance(frame, Send):
+        obj = [6, frame.unique_id, frame.action, frame.payload]
+    elif isinstance(frame, CallResultErrorFrame):
+        obj = [5, frame.unique_id, frame.error_code, frame.error_description, frame.error_details]
     else:
         raise UsageError(f"not an OCPP-J frame: {frame!r}")
     try:
@@ -339,10 +463,15 @@ def new_unique_id() -> str:
     return str(uuid.uuid4())
 
 
-def call_error_for(unique_id: str, error: OcppError) -> CallErrorFrame:
-    """The CALLERROR answering the CALL ``unique_id`` with ``error``.
+def call_error_for(unique_id: str, error: OcppError, framework: RpcFramework = OCPP_J_1) -> CallErrorFrame:
+    """The CALLERROR answering the CALL ``unique_id`` with ``error``, its code spelled as ``framework`` does.
 
     Uses ``error.code``, never ``raw_code``: when a handler re-raises a peer's error with an unknown
     code, we answer with GenericError rather than repeat a code OCPP-J does not define.
     """
-    return CallErrorFrame(unique_id, error.code.value, error.description, error.details)
+    return CallErrorFrame(unique_id, framework.spell(error.code), error.description, error.details)
+
+
+def call_result_error_for(unique_id: str, error: OcppError) -> CallResultErrorFrame:
+    """The OCPP-J 2.1 CALLRESULTERROR telling the peer its CALLRESULT ``unique_id`` was refused for ``error``."""
+    return CallResultErrorFrame(unique_id, OCPP_J_21.spell(error.code), error.description, error.details)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from .errors import OcppError, OcppRpcError
-from .messages._base import ActionSpec
+from .messages._base import ActionSpec, OcppVersion
 
-__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "Link", "NotConnected", "RawAnswer", "RawLink"]
+__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "Link", "NotConnected", "RawAnswer", "RawLink", "SendLink", "VersionedLink"]
 
 DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
 """The largest message a transport accepts by default, in bytes (1 MiB): a WebSocket frame, a SOAP body
@@ -90,6 +90,31 @@ class RawLink(Protocol):
         """Send ``text`` as is (one WebSocket frame, one HTTP body); the synchronous answer, if the
         transport has one (SOAP: the HTTP response body)."""
         ...
+
+
+@runtime_checkable
+class SendLink(Protocol):
+    """A link that carries OCPP-J 2.1's two unanswered message types (an OCPP-J link does)."""
+
+    async def send_message(self, action: str, payload: dict[str, Any]) -> str:
+        """Send an unconfirmed message (SEND); its id. :class:`UsageError` when the version has no SEND."""
+        ...
+
+    async def refuse_result(self, message_id: str, error: OcppError) -> None:
+        """Tell the peer its answer to our call ``message_id`` was refused (CALLRESULTERROR), where the
+        version has that message type; otherwise nothing. Never raises."""
+        ...
+
+
+@runtime_checkable
+class VersionedLink(Protocol):
+    """A link whose framing depends on the OCPP version (OCPP-J 1.x, 2.0.1 and 2.1 differ).
+
+    :meth:`Connection.open <ocpprpc.connection.Connection.open>` tells it the connection's version
+    before anything else, as a client negotiates its version after making its link.
+    """
+
+    def speak(self, version: OcppVersion) -> None: ...
 
 
 class NotConnected(OcppRpcError, TimeoutError):

@@ -66,10 +66,16 @@ from ._frames import (
     Call,
     CallErrorFrame,
     CallResult,
+    CallResultErrorFrame,
     FrameError,
+    MessageType,
+    RpcFramework,
+    Send,
     call_error_for,
+    call_result_error_for,
     decode,
     encode,
+    framework_of,
     new_unique_id,
 )
 from ._identity import loggable
@@ -83,7 +89,7 @@ from .errors import (
     UnreadableAnswer,
     UsageError,
 )
-from .messages._base import ActionSpec
+from .messages._base import ActionSpec, OcppVersion
 
 if TYPE_CHECKING:
     from .roles import Role
@@ -159,6 +165,7 @@ class OcppJLink:
         channel: TextChannel,
         role: Role,
         *,
+        version: OcppVersion | None = None,
         max_calls_in_flight: int = 1,
         max_bad_messages: int | None = DEFAULT_MAX_BAD_MESSAGES,
         max_queued_calls: int = DEFAULT_MAX_QUEUED_CALLS,
@@ -167,6 +174,7 @@ class OcppJLink:
             raise UsageError("need max_calls_in_flight >= 1, max_queued_calls >= 0 and max_bad_messages >= 1 or None")
         self._channel = channel
         self._role = role
+        self._framework: RpcFramework = framework_of((version or role.ocpp_version).version)
         self._pending: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
         self._in_flight = asyncio.Semaphore(max_calls_in_flight)
         self._max_bad_messages = max_bad_messages
@@ -180,7 +188,7 @@ class OcppJLink:
         self._out_label, self._in_label = frame_labels(role.side, role.id)
         self._who = loggable(role.id)
         # inbound CALLs: waiting, being handled (some of those lent their turn), worker tasks
-        self._calls: collections.deque[Call] = collections.deque()
+        self._calls: collections.deque[Call | Send] = collections.deque()
         self._running = 0
         self._lenders: set[asyncio.Task[Any]] = set()  # workers whose handler waits for the peer
         self._workers = 0  # counted at once (a task's done callback would run a loop iteration late)
@@ -199,6 +207,16 @@ class OcppJLink:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def framework(self) -> RpcFramework:
+        """The edition of OCPP-J's RPC framework spoken: message types, error codes, id length."""
+        return self._framework
+
+    def speak(self, version: OcppVersion) -> None:
+        """Speak ``version``'s edition of OCPP-J: :class:`~ocpprpc.connection.Connection` says so when it
+        opens (a client negotiates its version after making its link). Before any frame is read."""
+        self._framework = framework_of(version.version)
 
     @property
     def calls_in_progress(self) -> int:
@@ -280,6 +298,33 @@ class OcppJLink:
         pending call goes to the role's ``on_unmatched_frame``)."""
         await self.send_text(text)
 
+    async def refuse_result(self, message_id: str, error: OcppError) -> None:
+        """Tell the peer its CALLRESULT ``message_id`` was refused (OCPP-J 2.1 CALLRESULTERROR; others: nothing).
+
+        The answer to our call was unusable (it did not validate): the caller gets ``error``, and a 2.1
+        peer learns why. Never raises.
+        """
+        if MessageType.CALLRESULTERROR not in self._framework.message_types or self._closed:
+            return
+        try:
+            await self.send_text(encode(call_result_error_for(message_id, error)))
+        except (ConnectionClosed, UsageError) as exc:
+            _log.info("%s: CALLRESULTERROR for %s not sent: %s", self._who, loggable(message_id, 40), exc)
+
+    async def send_message(self, action: str, payload: dict[str, Any]) -> str:
+        """Send an unconfirmed message (OCPP-J 2.1 SEND): nobody answers it. Returns its id.
+
+        Raises :class:`UsageError` when the connection's edition of OCPP-J has no SEND, and
+        :class:`ConnectionClosed` when the connection is gone.
+        """
+        if MessageType.SEND not in self._framework.message_types:
+            raise UsageError(f"{self._framework.name} has no SEND message type; {action} cannot be sent")
+        if self._closed:
+            raise ConnectionClosed(f"connection to {self._role.id} is closed")
+        unique_id = new_unique_id()
+        await self.send_text(encode(Send(unique_id, action, payload)))
+        return unique_id
+
     async def close(self, reason: str = "") -> None:
         self.close_reason = self.close_reason or reason
         await self._channel.close(1000, reason)
@@ -318,10 +363,10 @@ class OcppJLink:
         if frame_logger.isEnabledFor(logging.INFO):
             frame_logger.info("%s %s", self._in_label, loggable(message, None))
         try:
-            frame = decode(message)
+            frame = decode(message, self._framework)
         except FrameError as error:
             return self._on_bad_frame(error)
-        if type(frame) is Call:  # (inline: the per-frame path)
+        if type(frame) is Call or type(frame) is Send:  # (inline: the per-frame path)
             in_progress = len(self._calls) + self._running
             if in_progress > self._max_queued_calls:
                 return self._refuse(frame, in_progress)
@@ -335,12 +380,22 @@ class OcppJLink:
             return None
         if type(frame) is CallResult:
             self._resolve(frame.unique_id, frame.payload, None, message)
-        else:
-            assert type(frame) is CallErrorFrame
+        elif type(frame) is CallErrorFrame:
             self._resolve(frame.unique_id, None, _remote_error(frame), message)
+        else:
+            assert type(frame) is CallResultErrorFrame
+            self._on_result_refused(frame)
         return None
 
-    def _refuse(self, call: Call, in_progress: int) -> str:
+    def _on_result_refused(self, frame: CallResultErrorFrame) -> None:
+        """The peer could not process our CALLRESULT ``frame.unique_id``: the role hears of it; nothing is sent."""
+        error = OcppError.from_code(frame.error_code, frame.error_description, frame.error_details, remote=True)
+        try:
+            self._role.on_call_result_error(frame.unique_id, error)
+        except Exception:
+            _log.exception("%s: on_call_result_error failed", self._who)
+
+    def _refuse(self, call: Call | Send, in_progress: int) -> str | None:
         self.refused_calls += 1
         self._warn(
             "CALL %s %s refused: %d calls already in progress (max_queued_calls=%d)",
@@ -356,6 +411,8 @@ class OcppJLink:
         self._refusal_time = now
         if self._max_bad_messages is not None and self._refusal_score >= self._max_bad_messages:
             self._close_for(f"{self.refused_calls} calls refused, too many at once", "too many calls at once")
+        if type(call) is Send:
+            return None  # a SEND is never answered, not even when dropped
         description = (
             f"too many calls at once: {in_progress} in progress; OCPP-J allows one call in flight, "
             "send the next once this one is answered"
@@ -367,7 +424,7 @@ class OcppJLink:
         self._warn("bad frame (%s): %s", error.code.value, loggable(error.description))
         self._strike()
         if error.answerable and error.unique_id is not None:
-            return encode(call_error_for(error.unique_id, error))
+            return encode(call_error_for(error.unique_id, error, self._framework))
         if error.unique_id is not None:
             entry = self._pending.get(error.unique_id)
             if entry is not None and not entry[1].done():
@@ -446,14 +503,14 @@ class OcppJLink:
         if self._calls and self._workers - len(self._lenders) < 1 and not self._closed:
             self._spawn_worker(self._calls.popleft())
 
-    def _spawn_worker(self, call: Call) -> None:
+    def _spawn_worker(self, call: Call | Send) -> None:
         self._workers += 1
         self._running += 1  # counted from now: the task starts a loop iteration later
         task = asyncio.create_task(self._work(call))
         self._worker_tasks.add(task)
         task.add_done_callback(self._worker_tasks.discard)
 
-    async def _work(self, call: Call) -> None:
+    async def _work(self, call: Call | Send) -> None:
         """Handle ``call``, then the waiting CALLs while no other worker holds the turn.
 
         Handlers run in this task, so :meth:`request` can tell when one of them calls the peer (and
@@ -475,13 +532,16 @@ class OcppJLink:
         finally:
             self._workers -= 1
 
-    async def _serve(self, call: Call) -> None:
+    async def _serve(self, call: Call | Send) -> None:
+        if type(call) is Send:
+            await self._role.handle_send(call.action, call.payload, call.unique_id)  # never answered
+            return
         result = await self._role.handle_call(call.action, call.payload, call.unique_id)
         error = result.error
         if error is not None:
             if not error.remote:
                 _log.info("%s: %s answered with %s", self._who, loggable(call.action, 40), error.code.value)
-            frame: CallResult | CallErrorFrame = call_error_for(call.unique_id, error)
+            frame: CallResult | CallErrorFrame = call_error_for(call.unique_id, error, self._framework)
         else:
             assert result.payload is not None
             frame = CallResult(call.unique_id, result.payload)
@@ -492,7 +552,7 @@ class OcppJLink:
                 "%s: the answer to %s cannot be sent: %s", self._who, loggable(call.action, 40), loggable(str(exc))
             )
             error = InternalError(f"the {self._role.side.value} could not encode its answer to {call.action}")
-            text = encode(call_error_for(call.unique_id, error))
+            text = encode(call_error_for(call.unique_id, error, self._framework))
         try:
             await self.send_text(text)
         except ConnectionClosed:

@@ -39,7 +39,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._link import Link, NotConnected, RawAnswer, RawLink
+from ._link import Link, NotConnected, RawAnswer, RawLink, SendLink, VersionedLink
 from ._ocppj import OcppJLink, TextChannel
 from ._versions import resolve_version
 from .errors import UsageError
@@ -49,7 +49,17 @@ if TYPE_CHECKING:
     from .roles import Role
     from .server import CentralSystemServer
 
-__all__ = ["Connection", "Link", "NotConnected", "OcppJLink", "RawAnswer", "RawLink", "TextChannel"]
+__all__ = [
+    "Connection",
+    "Link",
+    "NotConnected",
+    "OcppJLink",
+    "RawAnswer",
+    "RawLink",
+    "SendLink",
+    "TextChannel",
+    "VersionedLink",
+]
 
 
 RoleT = TypeVar("RoleT", bound="Role")
@@ -104,6 +114,8 @@ class Connection(Generic[RoleT]):
         """
         if self.link is not None or self.ended:
             raise UsageError("a Connection is opened once")
+        if isinstance(link, VersionedLink):
+            link.speak(self.version)  # before any await: the link may already be reading
         self.link = link
         if self.server is not None:
             await self.server._attach(self.role, link, self.version)

@@ -26,14 +26,17 @@ __all__ = [
     "CallTimeout",
     "ConnectionClosed",
     "ErrorCode",
+    "FormatViolation",
     "FormationViolation",
     "GenericError",
     "InternalError",
+    "MessageTypeNotSupported",
     "OccurrenceConstraintViolation",
     "OcppError",
     "OcppRpcError",
     "PropertyConstraintViolation",
     "ProtocolError",
+    "RpcFrameworkError",
     "SecurityError",
     "TypeConstraintViolation",
     "UnreadableAnswer",
@@ -42,7 +45,14 @@ __all__ = [
 
 
 class ErrorCode(enum.StrEnum):
-    """The error codes of OCPP-J 1.2 / 1.5 / 1.6, valued as they are spelled on the wire."""
+    """The error codes of OCPP-J, valued as OCPP-J 1.2 / 1.5 / 1.6 spell them on the wire.
+
+    OCPP-J 2.0.1 and 2.1 renamed one code and fixed the spelling of another; their names are aliases
+    here (``ErrorCode.FORMAT_VIOLATION is ErrorCode.FORMATION_VIOLATION``), and a connection speaking
+    2.x spells them its way on the wire (``FormatViolation``, ``OccurrenceConstraintViolation``). The two
+    codes only 2.x has, ``RpcFrameworkError`` and ``MessageTypeNotSupported``, go out to a 1.x peer as
+    the 1.x code that means the same (``FormationViolation``, ``ProtocolError``).
+    """
 
     NOT_IMPLEMENTED = "NotImplemented"
     """The action is not known to the receiver."""
@@ -64,6 +74,14 @@ class ErrorCode(enum.StrEnum):
     """A field breaks its data type: wrong JSON type, too long, not one of the enumerated values."""
     GENERIC_ERROR = "GenericError"
     """Anything else."""
+    RPC_FRAMEWORK_ERROR = "RpcFrameworkError"
+    """OCPP-J 2.x: not a valid RPC frame (e.g. the message id cannot be read, or is too long)."""
+    MESSAGE_TYPE_NOT_SUPPORTED = "MessageTypeNotSupported"
+    """OCPP-J 2.x: a message type number the receiver does not support."""
+    FORMAT_VIOLATION = "FormationViolation"
+    """OCPP-J 2.x's name for FormationViolation (an alias: the same member)."""
+    OCCURRENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
+    """OCPP-J 2.x's spelling of OccurenceConstraintViolation (an alias: the same member)."""
 
 
 class OcppRpcError(Exception):
@@ -184,12 +202,13 @@ class OcppError(OcppRpcError):
         """Build the error for a code as it appears in a CALLERROR, as an instance of the code's subclass.
 
         Meant for the caller side: the peer answered our CALL with a CALLERROR, so ``remote`` defaults
-        to True. A code of OCPP-J 2.0.1 / 2.1 (peers and proxies that also speak those send them) is read
-        as its 1.6 equivalent: ``FormatViolation`` as ``FormationViolation``, the correctly spelled
-        ``OccurrenceConstraintViolation`` as ``OccurenceConstraintViolation``, ``RpcFrameworkError`` as
-        ``FormationViolation``, ``MessageTypeNotSupported`` as ``ProtocolError`` (see
-        ``_CODE_ALIASES``). A code no version defines yields a :class:`GenericError`. Either way
-        ``raw_code`` keeps the peer's string, so nothing the peer said is lost.
+        to True. Both spellings of a code are read alike: 2.x's ``FormatViolation`` and
+        ``OccurrenceConstraintViolation`` as 1.x's ``FormationViolation`` and ``OccurenceConstraintViolation``
+        (see ``_CODE_ALIASES``). 2.x's ``RpcFrameworkError`` and ``MessageTypeNotSupported`` have classes
+        of their own, subclasses of the 1.x classes meaning the same (:class:`FormationViolation`,
+        :class:`ProtocolError`), so ``except`` clauses written for 1.x catch them. A code no version
+        defines yields a :class:`GenericError`. Either way ``raw_code`` keeps the peer's string, so
+        nothing the peer said is lost.
         """
         known = _CODE_ALIASES.get(code)
         if known is None:
@@ -236,6 +255,24 @@ class FormationViolation(OcppError):
     default_code = ErrorCode.FORMATION_VIOLATION
 
 
+FormatViolation = FormationViolation
+"""OCPP-J 2.x's name for :class:`FormationViolation` (the same class; a 2.x connection spells the code so)."""
+
+
+class RpcFrameworkError(FormationViolation):
+    """``RpcFrameworkError`` (OCPP-J 2.x): not a valid RPC frame, e.g. its message id cannot be read or is
+    longer than 36 characters. Sent to a 1.x peer as ``FormationViolation``, which it subclasses."""
+
+    default_code = ErrorCode.RPC_FRAMEWORK_ERROR
+
+
+class MessageTypeNotSupported(ProtocolError):
+    """``MessageTypeNotSupported`` (OCPP-J 2.x): a message type number the receiver does not support.
+    Sent to a 1.x peer as ``ProtocolError``, which it subclasses."""
+
+    default_code = ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED
+
+
 class PropertyConstraintViolation(OcppError):
     """``PropertyConstraintViolation``: a field holds an invalid value, or the action defines no such field."""
 
@@ -245,7 +282,8 @@ class PropertyConstraintViolation(OcppError):
 class OccurrenceConstraintViolation(OcppError):
     """``OccurenceConstraintViolation``: a required field is missing, or a list has the wrong length.
 
-    The class name is spelled correctly; the code on the wire keeps OCPP-J's spelling.
+    The class name is spelled correctly; the code on the wire keeps the spelling of the connection's
+    version (``OccurenceConstraintViolation`` in 1.x, ``OccurrenceConstraintViolation`` in 2.x).
     """
 
     default_code = ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION
@@ -276,21 +314,13 @@ _CLASS_BY_CODE: dict[ErrorCode, type[OcppError]] = {
         OccurrenceConstraintViolation,
         TypeConstraintViolation,
         GenericError,
+        RpcFrameworkError,
+        MessageTypeNotSupported,
     )
 }
 
 _CODE_ALIASES: dict[str, ErrorCode] = {
-    # OCPP-J 2.0.1 / 2.1 codes (the 2.0.1 list: FormatViolation, GenericError, InternalError,
-    # MessageTypeNotSupported, NotImplemented, NotSupported, OccurrenceConstraintViolation,
-    # PropertyConstraintViolation, ProtocolError, RpcFrameworkError, SecurityError,
-    # TypeConstraintViolation) that 1.6 spells or names differently, as their nearest 1.6 code.
-    "FormatViolation": ErrorCode.FORMATION_VIOLATION,  # 2.0.1's name for it
-    "OccurrenceConstraintViolation": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,  # the spelling 2.0.1 fixed
-    # "not a valid RPC request, e.g. the message id could not be read": a frame that is not the frame
-    # structure, which 1.6 answers with FormationViolation
-    "RpcFrameworkError": ErrorCode.FORMATION_VIOLATION,
-    # "a message type number this implementation does not support": in 1.6 a message that breaks the
-    # protocol is a ProtocolError
-    "MessageTypeNotSupported": ErrorCode.PROTOCOL_ERROR,
+    "FormatViolation": ErrorCode.FORMATION_VIOLATION,  # 2.x's name for it
+    "OccurrenceConstraintViolation": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,  # the spelling 2.x fixed
 }
-"""Codes of other OCPP-J versions, read as the 1.6 code that means the same (``raw_code`` keeps theirs)."""
+"""The 2.x spellings of codes 1.x spells differently, read as the same code (``raw_code`` keeps theirs)."""

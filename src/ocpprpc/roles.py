@@ -42,9 +42,9 @@ from ._dispatch import HandlerTable
 from ._frames import new_unique_id
 from ._identity import loggable
 from ._lenient import repair
-from ._link import Link, RawAnswer, RawLink
+from ._link import Link, RawAnswer, RawLink, SendLink
 from ._validation import error_from_validation
-from ._versions import ALL_VERSIONS, VERSIONS, resolve_version
+from ._versions import DEFAULT_VERSIONS, VERSIONS, resolve_version
 from ._watchdog import HandlerDeadline
 from .errors import (
     ActionNotImplemented,
@@ -57,10 +57,11 @@ from .errors import (
     UnreadableAnswer,
     UsageError,
 )
-from .messages._base import ActionSpec, OcppModel, OcppRequest, OcppVersion, Side
+from .messages._base import ActionSpec, OcppModel, OcppRequest, OcppVersion, SendSpec, Side
 from .outbox import OutboxStore, open_outbox
 
 __all__ = [
+    "CSMS",
     "DEFAULT_CALL_TIMEOUT",
     "REPLAY_MEMORY",
     "REPLAY_MEMORY_TTL",
@@ -68,6 +69,7 @@ __all__ = [
     "AnsweredCalls",
     "CentralSystem",
     "ChargePoint",
+    "ChargingStation",
     "InboundResult",
     "Link",
     "RawAnswer",
@@ -79,8 +81,9 @@ R = TypeVar("R", bound=OcppModel)
 DEFAULT_CALL_TIMEOUT = 30.0
 """Seconds a call waits for its answer by default (as ocppjs)."""
 
-TRANSACTION_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues"})
-"""The charge point's messages that must reach the central system, in order, even across outages."""
+TRANSACTION_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues", "TransactionEvent"})
+"""The charge point's messages that must reach the central system, in order, even across outages
+(1.x: StartTransaction, StopTransaction, MeterValues; 2.x: TransactionEvent, and MeterValues)."""
 
 REPLAY_MEMORY = 4
 """How many answered transaction messages per charge point are remembered to recognise retries.
@@ -179,7 +182,8 @@ class Role:
     Subclass one of those, decorate handler methods with :func:`~ocpprpc.on`, and call the peer with
     :meth:`call`. Class attributes a subclass may set:
 
-    * ``versions``: the OCPP versions it speaks, in order of preference (default: 1.6, 1.5, 1.2).
+    * ``versions``: the OCPP versions it speaks, in order of preference (default: 1.6, 1.5, 1.2; OCPP
+      2.0.1 and 2.1 are opted into, e.g. ``versions = ("2.0.1", "1.6")``, as they are another protocol).
     * ``call_timeout``: seconds a call waits for its answer (default 30).
     * ``handler_timeout``: seconds a handler may take before the peer is answered with InternalError
       (default 30, the peer's own call timeout; None: no limit). A hung handler then ties up nothing.
@@ -191,7 +195,7 @@ class Role:
     """
 
     side: ClassVar[Side]
-    versions: ClassVar[tuple[str, ...]] = ALL_VERSIONS
+    versions: ClassVar[tuple[str, ...]] = DEFAULT_VERSIONS
     call_timeout: ClassVar[float] = DEFAULT_CALL_TIMEOUT
     handler_timeout: ClassVar[float | None] = DEFAULT_CALL_TIMEOUT
     strict: bool = True
@@ -250,9 +254,23 @@ class Role:
         through its outbox: see :class:`ChargePoint` for how they are retried.)
         """
         spec = self._outbound_spec(request)
-        raw = await self._send_request(spec, request.to_json_dict(), self._timeout(timeout))
-        response: R = await self._response(spec, raw)
+        message_id = new_unique_id()
+        raw = await self._send_request(spec, request.to_json_dict(), self._timeout(timeout), message_id)
+        response: R = await self._response(spec, raw, message_id)
         return response
+
+    async def send(self, message: OcppModel) -> None:
+        """Send an unconfirmed message to the peer (OCPP 2.1's SEND, e.g. ``v21.NotifyPeriodicEventStream``).
+
+        Nobody answers it, so this returns once it is on its way. Raises :class:`UsageError` for a
+        model this side does not send that way in the connection's version (requests go through
+        :meth:`call`), and :class:`ConnectionClosed` when not connected.
+        """
+        spec = self._outbound_send_spec(message)
+        link = await self._current_link()
+        if not isinstance(link, SendLink):
+            raise UsageError(f"the {type(link).__name__} of {self.id} cannot send unconfirmed messages")
+        await link.send_message(spec.name, message.to_json_dict())
 
     async def call_raw(self, action: str, payload: dict[str, Any], *, timeout: float | None = None) -> RawAnswer:
         """Send any action with any payload, unvalidated; the peer's answer as data.
@@ -302,6 +320,16 @@ class Role:
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
         """Answer a valid request that has no ``@on`` handler. By default: NotSupported."""
         raise ActionNotSupported(f"{action} is not supported by this {self.side.value}")
+
+    def on_call_result_error(self, message_id: str, error: OcppError) -> None:
+        """The peer could not process our answer to its call ``message_id`` (OCPP-J 2.1 CALLRESULTERROR).
+
+        Informational: nothing is sent back, the call is over. Called from the connection's receive
+        loop: do not block. The default logs a warning.
+        """
+        self.logger.warning(
+            "%s refused our answer to its call %s: %s", self.id, loggable(message_id, 40), loggable(str(error))
+        )
 
     def on_unmatched_frame(self, frame: str) -> None:
         """An answer from the peer matched no call of ours (override to see it; test tools do).
@@ -370,6 +398,55 @@ class Role:
         self.answered.finish(action, message_id, answer, InboundResult(result.payload, result.error))
         return result
 
+    async def handle_send(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> None:
+        """Handle one unconfirmed message from the peer (OCPP-J 2.1 SEND): its ``@on`` handler, if any.
+
+        Nothing is ever answered, not even a fault: an unknown action, an invalid payload or a failing
+        handler is logged (and an invalid payload told to :meth:`on_validation_error`). Never raises,
+        but for cancellation.
+        """
+        version = self._version
+        spec = version.sent_by(self.side.other).get(action)
+        if spec is None:
+            self.logger.warning(
+                "unconfirmed %s from %s dropped: not a message OCPP %s sends this way",
+                loggable(action, 40),
+                self.id,
+                version.version,
+            )
+            return
+        try:
+            message: OcppModel = spec.message.model_validate(payload)
+        except ValidationError as exc:
+            repaired, _error = await self._invalid(spec.name, spec.message, payload, exc, "message")
+            if repaired is None:
+                return
+            message = repaired
+        name = self._handlers.handler(version, spec.name)
+        if name is None:
+            self.logger.debug("unconfirmed %s from %s: no handler", spec.name, self.id)
+            return
+        deadline = HandlerDeadline(self.handler_timeout)
+        result: Any = None
+        try:
+            with deadline:
+                result = getattr(self, name)(message)
+                if inspect.isawaitable(result):
+                    result = await result
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.logger.exception("handler for unconfirmed %s from %s failed", spec.name, self.id)
+            return
+        if deadline.expired:
+            self.logger.error(
+                "handler for unconfirmed %s from %s took over %s s", spec.name, self.id, self.handler_timeout
+            )
+        elif result is not None:
+            self.logger.error(
+                "handler for unconfirmed %s returned %s; nothing is sent back for it", spec.name, type(result).__name__
+            )
+
     async def _answer(self, action: str, payload: dict[str, Any]) -> InboundResult:
         version = self._version
         spec = version.received_by(self.side).get(action)
@@ -382,7 +459,7 @@ class Role:
         try:
             request: OcppModel = spec.request.model_validate(payload)
         except ValidationError as exc:
-            repaired, error = await self._invalid(spec, spec.request, payload, exc, "request")
+            repaired, error = await self._invalid(spec.name, spec.request, payload, exc, "request")
             if repaired is None:
                 return InboundResult(None, error)
             request = repaired
@@ -426,13 +503,35 @@ class Role:
                 f"sends in OCPP {self._version.version}"
             ) from None
 
-    async def _response(self, spec: ActionSpec, raw: dict[str, Any]) -> Any:
-        """The peer's response payload validated into its model (repaired when not ``strict``), or the error."""
+    def _outbound_send_spec(self, message: OcppModel) -> SendSpec:
+        if not isinstance(message, OcppModel):
+            raise UsageError(f"send() takes a message model, not {type(message).__name__}")
+        try:
+            spec: SendSpec | None = self._version.for_message(type(message))
+        except KeyError:
+            spec = None
+        if spec is None or spec.initiator is not self.side:
+            kind: type[OcppModel] = type(message)
+            how = " (requests go through call())" if issubclass(kind, OcppRequest) else ""
+            raise UsageError(
+                f"{kind.__module__}.{kind.__name__} is not a message a {self.side.value} "
+                f"sends unconfirmed in OCPP {self._version.version}{how}"
+            )
+        return spec
+
+    async def _response(self, spec: ActionSpec, raw: dict[str, Any], message_id: str | None = None) -> Any:
+        """The peer's response payload validated into its model (repaired when not ``strict``), or the error.
+
+        A response refused is also told to a 2.1 peer (CALLRESULTERROR) when its ``message_id`` is known.
+        """
         try:
             return spec.response.model_validate(raw)
         except ValidationError as exc:
-            repaired, error = await self._invalid(spec, spec.response, raw, exc, "response")
+            repaired, error = await self._invalid(spec.name, spec.response, raw, exc, "response")
             if repaired is None:
+                link = self._link
+                if message_id is not None and isinstance(link, SendLink):
+                    await link.refuse_result(message_id, error)
                 raise error from None
             return repaired
 
@@ -448,18 +547,20 @@ class Role:
             assert self._link is not None
             return self._link
 
-    async def _send_request(self, spec: ActionSpec, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    async def _send_request(
+        self, spec: ActionSpec, payload: dict[str, Any], timeout: float, message_id: str
+    ) -> dict[str, Any]:
         link = await self._current_link()
-        return await link.request(spec, payload, timeout)
+        return await link.request(spec, payload, timeout, message_id)
 
     async def _invalid(
-        self, spec: ActionSpec, model: type[OcppModel], payload: dict[str, Any], exc: ValidationError, what: str
+        self, action: str, model: type[OcppModel], payload: dict[str, Any], exc: ValidationError, what: str
     ) -> tuple[OcppModel | None, OcppError]:
         """Tell :meth:`on_validation_error`; the repaired model (when not ``strict`` and repairable) and the error."""
         repaired = None if self.strict else repair(model, payload, exc)
-        error = error_from_validation(exc, spec.name, what)
+        error = error_from_validation(exc, action, what)
         try:
-            await self.on_validation_error(spec.name, payload, error, repaired is not None)
+            await self.on_validation_error(action, payload, error, repaired is not None)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -610,10 +711,11 @@ class ChargePoint(Role):
         spec = self._outbound_spec(request)
         if spec.name not in TRANSACTION_ACTIONS:
             raise UsageError(f"{spec.name} is not a transaction message; call() it")
-        answer = await self._queue(spec, request.to_json_dict(), self._timeout(timeout))
+        message_id = new_unique_id()
+        answer = await self._queue(spec, request.to_json_dict(), self._timeout(timeout), message_id)
 
         async def response() -> R:
-            typed: R = await self._response(spec, await asyncio.shield(answer))
+            typed: R = await self._response(spec, await asyncio.shield(answer), message_id)
             return typed
 
         task = asyncio.ensure_future(response())
@@ -668,18 +770,22 @@ class ChargePoint(Role):
 
     # -- internals ------------------------------------------------------------------------------------
 
-    async def _send_request(self, spec: ActionSpec, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    async def _send_request(
+        self, spec: ActionSpec, payload: dict[str, Any], timeout: float, message_id: str
+    ) -> dict[str, Any]:
         if spec.name not in TRANSACTION_ACTIONS:
-            return await super()._send_request(spec, payload, timeout)
-        answer = await self._queue(spec, payload, timeout)
+            return await super()._send_request(spec, payload, timeout, message_id)
+        answer = await self._queue(spec, payload, timeout, message_id)
         # The message stays queued even if the caller stops waiting: it is delivered all the same.
         return await asyncio.shield(answer)
 
-    async def _queue(self, spec: ActionSpec, payload: dict[str, Any], timeout: float) -> asyncio.Future[dict[str, Any]]:
+    async def _queue(
+        self, spec: ActionSpec, payload: dict[str, Any], timeout: float, message_id: str
+    ) -> asyncio.Future[dict[str, Any]]:
         """Store a transaction message and put it in the queue; the future of its answer payload."""
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         answer.add_done_callback(_retrieve_exception)
-        entry = _Queued(0, spec.name, self._version.version, payload, new_unique_id(), timeout, answer)
+        entry = _Queued(0, spec.name, self._version.version, payload, message_id, timeout, answer)
         # Its own task, so that a caller cancelled half-way leaves the message queued, not half stored;
         # tasks start in creation order and the lock is fair, so messages are stored in call order.
         storing = asyncio.ensure_future(self._store_and_queue(entry))
@@ -828,3 +934,10 @@ def _retrieve_exception(future: asyncio.Future[Any]) -> None:
     """Mark an outbox result as seen, so a caller that stopped waiting causes no 'never retrieved' noise."""
     if not future.cancelled():
         future.exception()
+
+
+ChargingStation = ChargePoint
+"""OCPP 2.x's name for a charge point: the same class (``versions = ("2.0.1",)`` makes it speak 2.0.1)."""
+
+CSMS = CentralSystem
+"""OCPP 2.x's name for the central system (Charging Station Management System): the same class."""

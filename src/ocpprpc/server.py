@@ -32,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from ._versions import ALL_VERSIONS, resolve_version
+from ._versions import DEFAULT_VERSIONS, resolve_version
 from .connection import Connection, Link, RawAnswer
 from .errors import OcppRpcError, UsageError
 from .messages._base import OcppModel, OcppRequest, OcppVersion
@@ -75,7 +75,8 @@ class CentralSystemServer(Generic[CS]):
     ``factory(charge_point_id, version)`` makes the :class:`CentralSystem` object of one connection; a
     role class is such a factory (``CentralSystemServer(MyCentralSystem)``). ``versions`` are the OCPP
     versions served, in order of preference: by default a role class's ``versions``, for any other
-    factory all of them; a role class that does not speak one of them is a :class:`UsageError`.
+    factory ``DEFAULT_VERSIONS`` (1.6, 1.5, 1.2: 2.x is opted into); a role class that does not speak
+    one of them is a :class:`UsageError`.
 
     ``on_connect`` / ``on_disconnect`` callbacks (sync or async) receive the role object; the role's own
     ``on_connect`` / ``on_disconnect`` methods run first.
@@ -105,7 +106,7 @@ class CentralSystemServer(Generic[CS]):
         if role_class is not None and not issubclass(role_class, CentralSystem):
             raise UsageError(f"{role_class.__name__} is not a CentralSystem subclass")
         if versions is None:
-            versions = role_class.versions if role_class is not None else ALL_VERSIONS
+            versions = role_class.versions if role_class is not None else DEFAULT_VERSIONS
         self.versions: tuple[str, ...] = tuple(dict.fromkeys(resolve_version(v).version for v in versions))
         """The versions served, in order of preference."""
         if not self.versions:

@@ -134,6 +134,7 @@ from typing import Any, Final, cast
 
 from lxml import etree
 
+from .._frames import OCPP_J_1
 from .._link import DEFAULT_MAX_MESSAGE_SIZE
 from ..errors import (
     ActionNotImplemented,
@@ -196,6 +197,8 @@ SENDER_FAULTS: Final[frozenset[ErrorCode]] = frozenset(
         ErrorCode.TYPE_CONSTRAINT_VIOLATION,
         ErrorCode.SECURITY_ERROR,
         ErrorCode.NOT_IMPLEMENTED,
+        ErrorCode.RPC_FRAMEWORK_ERROR,  # OCPP-J 2.x codes, sent as their 1.x equivalents
+        ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED,
     }
 )
 """The error codes sent as ``s:Sender`` faults (the peer's message is at fault); all others are
@@ -851,16 +854,16 @@ def encode_fault(
         namespace = namespace if namespace is not None else error.namespace
         if charge_box_identity is None:
             charge_box_identity = error.charge_box_identity
-    code = error.code
+    code = OCPP_J_1.spell(error.code)  # a 2.x-only code a handler raised, as the 1.x code meaning the same
     out = [_opening(namespace)]
     if namespace and charge_box_identity is not None:
         _header(out, "tns:chargeBoxIdentity", charge_box_identity)
     out.append(f"<a:Action>{FAULT_ACTION}</a:Action>")
     if relates_to is not None:
         _header(out, "a:RelatesTo", relates_to)
-    side = "s:Sender" if code in SENDER_FAULTS else "s:Receiver"
-    subcode = f"tns:{code.value}" if namespace else code.value
-    reason = _NOT_XML.sub("", error.description) or code.value
+    side = "s:Sender" if error.code in SENDER_FAULTS else "s:Receiver"
+    subcode = f"tns:{code}" if namespace else code
+    reason = _NOT_XML.sub("", error.description) or code
     out += (
         f"</s:Header><s:Body><s:Fault><s:Code><s:Value>{side}</s:Value>",
         f"<s:Subcode><s:Value>{subcode}</s:Value></s:Subcode></s:Code>",

@@ -93,8 +93,8 @@ async def connect(
     else:
         raise UsageError(f"connect() needs a CentralSystemServer or a CentralSystem, not {central_system!r}")
     cs_end, cp_end = channel_pair()
-    cs_link = OcppJLink(cs_end, cs_connection.role)
-    cp_link = OcppJLink(cp_end, charge_point)
+    cs_link = OcppJLink(cs_end, cs_connection.role, version=cs_connection.version)
+    cp_link = OcppJLink(cp_end, charge_point, version=cp_connection.version)
     # Read before opening: an on_connect hook that calls the peer needs its answer read.
     reading = [asyncio.create_task(_serve(cs_link, cs_connection)), asyncio.create_task(_serve(cp_link, cp_connection))]
     try:

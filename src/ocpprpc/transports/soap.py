@@ -131,7 +131,7 @@ from .._framelog import frame_labels, frame_logger
 from .._frames import new_unique_id
 from .._identity import IdCheck, check_charge_point_id, loggable
 from .._link import DEFAULT_MAX_MESSAGE_SIZE, NotConnected, RawAnswer
-from .._versions import resolve_version
+from .._versions import JSON_ONLY_VERSIONS, resolve_version
 from ..connection import Connection
 from ..errors import (
     CallTimeout,
@@ -878,8 +878,21 @@ class _HttpEndpoint:
 # -- central system ----------------------------------------------------------------------------------
 
 
-def _served_versions(values: Sequence[str | OcppVersion], server: CentralSystemServer[Any]) -> tuple[OcppVersion, ...]:
+def _served_versions(
+    values: Sequence[str | OcppVersion] | None, server: CentralSystemServer[Any]
+) -> tuple[OcppVersion, ...]:
+    """The versions a SOAP server serves: those asked for, else the server's that have a SOAP binding."""
+    if values is None:
+        values = [v for v in server.versions if v not in JSON_ONLY_VERSIONS]
+        if not values:
+            raise UsageError(
+                f"{server.name} serves OCPP {', '.join(server.versions)}, which have no SOAP binding "
+                "(OCPP 2.x is OCPP-J only): serve it over WebSocket"
+            )
     versions = tuple(dict.fromkeys(resolve_version(value) for value in values))
+    json_only = [v.version for v in versions if v.version in JSON_ONLY_VERSIONS]
+    if json_only:
+        raise UsageError(f"OCPP {', '.join(json_only)} has no SOAP binding (OCPP-J only): serve it over WebSocket")
     unspoken = [v.version for v in versions if v.version not in server.versions]
     if not versions or unspoken:
         raise UsageError(
@@ -922,8 +935,9 @@ class SoapServer(_HttpEndpoint):
     """The central system's SOAP endpoint: the CentralSystemService of ``server`` at ``http://host:port/path``.
 
     ``serve(...)`` is this class: ``async with serve(server, "0.0.0.0", 9100) as soap_server:`` (or
-    ``await start()`` / ``await close()``). ``versions`` defaults to the server's (a version its role
-    objects do not speak is a :class:`UsageError`); the version of each request is read from its body's
+    ``await start()`` / ``await close()``). ``versions`` defaults to the server's that have a SOAP
+    binding (1.x: OCPP 2.x is OCPP-J only; a version its role objects do not speak, or a 2.x one, is a
+    :class:`UsageError`); the version of each request is read from its body's
     namespace, so one URL serves them all. ``max_message_size`` bounds a request body (and an answer to
     a call out); ``max_calls_in_flight`` the unanswered calls to one charge point.
 
@@ -998,7 +1012,7 @@ class SoapServer(_HttpEndpoint):
         self._sweeper: asyncio.Task[None] | None = None
         self.server = server
         self.path = "/" + path.strip("/") if path.strip("/") else "/"
-        self._versions = _served_versions(versions if versions is not None else server.versions, server)
+        self._versions = _served_versions(versions, server)
         self.max_calls_in_flight = max_calls_in_flight
         self._links: dict[str, _Registered] = {}
         self._full_log = _RateLimitedLog()
@@ -1267,6 +1281,8 @@ class SoapChargePointClient(KeepConnected[None], _HttpEndpoint):
         problem = _url_problem(central_system_url)
         if problem is not None:
             raise UsageError(f"cannot post to {central_system_url!r}: {problem}")
+        if charge_point.version in JSON_ONLY_VERSIONS:
+            raise UsageError(f"OCPP {charge_point.version} has no SOAP binding (OCPP-J only): connect over WebSocket")
         if max_calls_in_flight < 1:
             raise UsageError(f"max_calls_in_flight is a number >= 1, not {max_calls_in_flight}")
         super().__init__(  # KeepConnected's; _HttpEndpoint's below
