@@ -7,6 +7,10 @@ the response a field table (JSON name, Python attribute, type, required, repeate
 attribute), the JSON Schema, and one example with every optional field filled, as an OCPP-J frame and
 as a SOAP 1.2 envelope. The data types the messages use get a field table each.
 
+OCPP 2.0.1 and 2.1 (``JSON_ONLY_VERSIONS``) have no SOAP binding: their pages have the same parts less
+everything SOAP and XML, name the roles as 2.x does (Charging Station, CSMS), and 2.1's unanswered SEND
+message (NotifyPeriodicEventStream) gets a page of its own with its SEND frame.
+
 Why: the classic ocppjs simulator generated per-action documentation from its WSDLs; this is the same
 reference for ocpprpc, generated from the models themselves (field facts, ``model_json_schema``,
 ``ocpprpc.messages.examples.example``, the SOAP envelope codec), so it describes exactly what the library
@@ -36,11 +40,20 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 from lxml import etree
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, JsonValue
 from pydantic.fields import FieldInfo
 
-from ocpprpc.messages import v12, v15, v16
-from ocpprpc.messages._base import ActionSpec, OcppLegacyListsModel, OcppModel, OcppVersion, Side, XmlChild
+from ocpprpc.messages import v12, v15, v16, v21, v201
+from ocpprpc.messages._base import (
+    ActionSpec,
+    OcppLegacyListsModel,
+    OcppModel,
+    OcppOpenModel,
+    OcppVersion,
+    SendSpec,
+    Side,
+    XmlChild,
+)
 from ocpprpc.messages.examples import example
 from ocpprpc.transports._soap_codec import content_type, encode_request, encode_response
 
@@ -50,6 +63,7 @@ __all__ = [
     "CHARGE_BOX_IDENTITY",
     "CHARGE_POINT_URL",
     "DEFAULT_OUT",
+    "JSON_ONLY_VERSIONS",
     "SOAP_MESSAGE_ID",
     "VERSIONS",
     "generate",
@@ -60,6 +74,9 @@ __all__ = [
 REPO: Final = Path(__file__).resolve().parents[1]
 DEFAULT_OUT: Final = REPO / "docs"
 VERSIONS: Final[tuple[OcppVersion, ...]] = (v12.VERSION, v15.VERSION, v16.VERSION)
+"""The versions with both transports: their pages show OCPP-J frames and SOAP envelopes."""
+JSON_ONLY_VERSIONS: Final[tuple[OcppVersion, ...]] = (v201.VERSION, v21.VERSION)
+"""OCPP 2.0.1 and 2.1: OCPP-J only (no SOAP binding exists); the reference covers them after ``VERSIONS``."""
 
 CALL_ID: Final = "19223201"
 """The OCPP-J message id of every example CALL and CALLRESULT (the id the OCPP-J specification uses)."""
@@ -75,6 +92,12 @@ _DIRECTION: Final = {
     Side.CHARGE_POINT: "Charge point → Central system",
     Side.CENTRAL_SYSTEM: "Central system → Charge point",
 }
+_DIRECTION_2X: Final = {  # OCPP 2.x names the roles Charging Station and CSMS
+    Side.CHARGE_POINT: "Charging Station → CSMS",
+    Side.CENTRAL_SYSTEM: "CSMS → Charging Station",
+}
+SEND_MESSAGE_TYPE: Final = 6
+"""The OCPP-J message type of OCPP 2.1's SEND frame: ``[6, id, action, payload]``, never answered."""
 _SERVICE: Final = {Side.CENTRAL_SYSTEM: "Central system service", Side.CHARGE_POINT: "Charge point service"}
 _README_DIFFERENCES: Final = "../../../README.md#differences-from-the-wsdls-on-purpose"
 
@@ -167,6 +190,8 @@ def _scalar(inner: Any, constraints: Sequence[Any]) -> str:
         text = "decimal"
     elif inner in (datetime, AwareDatetime):
         text = "date-time (RFC 3339, with time zone)"
+    elif inner is JsonValue:
+        text = "any JSON value"
     else:
         raise TypeError(f"no description for the type {inner!r}")
     facets: list[str] = []
@@ -224,7 +249,9 @@ def _fence(language: str, text: str) -> str:
     return f"```{language}\n{text.rstrip()}\n```\n"
 
 
-_FALLBACK_DOC = re.compile(r"The \w+\.(req|conf) PDU\.|\w+\.")
+_FALLBACK_DOC = re.compile(
+    r"The \w+\.(req|conf) PDU\.|The \w+ (request|response)\.|The \w+ message \(sent with SEND, never answered\)\.|\w+\."
+)
 
 
 def _documentation(text: str | None) -> str:
@@ -244,7 +271,16 @@ def _python_path(model: type[OcppModel]) -> str:
     return f"{model.__module__.rpartition('.')[0]}.{model.__name__}"
 
 
-def _field_table(model: type[OcppModel]) -> str:
+def _soap(version: OcppVersion) -> bool:
+    """Whether the version has a SOAP binding (1.x); the JSON-only 2.x versions have no namespaces."""
+    return bool(version.central_system_namespace)
+
+
+def _direction(version: OcppVersion, side: Side) -> str:
+    return (_DIRECTION if _soap(version) else _DIRECTION_2X)[side]
+
+
+def _field_table(model: type[OcppModel], xml_column: bool = True) -> str:
     if not model.model_fields:
         return "No fields: the payload is an empty object, `{}`.\n"
     xml = {child.field: child for child in model.__ocpp_xml__}
@@ -258,13 +294,20 @@ def _field_table(model: type[OcppModel]) -> str:
             _scalar(shape.inner, shape.item_constraints),
             "required" if info.is_required() else "optional",
             _repeated(shape),
-            _xml_place(xml.get(name)),
         ]
+        if xml_column:
+            row.append(_xml_place(xml.get(name)))
         if described:
             row.append(info.description or "")
         rows.append(row)
-    header = ["JSON", "Python", "Type", "Required", "Repeated", "XML"]
-    return _table([*header, "Description"] if described else header, rows)
+    header = ["JSON", "Python", "Type", "Required", "Repeated", *(["XML"] if xml_column else [])]
+    table = _table([*header, "Description"] if described else header, rows)
+    if issubclass(model, OcppOpenModel):
+        table = (
+            "An open object: besides the fields below it may carry any other keys (vendor extensions), which "
+            "the model keeps (`model_extra`) and emits again unchanged.\n\n" + table
+        )
+    return table
 
 
 def _nested(models: Iterable[type[OcppModel]]) -> list[type[OcppModel]]:
@@ -327,9 +370,10 @@ def _words(items: Sequence[str]) -> str:
     return ", ".join(quoted[:-1]) + " and " + quoted[-1] if len(quoted) > 1 else "".join(quoted)
 
 
-def _call(spec: ActionSpec, payload: dict[str, Any]) -> str:
+def _call(spec: ActionSpec | SendSpec, payload: dict[str, Any]) -> str:
     body = json.dumps(payload, indent=2, ensure_ascii=False)
-    return f"[2, {json.dumps(CALL_ID)}, {json.dumps(spec.name)}, {body}]"
+    message_type = 2 if isinstance(spec, ActionSpec) else SEND_MESSAGE_TYPE
+    return f"[{message_type}, {json.dumps(CALL_ID)}, {json.dumps(spec.name)}, {body}]"
 
 
 def _call_result(payload: dict[str, Any]) -> str:
@@ -367,16 +411,53 @@ def _wire_table(version: OcppVersion, specs: Sequence[ActionSpec]) -> str:
     rows: list[list[str]] = [
         ["OCPP-J: WebSocket subprotocol", *(f"`{version.subprotocol}`" for _ in specs)],
         ["OCPP-J: CALL action", *(f"`{name}`" for _ in specs)],
-        ["OCPP-S: service", *(f"{_SERVICE[s.initiator.other]}, namespace `{s.namespace}`" for s in specs)],
-        ["OCPP-S: request body element", *(f"`{s.request_element}`" for s in specs)],
-        ["OCPP-S: response body element", *(f"`{s.response_element}`" for s in specs)],
-        ["OCPP-S: request `Action` header", *(f"`/{s.name}`" for s in specs)],
-        ["OCPP-S: response `Action` header", *(f"`/{s.name}Response`" for s in specs)],
-        ["OCPP-S: request Content-Type", *(f"`{content_type(s.name)}`" for s in specs)],
-        ["OCPP-S: response Content-Type", *(f"`{content_type(s.name, response=True)}`" for s in specs)],
     ]
-    header = ["", *(_DIRECTION[s.initiator] for s in specs)] if len(specs) > 1 else ["", "Value"]
+    if _soap(version):
+        rows += [
+            ["OCPP-S: service", *(f"{_SERVICE[s.initiator.other]}, namespace `{s.namespace}`" for s in specs)],
+            ["OCPP-S: request body element", *(f"`{s.request_element}`" for s in specs)],
+            ["OCPP-S: response body element", *(f"`{s.response_element}`" for s in specs)],
+            ["OCPP-S: request `Action` header", *(f"`/{s.name}`" for s in specs)],
+            ["OCPP-S: response `Action` header", *(f"`/{s.name}Response`" for s in specs)],
+            ["OCPP-S: request Content-Type", *(f"`{content_type(s.name)}`" for s in specs)],
+            ["OCPP-S: response Content-Type", *(f"`{content_type(s.name, response=True)}`" for s in specs)],
+        ]
+    else:
+        rows.append(["OCPP-S (SOAP)", *("none: OCPP 2.x is OCPP-J only" for _ in specs)])
+    header = ["", *(_direction(version, s.initiator) for s in specs)] if len(specs) > 1 else ["", "Value"]
     return _table(header, rows)
+
+
+def without_descriptions(schema: object) -> Any:
+    """A JSON Schema with its ``description`` keywords left out (a property named ``description`` stays)."""
+    if isinstance(schema, list):
+        return [without_descriptions(item) for item in typing.cast(list[object], schema)]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in typing.cast(dict[str, Any], schema).items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: without_descriptions(sub) for name, sub in typing.cast(dict[str, Any], value).items()}
+        elif key != "description":
+            out[key] = without_descriptions(value)
+    return out
+
+
+def _schema_block(version: OcppVersion, model: type[OcppModel]) -> list[str]:
+    """The model's JSON Schema, folded away. For 2.x without its descriptions: the official ones are long,
+    repeated on every nesting level, and the field tables above give each of them already."""
+    schema: Any = model.model_json_schema(by_alias=True)
+    note = ""
+    if not _soap(version):
+        schema, note = without_descriptions(schema), ", descriptions left out: see the tables"
+    text = json.dumps(schema, indent=2, ensure_ascii=False)
+    return [
+        "\n### JSON Schema\n\n",
+        f"<details>\n<summary>JSON Schema of <code>{model.__name__}</code> "
+        f"({len(text.splitlines())} lines{note})</summary>\n\n",
+        _fence("json", text),
+        "\n</details>\n\n",
+    ]
 
 
 def _message_section(version: OcppVersion, specs: Sequence[ActionSpec], response: bool) -> str:
@@ -384,7 +465,6 @@ def _message_section(version: OcppVersion, specs: Sequence[ActionSpec], response
     model = spec.response if response else spec.request
     title = "Response" if response else "Request"
     payload = example(model).to_json_dict()
-    schema = json.dumps(model.model_json_schema(by_alias=True), indent=2, ensure_ascii=False)
     frame = _call_result(payload) if response else _call(spec, payload)
     what = "CALLRESULT" if response else "CALL"
     if any(not info.is_required() for info in model.model_fields.values()):
@@ -398,17 +478,15 @@ def _message_section(version: OcppVersion, specs: Sequence[ActionSpec], response
         f"## {title}: `{model.__name__}`\n\n",
         f"Python: `{_python_path(model)}`\n\n",
         _quote(doc) + ("\n" if doc else ""),
-        _field_table(model),
-        "\n### JSON Schema\n\n",
-        f"<details>\n<summary>JSON Schema of <code>{model.__name__}</code> "
-        f"({len(schema.splitlines())} lines)</summary>\n\n",
-        _fence("json", schema),
-        "\n</details>\n\n",
+        _field_table(model, xml_column=_soap(version)),
+        *_schema_block(version, model),
         "### Example (OCPP-J)\n\n",
         f"The {what}:\n\n",
         _fence("json", frame),
-        "\n### Example (OCPP-S, SOAP 1.2)\n\n",
     ]
+    if not _soap(version):
+        return "".join(out)
+    out.append("\n### Example (OCPP-S, SOAP 1.2)\n\n")
     encode = _soap_response if response else _soap_request
     if len(specs) == 1:
         out += ["The same payload in its SOAP envelope:\n\n", _fence("xml", encode(version, spec, payload))]
@@ -419,19 +497,34 @@ def _message_section(version: OcppVersion, specs: Sequence[ActionSpec], response
     return "".join(out)
 
 
+def _data_types(version: OcppVersion, nested: Sequence[type[OcppModel]]) -> list[str]:
+    if not nested:
+        return []
+    out = ["\n## Data types\n"]
+    for model in nested:
+        doc = _documentation(model.__doc__)
+        out += [f"\n### {model.__name__}\n\n", f"Python: `{_python_path(model)}`\n\n"]
+        out += [_quote(doc) + "\n" if doc else "", _field_table(model, xml_column=_soap(version))]
+    return out
+
+
+def _heading(version: OcppVersion, name: str, directions: str) -> list[str]:
+    return [
+        _GENERATED,
+        f"# {name} (OCPP {version.version})\n\n",
+        f"[All OCPP {version.version} messages](../README.md#ocpp-{version.version.replace('.', '')})\n\n",
+        f"**Direction:** {directions}\n\n",
+    ]
+
+
 def _page(version: OcppVersion, specs: Sequence[ActionSpec]) -> str:
     spec = specs[0]
-    directions = " and ".join(_DIRECTION[s.initiator] for s in specs)
+    directions = " and ".join(_direction(version, s.initiator) for s in specs)
     if len(specs) > 1:
         directions = f"both ways: {directions}"
     models = [spec.request, spec.response]
     nested = _nested(models)
-    out = [
-        _GENERATED,
-        f"# {spec.name} (OCPP {version.version})\n\n",
-        f"[All OCPP {version.version} messages](../README.md#ocpp-{version.version.replace('.', '')})\n\n",
-        f"**Direction:** {directions}\n\n",
-    ]
+    out = _heading(version, spec.name, directions)
     documentation = _documentation(spec.documentation)
     if documentation:
         out.append(f"WSDL documentation:\n\n{_quote(documentation)}\n")
@@ -441,12 +534,38 @@ def _page(version: OcppVersion, specs: Sequence[ActionSpec]) -> str:
     out.append(_attribute_note([*models, *nested]))
     out += ["## On the wire\n\n", _wire_table(version, specs), "\n"]
     out += [_message_section(version, specs, response=False), "\n", _message_section(version, specs, response=True)]
-    if nested:
-        out.append("\n## Data types\n")
-        for model in nested:
-            doc = _documentation(model.__doc__)
-            out += [f"\n### {model.__name__}\n\n", f"Python: `{_python_path(model)}`\n\n"]
-            out += [_quote(doc) + "\n" if doc else "", _field_table(model)]
+    out += _data_types(version, nested)
+    return "".join(out)
+
+
+def _send_page(version: OcppVersion, send: SendSpec) -> str:
+    """The page of an unanswered SEND message (OCPP 2.1): one message, no response, its own frame type."""
+    model = send.message
+    nested = _nested([model])
+    out = _heading(version, send.name, f"{_direction(version, send.initiator)}, never answered (SEND)")
+    documentation = _documentation(send.documentation)
+    if documentation:
+        out.append(_quote(documentation) + "\n")
+    rows = [
+        ["OCPP-J: WebSocket subprotocol", f"`{version.subprotocol}`"],
+        ["OCPP-J: message type", f"`{SEND_MESSAGE_TYPE}` (SEND): the receiver sends no CALLRESULT or CALLERROR"],
+        ["OCPP-J: SEND action", f"`{send.name}`"],
+        ["OCPP-S (SOAP)", "none: OCPP 2.x is OCPP-J only"],
+    ]
+    payload = example(model).to_json_dict()
+    doc = _documentation(model.__doc__)
+    out += ["## On the wire\n\n", _table(["", "Value"], rows), "\n"]
+    out += [
+        f"## Message: `{model.__name__}`\n\n",
+        f"Python: `{_python_path(model)}`\n\n",
+        _quote(doc) + ("\n" if doc else ""),
+        _field_table(model, xml_column=False),
+        *_schema_block(version, model),
+        "### Example (OCPP-J)\n\n",
+        "The SEND frame, every optional field filled:\n\n",
+        _fence("json", _call(send, payload)),
+    ]
+    out += _data_types(version, nested)
     return "".join(out)
 
 
@@ -459,15 +578,32 @@ def _actions(version: OcppVersion) -> dict[str, list[ActionSpec]]:
     return {name: sorted(by_name[name], key=lambda s: order[s.initiator]) for name in sorted(by_name)}
 
 
+def _version_intro(version: OcppVersion) -> str:
+    if _soap(version):
+        return (
+            f"WebSocket subprotocol `{version.subprotocol}`; SOAP namespaces: central system service "
+            f"`{version.central_system_namespace}`, charge point service `{version.charge_point_namespace}`.\n\n"
+        )
+    sends = ", ".join(f"[{s.name}]({version.version}/{s.name}.md)" for s in version.sends)
+    return (
+        f"WebSocket subprotocol `{version.subprotocol}`; OCPP-J only (OCPP {version.version} has no SOAP binding). "
+        "Models generated from the official JSON schemas: the Charging Station is `Side.CHARGE_POINT`, the CSMS "
+        "`Side.CENTRAL_SYSTEM`."
+        + (f" {sends} is a SEND message (message type 6): never answered." if sends else "")
+        + "\n\n"
+    )
+
+
 def _index(versions: Sequence[OcppVersion]) -> str:
     out = [
         _GENERATED,
         "# OCPP message reference\n\n",
         "Every OCPP action ocpprpc implements, per version: who sends it, its fields, its JSON Schema, and one "
-        "example with every optional field filled, as an OCPP-J (WebSocket) frame and as an OCPP-S (SOAP 1.2) "
-        "envelope. Generated from the models in `src/ocpprpc/messages/` by `python -m codegen.reference` "
-        "(`make docs`); `tests/test_reference.py` fails when these pages are out of date, and checks that every "
-        "example validates against its model and that every SOAP example decodes to its JSON payload.\n\n",
+        "example with every optional field filled, as an OCPP-J (WebSocket) frame and, for the versions that "
+        "have a SOAP binding (1.x), as an OCPP-S (SOAP 1.2) envelope. Generated from the models in "
+        "`src/ocpprpc/messages/` by `python -m codegen.reference` (`make docs`); `tests/test_reference.py` and "
+        "`tests/test_reference_v2.py` fail when these pages are out of date, and check that every example "
+        "validates against its model and that every SOAP example decodes to its JSON payload.\n\n",
         "How to read the field tables: **JSON** is the wire name (OCPP-J key and SOAP element or attribute "
         "name), **Python** the model's attribute name and keyword (models accept both on construction; type "
         "checkers know the Python names). Date-times are RFC 3339 strings with a time zone (Unix time is "
@@ -479,34 +615,41 @@ def _index(versions: Sequence[OcppVersion]) -> str:
         "\n",
     ]
     for version in versions:
-        out += [
-            f"\n## OCPP {version.version}\n\n",
-            f"WebSocket subprotocol `{version.subprotocol}`; SOAP namespaces: central system service "
-            f"`{version.central_system_namespace}`, charge point service `{version.charge_point_namespace}`.\n\n",
-        ]
+        out += [f"\n## OCPP {version.version}\n\n", _version_intro(version)]
         rows = [
             [
                 f"[{name}]({version.version}/{name}.md)",
-                "<br>".join(_DIRECTION[s.initiator] for s in specs),
+                "<br>".join(_direction(version, s.initiator) for s in specs),
                 f"`{specs[0].request.__name__}`",
                 f"`{specs[0].response.__name__}`",
             ]
             for name, specs in _actions(version).items()
         ]
+        rows += [
+            [
+                f"[{send.name}]({version.version}/{send.name}.md)",
+                f"{_direction(version, send.initiator)} (SEND, never answered)",
+                f"`{send.message.__name__}`",
+                "—",
+            ]
+            for send in sorted(version.sends, key=lambda s: s.name)
+        ]
         out.append(_table(["Action", "Direction", "Request", "Response"], rows))
     return "".join(out)
 
 
-def render(versions: Sequence[OcppVersion] = VERSIONS) -> dict[PurePosixPath, str]:
+def render(versions: Sequence[OcppVersion] = (*VERSIONS, *JSON_ONLY_VERSIONS)) -> dict[PurePosixPath, str]:
     """Every page, by path relative to the output folder (``messages/README.md``, ``messages/1.6/Reset.md``)."""
     pages = {PurePosixPath("messages/README.md"): _index(versions)}
     for version in versions:
         for name, specs in _actions(version).items():
             pages[PurePosixPath("messages", version.version, f"{name}.md")] = _page(version, specs)
+        for send in version.sends:
+            pages[PurePosixPath("messages", version.version, f"{send.name}.md")] = _send_page(version, send)
     return pages
 
 
-def generate(out: Path = DEFAULT_OUT, versions: Sequence[OcppVersion] = VERSIONS) -> list[Path]:
+def generate(out: Path = DEFAULT_OUT, versions: Sequence[OcppVersion] = (*VERSIONS, *JSON_ONLY_VERSIONS)) -> list[Path]:
     """Write the reference under ``out/messages`` (replacing what was there); returns the files written."""
     target = out / "messages"
     if target.exists():

@@ -1,9 +1,9 @@
 """Valid example payloads for any generated model, derived from its fields and constraints.
 
 Used for the simulators' default payloads, the message reference under ``docs/`` and the round-trip
-tests: one function that knows how to fill every XSD kind (enum → its first value, bounded string → a
-string within the bound, list → one item, nested model → recursively) keeps all three in step with the
-generated models.
+tests: one function that knows how to fill every kind of field (enum → its first value, bounded string →
+a string within the bound, number → one within its minimum / maximum, list → one item, nested model →
+recursively, any JSON → a string) keeps all three in step with the generated models.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from annotated_types import MaxLen
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, JsonValue
 from pydantic.fields import FieldInfo
 
 from ._base import OcppModel
@@ -58,6 +58,25 @@ def _max_length(metadata: list[Any]) -> int | None:
     return None
 
 
+def _bound(metadata: list[Any], name: str) -> Any:
+    """The ``ge`` or ``le`` of a field's constraints (``Field(ge=0)``, ``DecimalBounds(le=0)``), or None."""
+    for item in metadata:
+        found = _bound(list(item.metadata), name) if isinstance(item, FieldInfo) else getattr(item, name, None)
+        if found is not None:
+            return found
+    return None
+
+
+def _within(value: Any, metadata: list[Any]) -> Any:
+    """``value``, or the nearest bound when it lies outside the field's minimum / maximum."""
+    low, high = _bound(metadata, "ge"), _bound(metadata, "le")
+    if low is not None and value < low:
+        return type(value)(str(low)) if isinstance(value, Decimal) else low
+    if high is not None and value > high:
+        return type(value)(str(high)) if isinstance(value, Decimal) else high
+    return value
+
+
 def _value(annotation: Any, metadata: list[Any], name: str, optional: bool, at: datetime) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, OcppModel):
         return example(annotation, optional=optional, at=at)
@@ -66,9 +85,11 @@ def _value(annotation: Any, metadata: list[Any], name: str, optional: bool, at: 
     if annotation is bool:
         return True
     if annotation is int:
-        return 1
+        return _within(1, metadata)
     if annotation is Decimal:
-        return Decimal("16.0")
+        return _within(Decimal("16.0"), metadata)
+    if annotation is JsonValue:
+        return name
     if annotation in (datetime, AwareDatetime):
         return at
     if annotation is str:
