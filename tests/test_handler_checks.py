@@ -34,11 +34,11 @@ def test_a_misspelled_action_name_is_refused_with_the_closest_name() -> None:
 
 
 def test_an_action_name_with_no_close_match_lists_the_actions() -> None:
-    with pytest.raises(UsageError, match=r'"Teleport".*the actions are: Authorize, BootNotification'):
+    with pytest.raises(UsageError, match=r'"Xyzzy".*the actions are: Authorize, BootNotification'):
 
         class Nonsense(ChargePoint):
-            @on("Teleport")
-            def teleport(self, request: Any) -> Any: ...
+            @on("Xyzzy")
+            def xyzzy(self, request: Any) -> Any: ...
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_a_model_of_a_version_the_class_does_not_speak_is_refused() -> None:
 
 
 def test_an_action_only_a_version_outside_versions_has_is_refused() -> None:
-    with pytest.raises(UsageError, match=r'OCPP 1\.5 .* has no action "TriggerMessage" .* Add "1\.6" to `versions`'):
+    with pytest.raises(UsageError, match=r'OCPP 1\.5 .* has no action "TriggerMessage" .* Add .*"1\.6" to `versions`'):
 
         class NoTrigger(ChargePoint):
             versions = ("1.5",)
@@ -116,8 +116,8 @@ def test_a_version_is_read_as_its_subprotocol_too_and_an_unknown_one_is_refused(
         def boot(self, request: Any) -> Any: ...
 
     assert Old._handlers.handlers == {("1.5", "BootNotification"): "boot"}
-    with pytest.raises(UsageError, match=r"unknown OCPP version '2\.0\.1'"):
-        on("BootNotification", version="2.0.1")
+    with pytest.raises(UsageError, match=r"unknown OCPP version '3\.0'"):
+        on("BootNotification", version="3.0")
     with pytest.raises(UsageError, match=r"ResetRequest is an OCPP 1\.6 model, not 1\.5"):
         on(v16.ResetRequest, version="1.5")
     assert on(v16.ResetRequest, version="1.6") is not None

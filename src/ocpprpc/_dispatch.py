@@ -185,9 +185,13 @@ def _check_action(role_class: type, method: str, decorator: str, key: Key, own: 
     known = {spec.name for v in VERSIONS.values() for spec in v.actions}
     known |= {send.name for v in VERSIONS.values() for send in v.sends}
     if action not in known:
-        by_lower = {name.lower(): name for name in known}
+        # suggest from the versions the class speaks (a 1.6 class is not told about 2.1's actions)
+        spoken_versions = _spoken_versions(role_class) or list(VERSIONS.values())
+        names = {spec.name for v in spoken_versions for spec in v.actions}
+        names |= {send.name for v in spoken_versions for send in v.sends}
+        by_lower = {name.lower(): name for name in names}
         close = difflib.get_close_matches(action.lower(), list(by_lower), n=1, cutoff=0.6)
-        hint = f'did you mean "{by_lower[close[0]]}"?' if close else f"the actions are: {', '.join(sorted(known))}"
+        hint = f'did you mean "{by_lower[close[0]]}"?' if close else f"the actions are: {', '.join(sorted(names))}"
         raise UsageError(f'{shown} on {where}: no OCPP version has an action "{action}"; {hint}')
     side = getattr(role_class, "side", None)
     if not isinstance(side, Side):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from .errors import UsageError
-from .messages import v12, v15, v16
+from .messages import v12, v15, v16, v21, v201
 from .messages._base import OcppVersion
 
 __all__ = ["ALL_VERSIONS", "DEFAULT_VERSIONS", "JSON_ONLY_VERSIONS", "VERSIONS", "by_subprotocol", "resolve_version"]
 
 VERSIONS: dict[str, OcppVersion] = {
+    "2.1": v21.VERSION,
+    "2.0.1": v201.VERSION,
     "1.6": v16.VERSION,
     "1.5": v15.VERSION,
     "1.2": v12.VERSION,
