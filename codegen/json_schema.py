@@ -239,8 +239,10 @@ class _Builder:
         if _check_keywords(schema, where) != "object":
             raise ValueError(f"{where}: a {schema.get('type')} definition is not supported")
         open_ = schema.get("additionalProperties", True) is not False
-        if open_ != (name in OPEN_MODELS):
-            raise ValueError(f"{where}: additionalProperties is {not open_}, OPEN_MODELS says otherwise")
+        if open_ and name not in OPEN_MODELS:
+            raise ValueError(f"{where}: an open object (no additionalProperties: false) that OPEN_MODELS does not list")
+        if not open_ and name in OPEN_MODELS:
+            raise ValueError(f"{where}: a closed object (additionalProperties: false) that OPEN_MODELS lists as open")
         required = cast(list[str], schema.get("required", []))
         properties = cast(dict[str, Json], schema.get("properties", {}))
         if not set(required) <= set(properties):
