@@ -47,6 +47,12 @@ at a time: a WebSocket, an in-memory queue pair) and a :class:`~ocpprpc.roles.Ro
   in the simulator transcript style: ``cs: <<cp#CP1 [2,"…","Heartbeat",{}]`` / ``cp#CP1: >>cs …``; what
   the peer chose (frames, ids, actions) is escaped with :func:`~ocpprpc._identity.loggable`, so it
   cannot forge lines.
+* The edition of OCPP-J follows the connection's version (:func:`~ocpprpc._frames.framework_of`; set
+  again by :meth:`speak` when the connection opens): 2.x codes and spellings and the 36-character id
+  limit for 2.0.1 and 2.1, and for 2.1 its two unanswered message types. A SEND is admitted and handled
+  like a CALL (same queue, same bounds) but never answered, not even when refused or bad; a
+  CALLRESULTERROR goes to the role's :meth:`~ocpprpc.roles.Role.on_call_result_error`.
+  :meth:`send_message` and :meth:`refuse_result` send them (:class:`~ocpprpc.connection.SendLink`).
 * Test tools: the link is also a :class:`~ocpprpc.connection.RawLink`: :meth:`OcppJLink.call_raw`
   sends any action with any payload and returns the answer, a CALLERROR as data;
   :meth:`OcppJLink.send_raw` sends any text as a frame. An answer that matches no pending call goes
