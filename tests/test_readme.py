@@ -40,3 +40,13 @@ def test_the_readme_example_is_an_excerpt_of_the_quickstart_that_runs() -> None:
     quickstart = {line.strip() for line in (REPO / "examples" / "quickstart.py").read_text().splitlines()}
     missing = [line for line in block.splitlines() if line.strip() and line.strip() not in quickstart]
     assert not missing, f"README example lines not in examples/quickstart.py: {missing}"
+
+
+def test_the_readme_201_example_is_an_excerpt_of_its_quickstart_that_runs() -> None:
+    """Every line of the README's OCPP 2.0.1 example stands in examples/quickstart_201.py (which a test runs)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## OCPP 2.0.1 and 2.1", 1)[1]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    quickstart = {line.strip() for line in (REPO / "examples" / "quickstart_201.py").read_text().splitlines()}
+    missing = [line for line in block.splitlines() if line.strip() and line.strip() not in quickstart]
+    assert block.strip() and not missing, f"README 2.0.1 example lines not in examples/quickstart_201.py: {missing}"
