@@ -109,11 +109,15 @@ def run_load(
     connect_concurrency: int = 100,
     connect_timeout: float = 300.0,
     measure_memory: bool = False,
+    ocpp_version: str = "1.6",
 ) -> LoadRun:
-    """Start server ``kind``, load it with ``connections`` charge points from ``generators`` processes."""
+    """Start server ``kind``, load it with ``connections`` charge points from ``generators`` processes.
+
+    ``ocpp_version`` ("1.6" or "2.0.1") is the version the server serves and the generators speak.
+    """
     run = LoadRun(kind, connections)
     out_dir = Path(tempfile.mkdtemp(prefix="ocpprpc-bench-"))
-    server = Child("_servers", kind)
+    server = Child("_servers", kind, "--ocpp", ocpp_version)
     gens: list[Child] = []
     try:
         port = server.wait_ready()["port"]
@@ -136,6 +140,8 @@ def run_load(
                 mode,
                 "--client",
                 client,
+                "--ocpp",
+                ocpp_version,
                 "--warmup",
                 str(warmup),
                 "--window",

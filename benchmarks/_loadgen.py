@@ -6,15 +6,16 @@ Run as its own process (``python -m benchmarks._loadgen ...``) by ``benchmarks.t
 Why a hand-written client
 -------------------------
 No OCPP library is involved on this side: frames are pre-built text (only the unique id changes per call)
-and a reply is checked by its prefix ``[3,"<id>"``, so the generator does not measure any library's
-client code, and it costs the same against every server. The WebSocket layer is a minimal RFC 6455 client
+and a reply is checked by its prefix ``[3,"<id>"``, so the generator does not measure any library's client
+code, and it costs the same against every server. The WebSocket layer is a minimal RFC 6455 client
 (:class:`RawClient`, an ``asyncio.Protocol``): it sends the upgrade request offering the subprotocol
-``ocpp1.6`` (and no extensions), checks the ``101`` answer, masks every frame it sends with a fresh random
-key (websockets' C ``apply_mask``), reads the server's unmasked frames, answers pings and closes cleanly.
-It does a few microseconds of work per call, several times less than the ``websockets`` asyncio client,
-which matters on a small machine where the generator shares the CPUs with the server under test: the
-generator's own CPU use is measured and reported next to the server's, so a saturated generator is
-visible. ``--client websockets`` uses the ``websockets`` asyncio client instead, to cross-check.
+``ocpp1.6`` (``ocpp2.0.1`` with ``--ocpp 2.0.1``) and no extensions, checks the ``101`` answer, masks
+every frame it sends with a fresh random key (websockets' C ``apply_mask``), reads the server's unmasked
+frames, answers pings and closes cleanly. It does a few microseconds of work per call, several times less
+than the ``websockets`` asyncio client, which matters on a small machine where the generator shares the
+CPUs with the server under test: the generator's own CPU use is measured and reported next to the
+server's, so a saturated generator is visible. ``--client websockets`` uses the ``websockets`` asyncio
+client instead, to cross-check.
 
 Protocol between this process and its parent
 ---------------------------------------------
@@ -23,7 +24,8 @@ Protocol between this process and its parent
 2. Read one line from stdin: the start time (``time.time()`` seconds). Several generators given the same
    start time measure the same windows.
 3. ``calls`` mode: every connection sends its calls back to back (one in flight at a time, as OCPP-J
-   requires): MeterValues with 5 sampled values four times, then a Heartbeat, over and over. ``heartbeat``
+   requires): MeterValues with 5 sampled values four times, then a Heartbeat, over and over (with
+   ``--ocpp 2.0.1``: TransactionEvent Updated with 5 sampled values four times, then a Heartbeat). ``heartbeat``
    mode: every connection sends a Heartbeat every ``--interval`` seconds, at a random phase.
    The first ``--warmup`` seconds are not measured; then ``--windows`` windows of ``--window`` seconds each
    count completed calls, errors and latencies (send → matching reply), and the CPU seconds used by this
@@ -59,15 +61,6 @@ from ._common import cpu_seconds, machine_busy_seconds, percentile, raise_nofile
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-CYCLE = ("MeterValues", "MeterValues", "MeterValues", "MeterValues", "Heartbeat")
-"""What each connection sends, in order, round and round, in ``calls`` mode."""
-
-
-def _payload_text(action: str) -> str:
-    if action == "MeterValues":
-        return _messages.compact(_messages.meter_values(sampled=5))
-    return _messages.compact(_messages.heartbeat())
-
 
 class CallFailed(Exception):
     pass
@@ -76,7 +69,7 @@ class CallFailed(Exception):
 class RawClient(asyncio.Protocol):
     """One minimal RFC 6455 client connection with a single request in flight."""
 
-    def __init__(self, host: str, port: int, path: str, headers: str = "") -> None:
+    def __init__(self, host: str, port: int, path: str, headers: str = "", subprotocol: str = "ocpp1.6") -> None:
         """``headers``: extra request header lines, each ending in CRLF (e.g. ``Authorization: ...``)."""
         loop = asyncio.get_running_loop()
         self._loop = loop
@@ -85,8 +78,9 @@ class RawClient(asyncio.Protocol):
         self._request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key.decode()}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Sec-WebSocket-Protocol: ocpp1.6\r\n{headers}\r\n"
+            f"Sec-WebSocket-Protocol: {subprotocol}\r\n{headers}\r\n"
         ).encode()
+        self._subprotocol = subprotocol
         self._buffer = bytearray()
         self._open = False
         self.handshake: asyncio.Future[None] = loop.create_future()
@@ -126,8 +120,8 @@ class RawClient(asyncio.Protocol):
                 problem = f"handshake refused: {head[0]}"
             elif headers.get("sec-websocket-accept", "").encode() != self._accept:
                 problem = "bad Sec-WebSocket-Accept"
-            elif headers.get("sec-websocket-protocol") != "ocpp1.6":
-                problem = f"subprotocol {headers.get('sec-websocket-protocol')!r}, not ocpp1.6"
+            elif headers.get("sec-websocket-protocol") != self._subprotocol:
+                problem = f"subprotocol {headers.get('sec-websocket-protocol')!r}, not {self._subprotocol}"
             if problem is not None:
                 if not self.handshake.done():
                     self.handshake.set_exception(ConnectionError(problem))
@@ -232,21 +226,25 @@ class WebsocketsClient:
                 await self.ws.close()
 
 
-async def _connect(kind: str, host: str, port: int, path: str, timeout: float) -> RawClient | WebsocketsClient:
+async def _connect(
+    kind: str, host: str, port: int, path: str, timeout: float, subprotocol: str = "ocpp1.6"
+) -> RawClient | WebsocketsClient:
     async with asyncio.timeout(timeout):
         if kind == "websockets":
             from websockets.asyncio.client import connect
 
             ws = await connect(
                 f"ws://{host}:{port}{path}",
-                subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+                subprotocols=[subprotocol],  # type: ignore[list-item]
                 compression=None,
                 ping_interval=None,
                 open_timeout=None,
             )
             return WebsocketsClient(ws)
         loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_connection(lambda: RawClient(host, port, path), host, port)
+        _, protocol = await loop.create_connection(
+            lambda: RawClient(host, port, path, subprotocol=subprotocol), host, port
+        )
         await protocol.handshake
         return protocol
 
@@ -290,11 +288,12 @@ def _classify(reply: bytes) -> str:
 
 
 async def _calls_loop(
-    client: RawClient | WebsocketsClient, index: int, rec: Recorder, start: float, timeout: float
+    client: RawClient | WebsocketsClient, index: int, rec: Recorder, start: float, timeout: float, version: str = "1.6"
 ) -> None:
     clock = time.perf_counter
-    bodies = {action: (action, _payload_text(action)) for action in set(CYCLE)}
-    cycle = [bodies[action] for action in CYCLE]
+    actions = _messages.CYCLES[version]
+    bodies = {action: (action, _messages.compact(_messages.load_payload(version, action))) for action in set(actions)}
+    cycle = [bodies[action] for action in actions]
     await asyncio.sleep(max(0.0, start - clock()))
     n = 0
     end = rec.end
@@ -396,7 +395,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with gate:
             t0 = clock()
             try:
-                clients[i] = await _connect(args.client, host, port, f"{base_path}/{cp_id}", args.call_timeout)
+                clients[i] = await _connect(
+                    args.client,
+                    host,
+                    port,
+                    f"{base_path}/{cp_id}",
+                    args.call_timeout,
+                    _messages.SUBPROTOCOLS[args.ocpp],
+                )
             except (OSError, TimeoutError) as exc:
                 key = f"{type(exc).__name__}: {exc}"[:100]
                 failures[key] = failures.get(key, 0) + 1
@@ -431,7 +437,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     live = [(i, c) for i, c in enumerate(clients) if c is not None]
     sampler = asyncio.create_task(_sample_cpu(rec, args.server_pid))
     if args.mode == "calls":
-        loops = [_calls_loop(c, args.first + i, rec, start, args.call_timeout) for i, c in live]
+        loops = [_calls_loop(c, args.first + i, rec, start, args.call_timeout, args.ocpp) for i, c in live]
     else:
         loops = [_heartbeat_loop(c, args.first + i, rec, start, args.interval, args.call_timeout) for i, c in live]
     await asyncio.gather(*loops)
@@ -469,6 +475,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--mode", choices=("calls", "heartbeat"), default="calls")
     parser.add_argument("--client", choices=("raw", "websockets"), default="raw")
+    parser.add_argument("--ocpp", choices=tuple(_messages.CYCLES), default="1.6", help="version spoken")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("--windows", type=int, default=1)

@@ -1,10 +1,15 @@
-"""The OCPP 1.6 payloads every benchmark uses, as plain JSON-ready dicts (wire names).
+"""The OCPP 1.6 and 2.0.1 payloads every benchmark uses, as plain JSON-ready dicts (wire names).
 
 They are written by hand to look like what real charge points send (a meter reading with energy,
 current, voltage, power and state of charge, each with context / measurand / unit), not generated, so
-that no library's example generator decides what is being measured. Each is valid for OCPP 1.6 as both
-ocpprpc's models and the mobilityhouse package's JSON schemas read it; ``python -m benchmarks.codec
---check`` verifies that.
+that no library's example generator decides what is being measured. Each is valid for its version as
+both ocpprpc's models and the mobilityhouse package's JSON schemas read it: the codec parts check that
+both libraries accept every message, and carry it unchanged, before timing anything.
+
+The 2.0.1 messages carry the same facts as their 1.6 counterparts, in 2.0.1's shape: the meter reading
+travels in a TransactionEvent (eventType Updated, as a charging station sends it periodically during a
+transaction) instead of a MeterValues, its values are numbers instead of strings, and each unit is an
+object (``unitOfMeasure``).
 """
 
 from __future__ import annotations
@@ -104,6 +109,104 @@ CODEC_MESSAGES: dict[str, dict[str, Any]] = {
 """The messages of the codec benchmark, by action (MeterValues with 3 sampled values, as the issue asks)."""
 
 CODEC_LABELS = {"MeterValues": "MeterValues (3 sampled)"}
+
+
+# -- OCPP 2.0.1 --------------------------------------------------------------------------------------------
+
+_SAMPLED_VALUES_201: list[dict[str, Any]] = [
+    {
+        "value": 15234.7,
+        "context": "Sample.Periodic",
+        "measurand": "Energy.Active.Import.Register",
+        "location": "Outlet",
+        "unitOfMeasure": {"unit": "Wh"},
+    },
+    {
+        "value": 15.9,
+        "context": "Sample.Periodic",
+        "measurand": "Current.Import",
+        "phase": "L1",
+        "unitOfMeasure": {"unit": "A"},
+    },
+    {
+        "value": 229.8,
+        "context": "Sample.Periodic",
+        "measurand": "Voltage",
+        "phase": "L1-N",
+        "unitOfMeasure": {"unit": "V"},
+    },
+    {"value": 10980, "context": "Sample.Periodic", "measurand": "Power.Active.Import", "unitOfMeasure": {"unit": "W"}},
+    {
+        "value": 63,
+        "context": "Sample.Periodic",
+        "measurand": "SoC",
+        "location": "EV",
+        "unitOfMeasure": {"unit": "Percent"},
+    },
+]
+
+
+def transaction_event_updated(sampled: int = 5, seq_no: int = 7) -> dict[str, Any]:
+    """A 2.0.1 TransactionEventRequest, eventType Updated (periodic meter values during a transaction).
+
+    One meterValue of ``sampled`` (1-5) sampled values, the transaction (id, charging state), the EVSE
+    and the sequence number. It is the 2.0.1 counterpart of :func:`meter_values`: in 2.0.1 a transaction's
+    meter values travel in TransactionEvent.
+    """
+    return {
+        "eventType": "Updated",
+        "timestamp": TIMESTAMP,
+        "triggerReason": "MeterValuePeriodic",
+        "seqNo": seq_no,
+        "transactionInfo": {"transactionId": "8d6f1a2e-4b7c-4f0e-9a51-3c2d7e6b1f04", "chargingState": "Charging"},
+        "evse": {"id": 1, "connectorId": 1},
+        "meterValue": [{"timestamp": TIMESTAMP, "sampledValue": [dict(v) for v in _SAMPLED_VALUES_201[:sampled]]}],
+    }
+
+
+def boot_notification_201() -> dict[str, Any]:
+    """A 2.0.1 BootNotificationRequest with the same station facts as the 1.6 :func:`boot_notification`."""
+    return {
+        "reason": "PowerUp",
+        "chargingStation": {
+            "model": "Wallbox-22",
+            "vendorName": "ACME Charging",
+            "serialNumber": "WB22-000123",
+            "firmwareVersion": "2.4.1-build.77",
+            "modem": {"iccid": "8931000000000000123", "imsi": "262011234567890"},
+        },
+    }
+
+
+CODEC_MESSAGES_201: dict[str, dict[str, Any]] = {
+    "TransactionEvent": transaction_event_updated(sampled=3),
+    "BootNotification": boot_notification_201(),
+}
+"""The messages of the 2.0.1 codec benchmark, by action (3 sampled values, as the 1.6 MeterValues there)."""
+
+CODEC_LABELS_201 = {"TransactionEvent": "TransactionEvent Updated (3 sampled)"}
+
+
+# -- the load generator's cycle, per version ---------------------------------------------------------------------
+
+CYCLES: dict[str, tuple[str, ...]] = {
+    "1.6": ("MeterValues", "MeterValues", "MeterValues", "MeterValues", "Heartbeat"),
+    "2.0.1": ("TransactionEvent", "TransactionEvent", "TransactionEvent", "TransactionEvent", "Heartbeat"),
+}
+"""What each connection of the throughput parts sends, in order, round and round: four meter readings
+(five sampled values each) and a Heartbeat, the same mix in both versions."""
+
+SUBPROTOCOLS = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
+"""The WebSocket subprotocol of each version the load runs speak."""
+
+
+def load_payload(version: str, action: str) -> dict[str, Any]:
+    """The payload the load generator sends for ``action`` in ``version`` (see :data:`CYCLES`)."""
+    if action == "MeterValues":
+        return meter_values(sampled=5)
+    if action == "TransactionEvent":
+        return transaction_event_updated(sampled=5)
+    return heartbeat()
 
 
 def compact(payload: dict[str, Any]) -> str:

@@ -22,6 +22,11 @@ on the default asyncio event loop, and answer the same two actions with the same
 ``{}``, Heartbeat → ``{"currentTime": now}``). Handlers are ``async def`` in both libraries, as their
 READMEs write them. permessage-deflate is not negotiated for any (the load generator does not offer it).
 
+With ``--ocpp 2.0.1`` the same three speak OCPP 2.0.1 instead (subprotocol ``ocpp2.0.1``) and answer
+TransactionEvent (→ ``{}``) and Heartbeat: ocpprpc's class opts into 2.0.1 (``versions = ("2.0.1",)``)
+and its handlers take the ``v201`` models; the mobilityhouse server is its ``ocpp.v201.ChargePoint``,
+validating every request and response against its 2.0.1 JSON schemas as it does by default.
+
 The process prints one JSON line ``{"port": ..., "pid": ...}`` once it listens, and runs until SIGTERM.
 On SIGUSR1 it prints one JSON line with the full (generation 2) garbage collections since the previous
 SIGUSR1: how many and their longest and total pause. With thousands of connections a full collection
@@ -50,6 +55,8 @@ from typing import Any
 from ._common import raise_nofile_limit
 
 KINDS = ("ocpprpc", "mobilityhouse", "bare", "dual")
+OCPP_VERSIONS = ("1.6", "2.0.1")
+"""What ``--ocpp`` accepts for the first three kinds (``dual`` speaks 1.6)."""
 
 
 _gc_full = {"count": 0, "max_ms": 0.0, "total_ms": 0.0}
@@ -124,6 +131,28 @@ async def run_ocpprpc(host: str, port: int) -> None:
         await _until_terminated()
 
 
+async def run_ocpprpc_201(host: str, port: int) -> None:
+    from ocpprpc import CSMS, CentralSystemServer, on
+    from ocpprpc.messages import v201
+    from ocpprpc.transports import websocket
+
+    class BenchCSMS(CSMS):
+        versions = ("2.0.1",)
+
+        @on("TransactionEvent")
+        async def transaction_event(self, request: v201.TransactionEventRequest) -> v201.TransactionEventResponse:
+            return v201.TransactionEventResponse()
+
+        @on("Heartbeat")
+        async def heartbeat(self, request: v201.HeartbeatRequest) -> v201.HeartbeatResponse:
+            return v201.HeartbeatResponse(current_time=datetime.now(UTC))
+
+    server = CentralSystemServer(BenchCSMS)
+    async with websocket.serve(server, host, port, path="/ocpp", max_connections_per_address=None) as ws_server:
+        _ready(ws_server.port)
+        await _until_terminated()
+
+
 async def run_mobilityhouse(host: str, port: int) -> None:
     import websockets
     from ocpp.routing import on
@@ -150,7 +179,41 @@ async def run_mobilityhouse(host: str, port: int) -> None:
         await _until_terminated()
 
 
-async def run_bare(host: str, port: int) -> None:
+async def run_mobilityhouse_201(host: str, port: int) -> None:
+    import websockets
+    from ocpp.routing import on
+    from ocpp.v201 import ChargePoint, call_result
+    from ocpp.v201.enums import Action
+    from websockets.typing import Subprotocol
+
+    class BenchChargePoint(ChargePoint):
+        @on(Action.transaction_event)
+        async def on_transaction_event(
+            self,
+            event_type: str,
+            timestamp: str,
+            trigger_reason: str,
+            seq_no: int,
+            transaction_info: dict[str, Any],
+            **kwargs: Any,
+        ) -> Any:
+            return call_result.TransactionEvent()
+
+        @on(Action.heartbeat)
+        async def on_heartbeat(self, **kwargs: Any) -> Any:
+            return call_result.Heartbeat(current_time=datetime.now(UTC).isoformat())
+
+    async def handler(ws: Any) -> None:
+        charge_point = BenchChargePoint(_cp_id(ws.request.path), ws)
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await charge_point.start()
+
+    async with websockets.serve(handler, host, port, subprotocols=[Subprotocol("ocpp2.0.1")]) as server:
+        _ready(server.sockets[0].getsockname()[1])
+        await _until_terminated()
+
+
+async def run_bare(host: str, port: int, subprotocol: str = "ocpp1.6") -> None:
     import websockets
     from websockets.typing import Subprotocol
 
@@ -166,7 +229,7 @@ async def run_bare(host: str, port: int) -> None:
         except websockets.ConnectionClosed:
             pass
 
-    async with websockets.serve(handler, host, port, subprotocols=[Subprotocol("ocpp1.6")]) as server:
+    async with websockets.serve(handler, host, port, subprotocols=[Subprotocol(subprotocol)]) as server:
         _ready(server.sockets[0].getsockname()[1])
         await _until_terminated()
 
@@ -218,14 +281,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--auth", help="dual only: USER:PASSWORD every charge point must present (HTTP Basic)")
+    parser.add_argument("--ocpp", choices=OCPP_VERSIONS, default="1.6", help="the OCPP version served (not dual)")
     args = parser.parse_args(argv)
     raise_nofile_limit()
     gc.callbacks.append(_gc_callback)
     if args.kind == "dual":
         asyncio.run(run_dual(args.host, args.port, args.auth))
+    elif args.kind == "bare":
+        asyncio.run(run_bare(args.host, args.port, "ocpp" + args.ocpp))
     else:
-        runner = {"ocpprpc": run_ocpprpc, "mobilityhouse": run_mobilityhouse, "bare": run_bare}[args.kind]
-        asyncio.run(runner(args.host, args.port))
+        runners = {
+            ("ocpprpc", "1.6"): run_ocpprpc,
+            ("mobilityhouse", "1.6"): run_mobilityhouse,
+            ("ocpprpc", "2.0.1"): run_ocpprpc_201,
+            ("mobilityhouse", "2.0.1"): run_mobilityhouse_201,
+        }
+        asyncio.run(runners[args.kind, args.ocpp](args.host, args.port))
     sys.stdout.flush()
 
 

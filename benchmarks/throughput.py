@@ -28,6 +28,8 @@ Why it is fair
 * Only the server process is loaded; the parent only reads ``/proc`` and waits.
 * On a machine with few cores the generator and the server compete for them; the number of generator
   processes is ``usable cores - 1`` (at least 1, at most 2) unless ``--generators`` says otherwise.
+
+The same measurement in OCPP 2.0.1 is :mod:`benchmarks.throughput201` (:func:`run_edition`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,17 @@ KINDS = ("ocpprpc", "mobilityhouse", "bare")
 LABELS = {"ocpprpc": "ocpprpc", "mobilityhouse": "mobilityhouse ocpp", "bare": "bare websockets (ceiling)"}
 TARGET_VS_MOBILITYHOUSE = 3.0
 TARGET_VS_BARE = 0.6
+
+CYCLE_TEXT = {
+    "1.6": "MeterValues x4 + Heartbeat per cycle",
+    "2.0.1": "TransactionEvent Updated x4 + Heartbeat per cycle",
+}
+CYCLE_CONFIG = {
+    "1.6": "MeterValues(5 sampled values) x4, Heartbeat x1",
+    "2.0.1": "TransactionEvent(Updated, 5 sampled values) x4, Heartbeat x1",
+}
+TARGETS_VS_BARE = {"1.6": TARGET_VS_BARE}
+"""The ceiling target is the 1.6 part's; for 2.0.1 the ratio to the bare server is printed for context only."""
 
 
 def default_generators() -> int:
@@ -59,9 +72,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    """The OCPP 1.6 part (``--only throughput``)."""
+    return run_edition(args, "1.6")
+
+
+def run_edition(args: argparse.Namespace, version: str) -> dict[str, Any]:
+    """The throughput part for OCPP ``version`` ("1.6", or "2.0.1" for :mod:`benchmarks.throughput201`)."""
     generators = args.generators or default_generators()
     print(
-        f"\n== Throughput: {args.connections} connections, MeterValues x4 + Heartbeat per cycle, "
+        f"\n== Throughput, OCPP {version}: {args.connections} connections, {CYCLE_TEXT[version]}, "
         f"{args.warmup:g} s warm-up + {args.window:g} s measured, {args.repetitions} repetitions, "
         f"{generators} generator process(es), client={args.client}"
     )
@@ -77,6 +96,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 warmup=args.warmup,
                 window=args.window,
                 client=args.client,
+                ocpp_version=version,
             )
             runs[kind].append(result)
             print(
@@ -158,21 +178,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     def worst(a: str, b: str) -> float:
         return float(summary[a]["calls_per_second"]["min"] / summary[b]["calls_per_second"]["max"])
 
+    def cpu_ratio(a: str, b: str) -> float:
+        return float(summary[a]["server_us_per_call"]["median"] / summary[b]["server_us_per_call"]["median"])
+
     vs_mh, vs_bare = ratio("ocpprpc", "mobilityhouse"), ratio("ocpprpc", "bare")
-    targets = {
+    bare_target = TARGETS_VS_BARE.get(version)
+    targets: dict[str, dict[str, Any]] = {
         "ocpprpc_vs_mobilityhouse": {
             "ratio": vs_mh,
             "worst_case": worst("ocpprpc", "mobilityhouse"),
             "target": TARGET_VS_MOBILITYHOUSE,
             "met": vs_mh >= TARGET_VS_MOBILITYHOUSE,
         },
-        "ocpprpc_vs_bare": {
+    }
+    ratios: dict[str, float] = {
+        "ocpprpc_vs_mobilityhouse": vs_mh,
+        "ocpprpc_vs_bare": vs_bare,
+        "mobilityhouse_cpu_per_call_vs_ocpprpc": cpu_ratio("mobilityhouse", "ocpprpc"),
+        "ocpprpc_cpu_per_call_vs_bare": cpu_ratio("ocpprpc", "bare"),
+    }
+    if bare_target is not None:
+        targets["ocpprpc_vs_bare"] = {
             "ratio": vs_bare,
             "worst_case": worst("ocpprpc", "bare"),
-            "target": TARGET_VS_BARE,
-            "met": vs_bare >= TARGET_VS_BARE,
-        },
-    }
+            "target": bare_target,
+            "met": vs_bare >= bare_target,
+        }
     print()
     print(
         table(
@@ -181,19 +212,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 [
                     "ocpprpc / mobilityhouse",
                     f"{vs_mh:.2f}x",
-                    f"{targets['ocpprpc_vs_mobilityhouse']['worst_case']:.2f}x",
+                    f"{worst('ocpprpc', 'mobilityhouse'):.2f}x",
                     f">= {TARGET_VS_MOBILITYHOUSE:g}x",
                     verdict(vs_mh >= TARGET_VS_MOBILITYHOUSE),
                 ],
                 [
                     "ocpprpc / bare websockets",
                     f"{vs_bare:.2f}x",
-                    f"{targets['ocpprpc_vs_bare']['worst_case']:.2f}x",
-                    f">= {TARGET_VS_BARE:g}x",
-                    verdict(vs_bare >= TARGET_VS_BARE),
+                    f"{worst('ocpprpc', 'bare'):.2f}x",
+                    "(none)" if bare_target is None else f">= {bare_target:g}x",
+                    "-" if bare_target is None else verdict(vs_bare >= bare_target),
                 ],
             ],
         )
+    )
+    print(
+        f"   server CPU per call: mobilityhouse uses {ratios['mobilityhouse_cpu_per_call_vs_ocpprpc']:.2f}x "
+        f"ocpprpc's; ocpprpc uses {ratios['ocpprpc_cpu_per_call_vs_bare']:.2f}x the bare server's"
     )
     for note in notes:
         print(f"   note: {note}")
@@ -205,9 +240,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "window_s": args.window,
             "generators": generators,
             "client": args.client,
-            "cycle": "MeterValues(5 sampled values) x4, Heartbeat x1",
+            "ocpp_version": version,
+            "cycle": CYCLE_CONFIG[version],
         },
         "summary": summary,
+        "ratios": ratios,
         "targets": targets,
         "notes": notes,
         "runs": {kind: [r.as_dict() for r in rs] for kind, rs in runs.items()},
