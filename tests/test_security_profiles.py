@@ -38,7 +38,7 @@ from .conftest import Pki
 from .roles_for_tests import EchoCentralSystem, EchoChargePoint
 from .timing import FAST, bounded
 
-VERSIONS = ["1.6"]
+VERSIONS = ["1.6", "2.0.1", "2.1"]
 """The OCPP versions every test runs for; a version registered later is tested by adding it here."""
 
 PASSWORDS = {"CP1": "CP1's authorization key", "CP2": "CP2's authorization key"}
