@@ -238,7 +238,7 @@ def test_an_action_missing_from_the_initiator_table_or_from_the_folder_is_refuse
 
 @needs_json
 def test_a_type_whose_dict_name_is_taken_is_refused_when_rendered(tmp_path: Path) -> None:
-    closed = {"type": "object", "additionalProperties": False, "properties": {}}
+    closed: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
     _edit(_copy(tmp_path), "AuthorizeRequest.json", lambda s: s["definitions"].update(IdTokenTypeDict=closed))
     vdef = build_json_version(tmp_path, "2.0.1")
     with pytest.raises(ValueError, match="IdTokenTypeDict would hide a generated type of that name"):
