@@ -35,6 +35,7 @@ from .errors import (
 from .messages._base import ActionSpec, OcppModel, OcppRequest, OcppVersion, Side
 from .outbox import MemoryOutbox, OutboxError, OutboxMessage, OutboxStore, SqliteOutbox
 from .roles import CSMS, TRANSACTION_ACTIONS, CentralSystem, ChargePoint, ChargingStation, Role
+from .security import SecurityProfile
 from .server import CentralSystemServer, UnknownChargePoint
 
 __version__ = "0.1.0"
@@ -77,6 +78,7 @@ __all__ = [
     "Role",
     "RpcFrameworkError",
     "SecurityError",
+    "SecurityProfile",
     "Side",
     "SqliteOutbox",
     "TypeConstraintViolation",
