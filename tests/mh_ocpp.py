@@ -10,11 +10,14 @@ in its source:
   of the official JSON schemas (Draft 4, no format checks) unless told not to, and names the action after
   the class. Its case conversion is done by string rules, which mangle some OCPP 2.1 field names
   (``soc`` becomes ``SoC``, ``receiptUrl`` comes back as ``receiptURL``, ``limit_L2`` as ``limitL2``), so
-  some 2.1 payloads cannot be written by it at all.
+  some 2.1 payloads cannot be written by it at all. Its 2.0.1 nested dataclasses have no ``custom_data``
+  and 2.0.1's ``ClearVariableMonitoring`` result annotates its items as a status enum: such objects are
+  passed as dicts, as its users must.
 * A handler (``@on(action)``) gets the payload's fields as snake_case keyword arguments, nested objects as
   dicts, after its schema check of the request; it returns the result dataclass (checked before it is sent)
   or raises one of ``ocpp.exceptions``, which becomes a CALLERROR with that class's ``code``. Any other
-  exception becomes InternalError.
+  exception becomes InternalError. An action without a handler is answered NotImplemented (an unknown
+  one NotSupported) in 2.0.1, and not answered at all in 2.1 (its lookup knows 1.6 and 2.0.1 only).
 * A CALLERROR answering its call raises (with ``suppress=False``) the ``OCPPError`` subclass whose ``code``
   is the one received, or ``UnknownCallErrorCodeError`` for a code it has no class for (2.x's
   ``RpcFrameworkError`` and ``MessageTypeNotSupported``).
@@ -30,6 +33,7 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import importlib.metadata
 import json
 import types
 import typing
@@ -54,6 +58,9 @@ mh_routing: Any = pytest.importorskip("ocpp.routing", reason="the mobilityhouse 
 mh_charge_point: Any = pytest.importorskip("ocpp.charge_point")
 mh_messages: Any = pytest.importorskip("ocpp.messages")
 mh_exceptions: Any = pytest.importorskip("ocpp.exceptions")
+
+MH_RELEASE = importlib.metadata.version("ocpp")
+"""The installed release of the mobilityhouse package (these tests were written against 2.1.0)."""
 
 MH_VERSIONS: dict[str, Any] = {
     "1.6": pytest.importorskip("ocpp.v16"),
