@@ -30,11 +30,14 @@ class Sim:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
+        self.all: list[str] = []
+        """Every line so far, matched or not, for checks over the whole transcript."""
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            self.all.append(line.rstrip("\n"))
             self.lines.put(line.rstrip("\n"))
 
     def send(self, line: str) -> None:
@@ -58,8 +61,9 @@ class Sim:
             except queue.Empty:
                 continue
 
-    def frames(self) -> Iterator[tuple[str, str, str, list[object]]]:
-        for line in self.seen:
+    def frames(self, lines: list[str] | None = None) -> Iterator[tuple[str, str, str, list[object]]]:
+        """(who, direction, peer, frame) of the frame log lines among ``lines`` (default: those not matched yet)."""
+        for line in self.seen if lines is None else list(lines):
             match = FRAME.match(line)
             if match:
                 yield match["who"], match["dir"], match["peer"], json.loads(match["frame"])

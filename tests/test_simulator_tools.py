@@ -26,17 +26,7 @@ METER_INTERVAL = 0.2
 
 
 class RecordingSim(Sim):
-    """A :class:`Sim` that also keeps every line, for checks of order over the whole transcript."""
-
-    def __init__(self, *args: str) -> None:
-        self.all: list[str] = []
-        super().__init__(*args)
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.all.append(line.rstrip("\n"))
-            self.lines.put(line.rstrip("\n"))
+    """A :class:`Sim` whose expected lines come within :data:`TIMEOUT` (every line is in ``all``)."""
 
     def expect(self, pattern: str, timeout: float = TIMEOUT) -> re.Match[str]:
         return super().expect(pattern, timeout)

@@ -1,6 +1,7 @@
 """An automatic charge point: connectors, a local authorisation list, and transactions that run themselves.
 
-Load it in a simulator that runs charge points (``load autocharge``), then::
+It speaks OCPP 1.2, 1.5, 1.6, 2.0.1 and 2.1. Load it in a simulator that runs charge points (``load
+autocharge``), then::
 
     plug 1 044943121F1D80       an EV plugs into connector 1 and the driver shows tag 044943121F1D80
     unplug 1                    the EV leaves: the transaction stops
@@ -12,32 +13,41 @@ Load it in a simulator that runs charge points (``load autocharge``), then::
 
 1. the tag is identified: a tag the local list holds as Accepted is authorised at once, any other is
    sent to the central system in an Authorize request;
-2. StatusNotification: Preparing (OCPP 1.6) or Occupied (1.2, 1.5);
-3. StartTransaction; in 1.6 a StatusNotification Charging follows;
-4. MeterValues every ``autocharge_interval`` seconds, the energy register growing as at 11 kW;
-5. on ``unplug`` (or a RemoteStopTransaction): StopTransaction with the final meter reading, then
-   StatusNotification Available.
+2. StatusNotification: Preparing (OCPP 1.6) or Occupied (1.2, 1.5, 2.x);
+3. the transaction starts: StartTransaction (1.x; in 1.6 a StatusNotification Charging follows), or
+   TransactionEvent Started (2.x: a transaction id of the charge point's own, seqNo 0, the EVSE, the
+   idToken and the register at the start);
+4. every ``autocharge_interval`` seconds the energy register grows as at 11 kW and is reported:
+   MeterValues (1.x) or TransactionEvent Updated with the next seqNo (2.x);
+5. on ``unplug`` (or a remote stop): StopTransaction with the final meter reading (1.x), or
+   TransactionEvent Ended with the final reading and its stoppedReason (2.x: EVDisconnected, Remote,
+   DeAuthorized), then StatusNotification Available.
 
-The central system fills the local list with SendLocalList and reads its version with
-GetLocalListVersion (both from OCPP 1.5 on); RemoteStartTransaction starts the same flow on the
-requested (or the first free) connector, RemoteStopTransaction stops a running transaction.
+In 2.x each connector is an EVSE of its own (connector n is EVSE n, connector 1 of it). The central
+system fills the local list with SendLocalList and reads its version with GetLocalListVersion (both
+from OCPP 1.5 on); RemoteStartTransaction (RequestStartTransaction in 2.x) starts the same flow on the
+requested (or the first free) connector, RemoteStopTransaction (RequestStopTransaction) stops a
+running transaction.
 
-Every message goes through ``await cp.call(request)``. For StartTransaction, MeterValues and
-StopTransaction that is the library's transaction outbox: while the charge point is offline they wait,
-and after a reconnect they reach the central system in order. The request models are looked up in the
-connection's OCPP version (``cp.ocpp_version.initiated_by(cp.side)``), so one plugin serves 1.2, 1.5 and 1.6.
+Every message goes through ``await cp.call(request)``. For the transaction messages (StartTransaction,
+MeterValues, StopTransaction, TransactionEvent) that is the library's transaction outbox: while the
+charge point is offline they wait, and after a reconnect they reach the central system in order. The
+request models are looked up in the connection's OCPP version (``cp.ocpp_version.initiated_by(cp.side)``),
+so one plugin serves every version.
 """
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sim.commands import Command, CommandError
-from sim.payloads import meter_reading, now
+from sim.payloads import id_token, meter_reading, now, transaction_event
 from sim.plugin import Plugin
+from sim.state import is_2x
 
 from ocpprpc import ChargePoint, OcppError, OcppModel, OcppRpcError, Role
 
@@ -46,6 +56,11 @@ if TYPE_CHECKING:
 
 POWER_WATTS = 11_000
 """The charging power the meter readings pretend."""
+
+REMOTE_STARTS_AND_STOPS = frozenset(
+    {"RemoteStartTransaction", "RemoteStopTransaction", "RequestStartTransaction", "RequestStopTransaction"}
+)
+"""The central system's remote starts and stops: 1.x names, then 2.x names."""
 
 
 @dataclass
@@ -57,7 +72,12 @@ class Connector:
     """The energy register: it keeps counting from one transaction to the next."""
     state: str = "available"
     id_tag: str | None = None
-    transaction_id: int | None = None
+    transaction_id: int | str | None = None
+    """1.x: the central system's number; 2.x: the charge point's own string."""
+    seq_no: int = 0
+    """2.x: the seqNo of the next TransactionEvent of the transaction."""
+    remote_start_id: int | None = None
+    """2.x: the remoteStartId of the RequestStartTransaction that started the transaction."""
     session: asyncio.Task[None] | None = None
     unplugged: asyncio.Event = field(default_factory=asyncio.Event)
     stop_reason: str = "EVDisconnected"
@@ -68,6 +88,7 @@ class Connector:
 
     def reset(self) -> None:
         self.state, self.id_tag, self.transaction_id, self.session = "available", None, None, None
+        self.seq_no, self.remote_start_id = 0, None
         self.unplugged = asyncio.Event()
         self.stop_reason = "EVDisconnected"
 
@@ -78,7 +99,7 @@ class Station:
 
     connectors: dict[int, Connector]
     local_list: dict[str, str] = field(default_factory=dict)
-    """idTag → authorisation status ("Accepted", "Blocked", ...), as sent by the central system."""
+    """idTag (2.x: idToken) → authorisation status ("Accepted", "Blocked", ...), as sent by the central system."""
     local_list_version: int = 0
     booted: bool = False
     accepted: list[Callable[[], None]] = field(default_factory=list)
@@ -127,16 +148,17 @@ class AutoCharge(Plugin):
         if action == "SendLocalList":
             return self.update_local_list(station, request)
         if action == "GetLocalListVersion":
-            return {"listVersion": station.local_list_version}
-        if action == "RemoteStartTransaction":
+            key = "versionNumber" if is_2x(role.ocpp_version) else "listVersion"
+            return {key: station.local_list_version}
+        if action in ("RemoteStartTransaction", "RequestStartTransaction"):
             return self.remote_start(role, station, request)
-        if action == "RemoteStopTransaction":
+        if action in ("RemoteStopTransaction", "RequestStopTransaction"):
             return self.remote_stop(station, request)
         return None
 
     async def answered(self, role: Role, action: str, request: dict[str, Any], response: dict[str, Any]) -> None:
         # A remote start or stop acts only once the central system has its answer, as a real charger does.
-        if action in ("RemoteStartTransaction", "RemoteStopTransaction"):
+        if action in REMOTE_STARTS_AND_STOPS:
             station = self.station(role)
             while station.accepted:
                 station.accepted.pop(0)()
@@ -224,27 +246,31 @@ class AutoCharge(Plugin):
 
     def update_local_list(self, station: Station, request: OcppModel) -> dict[str, Any]:
         sent = request.to_json_dict()
-        # 1.6 / 1.5
+        # 1.6 and 2.x / 1.5
         entries: list[dict[str, Any]] = sent.get("localAuthorizationList") or sent.get("localAuthorisationList") or []
         if sent["updateType"] == "Full":
             station.local_list.clear()
         for entry in entries:
-            if "idTagInfo" in entry:
-                station.local_list[entry["idTag"]] = entry["idTagInfo"]["status"]
+            tag = entry["idToken"]["idToken"] if "idToken" in entry else entry["idTag"]  # 2.x / 1.x
+            info = entry.get("idTokenInfo") or entry.get("idTagInfo")
+            if info is not None:
+                station.local_list[tag] = info["status"]
             else:  # a differential update without idTagInfo removes the tag
-                station.local_list.pop(entry["idTag"], None)
-        station.local_list_version = sent["listVersion"]
+                station.local_list.pop(tag, None)
+        station.local_list_version = sent.get("versionNumber", sent.get("listVersion", 0))
         self.sim.say(f"autocharge: local list version {station.local_list_version}, {len(station.local_list)} tags")
         return {"status": "Accepted"}
 
     def remote_start(self, cp: Role, station: Station, request: OcppModel) -> dict[str, Any]:
         sent = request.to_json_dict()
-        wanted = sent.get("connectorId")
+        wanted = sent.get("evseId", sent.get("connectorId"))  # 2.x / 1.x
         free = [c for c in station.connectors.values() if c.free and wanted in (None, c.number)]
         if not free:
             return {"status": "Rejected"}
-        connector, id_tag = free[0], sent["idTag"]
+        connector = free[0]
+        id_tag = sent["idToken"]["idToken"] if "idToken" in sent else sent["idTag"]
         connector.state = "reserved"  # taken now, so a second remote start cannot pick it too
+        connector.remote_start_id = sent.get("remoteStartId")
         station.accepted.append(lambda: self.start_session(cp, connector, id_tag))
         return {"status": "Accepted"}
 
@@ -269,14 +295,20 @@ class AutoCharge(Plugin):
         station = self.station(cp)
         if not station.booted:
             station.booted = True
-            await self.call(cp, "BootNotification", {"chargePointVendor": "ocpprpc", "chargePointModel": "autocharge"})
+            if is_2x(cp.ocpp_version):
+                boot = {"chargingStation": {"vendorName": "ocpprpc", "model": "autocharge"}, "reason": "PowerUp"}
+            else:
+                boot = {"chargePointVendor": "ocpprpc", "chargePointModel": "autocharge"}
+            await self.call(cp, "BootNotification", boot)
         for connector in list(station.connectors.values()):
             if connector.free:
                 await self.notify_status(cp, connector, "Available")
 
     async def notify_status(self, cp: Role, connector: Connector, status: str) -> None:
         """Report a connector's status. Not a transaction message: while offline it is lost, and that is all."""
-        payload = {"connectorId": connector.number, "status": status, "errorCode": "NoError"}
+        payload: dict[str, Any] = {"connectorId": connector.number, "status": status, "errorCode": "NoError"}
+        if is_2x(cp.ocpp_version):
+            payload = {"timestamp": now(), "connectorStatus": status, "evseId": connector.number, "connectorId": 1}
         try:
             await self.call(cp, "StatusNotification", payload)
         except (OcppError, OcppRpcError) as error:
@@ -286,33 +318,11 @@ class AutoCharge(Plugin):
         if station.local_list.get(id_tag) == "Accepted":
             self.sim.say(f"autocharge: {cp.id}: {id_tag} is in the local list")
             return True
+        if is_2x(cp.ocpp_version):
+            answer = await self.call(cp, "Authorize", {"idToken": id_token(id_tag)})
+            return bool(answer.id_token_info.status == "Accepted")
         answer = await self.call(cp, "Authorize", {"idTag": id_tag})
         return bool(answer.id_tag_info.status == "Accepted")
-
-    def meter_values(self, cp: Role, connector: Connector) -> dict[str, Any]:
-        payload: dict[str, Any] = {"connectorId": connector.number}
-        readings = meter_reading(cp.ocpp_version, connector.meter_wh)
-        if cp.version == "1.2":  # no transactionId yet, and the readings are called "values"
-            payload["values"] = readings
-        else:
-            payload["transactionId"] = connector.transaction_id
-            payload["values" if cp.version == "1.5" else "meterValue"] = readings
-        return payload
-
-    def stop_transaction(self, cp: Role, connector: Connector) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "transactionId": connector.transaction_id,
-            "idTag": connector.id_tag,
-            "timestamp": now(),
-            "meterStop": connector.meter_wh,
-        }
-        final = meter_reading(cp.ocpp_version, connector.meter_wh)
-        if cp.version == "1.5":
-            payload["transactionData"] = [{"values": final}]
-        elif cp.version == "1.6":
-            payload["transactionData"] = final
-            payload["reason"] = connector.stop_reason
-        return payload
 
     # -- one charging session, from plug to unplug -------------------------------------------------------
 
@@ -339,16 +349,14 @@ class AutoCharge(Plugin):
         if connector.unplugged.is_set():
             self.sim.say(f"{where}: unplugged before charging began")
             return
-        is_16 = cp.version == "1.6"  # 1.6 says Preparing → Charging where 1.2 and 1.5 say Occupied
+        is_16 = cp.version == "1.6"  # 1.6 says Preparing → Charging where the others say Occupied
         await self.notify_status(cp, connector, "Preparing" if is_16 else "Occupied")
 
         connector.state = "starting"
-        start = {"connectorId": connector.number, "idTag": id_tag, "timestamp": now(), "meterStart": connector.meter_wh}
-        answer = await self.call(cp, "StartTransaction", start)
-        connector.transaction_id = answer.transaction_id
+        accepted = await self.start_transaction(cp, connector, id_tag)
         self.sim.say(f"{where}: transaction {connector.transaction_id} started for {id_tag}")
-        if answer.id_tag_info.status != "Accepted":
-            self.sim.say(f"{where}: the central system refused {id_tag} ({answer.id_tag_info.status}); stopping")
+        if accepted != "Accepted":
+            self.sim.say(f"{where}: the central system refused {id_tag} ({accepted}); stopping")
             connector.stop_reason = "DeAuthorized"
             connector.unplugged.set()
         elif is_16:
@@ -360,9 +368,78 @@ class AutoCharge(Plugin):
                 await asyncio.wait_for(connector.unplugged.wait(), self.meter_interval)
             if not connector.unplugged.is_set():
                 connector.meter_wh += max(1, round(POWER_WATTS * self.meter_interval / 3600))
-                await self.call(cp, "MeterValues", self.meter_values(cp, connector))
+                await self.report_meter(cp, connector)
 
         connector.state = "stopping"
-        await self.call(cp, "StopTransaction", self.stop_transaction(cp, connector))
+        await self.stop_transaction(cp, connector)
         self.sim.say(f"{where}: transaction {connector.transaction_id} stopped at {connector.meter_wh} Wh")
         await self.notify_status(cp, connector, "Available")
+
+    # -- the transaction messages of each version -----------------------------------------------------------
+
+    async def start_transaction(self, cp: Role, connector: Connector, id_tag: str) -> str:
+        """StartTransaction (1.x) or TransactionEvent Started (2.x); the central system's word on the tag."""
+        if is_2x(cp.ocpp_version):
+            connector.transaction_id = str(uuid.uuid4())  # 36 characters, the most 2.x allows
+            answer = await self.call(cp, "TransactionEvent", self.transaction_event(cp, connector, "Started"))
+            return "Accepted" if answer.id_token_info is None else str(answer.id_token_info.status)
+        start = {"connectorId": connector.number, "idTag": id_tag, "timestamp": now(), "meterStart": connector.meter_wh}
+        answer = await self.call(cp, "StartTransaction", start)
+        connector.transaction_id = answer.transaction_id
+        return str(answer.id_tag_info.status)
+
+    async def report_meter(self, cp: Role, connector: Connector) -> None:
+        """MeterValues (1.x) or TransactionEvent Updated (2.x) with the energy register."""
+        if is_2x(cp.ocpp_version):
+            await self.call(cp, "TransactionEvent", self.transaction_event(cp, connector, "Updated"))
+        else:
+            await self.call(cp, "MeterValues", self.meter_values(cp, connector))
+
+    async def stop_transaction(self, cp: Role, connector: Connector) -> None:
+        """StopTransaction (1.x) or TransactionEvent Ended (2.x) with the final meter reading."""
+        if is_2x(cp.ocpp_version):
+            await self.call(cp, "TransactionEvent", self.transaction_event(cp, connector, "Ended"))
+        else:
+            await self.call(cp, "StopTransaction", self.stop_payload(cp, connector))
+
+    def transaction_event(self, cp: Role, connector: Connector, event_type: str) -> dict[str, Any]:
+        """The next 2.x TransactionEvent of the connector's transaction (its seqNo counts up from 0)."""
+        assert isinstance(connector.transaction_id, str)
+        payload = transaction_event(
+            cp.ocpp_version,
+            event_type,
+            transaction_id=connector.transaction_id,
+            seq_no=connector.seq_no,
+            meter_wh=connector.meter_wh,
+            evse_id=connector.number,
+            tag=connector.id_tag,
+            stopped_reason=connector.stop_reason,
+            remote_start_id=connector.remote_start_id,
+        )
+        connector.seq_no += 1
+        return payload
+
+    def meter_values(self, cp: Role, connector: Connector) -> dict[str, Any]:
+        payload: dict[str, Any] = {"connectorId": connector.number}
+        readings = meter_reading(cp.ocpp_version, connector.meter_wh)
+        if cp.version == "1.2":  # no transactionId yet, and the readings are called "values"
+            payload["values"] = readings
+        else:
+            payload["transactionId"] = connector.transaction_id
+            payload["values" if cp.version == "1.5" else "meterValue"] = readings
+        return payload
+
+    def stop_payload(self, cp: Role, connector: Connector) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "transactionId": connector.transaction_id,
+            "idTag": connector.id_tag,
+            "timestamp": now(),
+            "meterStop": connector.meter_wh,
+        }
+        final = meter_reading(cp.ocpp_version, connector.meter_wh)
+        if cp.version == "1.5":
+            payload["transactionData"] = [{"values": final}]
+        elif cp.version == "1.6":
+            payload["transactionData"] = final
+            payload["reason"] = connector.stop_reason
+        return payload

@@ -7,6 +7,7 @@ Commands (from the process command line and then stdin, one per line):
     start_cp <url> <id> [-p protocol] [-i ping] [-t websocket|soap] [-f from-url] [-r remote-port]
              [--host HOST] [--user NAME] [--password SECRET]
     <action> [--id CP] [field=value ...]                 a charge point sends <action>, e.g. heartbeat
+                                                         (2.1's notifyperiodiceventstream: unconfirmed)
     remote_<action> [--remote-id CP] [field=value ...]    the central system sends <action>, e.g. remote_reset
     send <Action> <json> / remote_send <Action> <json>    any action and payload in a valid frame, unchecked
     send_raw <text> / remote_send_raw <text>              any text as the frame (SOAP: as the HTTP body)
@@ -19,6 +20,13 @@ Every frame in and out is printed as ``[YYYY-MM-DD HH:MM:SS] cs: <<cp#CP1 [2,"â€
 SOAP: ``cs: <<cp#CP1 /Heartbeat {}``, or the raw envelopes with ``print_xml``). The central system answers
 every charge point action with a valid default response, and a charge point answers every remote action
 likewise (see ``payloads``), unless a loaded plugin answers first.
+
+Versions: ``-p ocpp2.0.1`` / ``-p ocpp2.1`` (or a list, in order of preference) on either side. A
+WebSocket central system started without ``-p`` serves every version, 1.x first (``ocpp1.6, ocpp1.5,
+ocpp1.2, ocpp2.1, ocpp2.0.1``): a charge point offering a 1.x protocol gets what it got before 2.x
+existed, one offering only 2.x is served instead of refused. A SOAP one serves 1.6, 1.5 and 1.2: OCPP 2.x
+has no SOAP binding, and ``-t soap`` with a 2.x ``-p`` is refused with a line that says so. A charge
+point started without ``-p`` speaks 1.6.
 
 Safe by default: every server of the simulator (a central system, a SOAP charge point's remote action
 port) listens on 127.0.0.1 unless ``--host`` says otherwise. A central system given ``--user`` and
@@ -43,6 +51,7 @@ from pydantic import ValidationError
 
 from ocpprpc import (
     ALL_VERSIONS,
+    DEFAULT_VERSIONS,
     CentralSystem,
     CentralSystemServer,
     ChargePoint,
@@ -53,7 +62,9 @@ from ocpprpc import (
     RawAnswer,
     Role,
     Side,
+    on,
 )
+from ocpprpc.messages import v12, v15, v16, v21, v201
 from ocpprpc.roles import InboundResult
 from ocpprpc.transports import soap, websocket
 
@@ -61,13 +72,24 @@ from . import payloads
 from .auth import CREDENTIALS_HELP, central_system_auth, charge_point_credentials
 from .commands import Command, CommandError, parse
 from .plugin import Plugin, available, load_class
+from .state import Counters, Memory, is_2x
 
 log = logging.getLogger("simulator")
 
+SIM_VERSIONS: tuple[str, ...] = (*DEFAULT_VERSIONS, "2.1", "2.0.1")
+"""What a WebSocket central system serves without ``-p``, in order of preference: 1.x first, so a charge
+point offering a 1.x protocol is served as before 2.x existed; one offering only 2.x is served too."""
+
+SOAP_VERSIONS: tuple[str, ...] = DEFAULT_VERSIONS
+"""What a SOAP central system serves without ``-p``: OCPP 2.x has no SOAP binding."""
+
+TWO_X_OVER_SOAP = "OCPP {} has no SOAP binding (OCPP 2.x is OCPP-J only): use -t websocket"
+
 USAGE = {
-    "start_cs": "start_cs <port> [-p ocpp1.6,ocpp1.5,ocpp1.2] [-u endpoint] [-i ping-seconds] [-t websocket|soap]"
-    " [--host HOST, default 127.0.0.1] [--user NAME --password SECRET | --credentials FILE]",
-    "start_cp": "start_cp <url> <id> [-p ocpp1.6] [-i ping-seconds] [-t websocket|soap] [-f from-url] [-r port]"
+    "start_cs": "start_cs <port> [-p ocpp1.6,ocpp1.5,ocpp1.2,ocpp2.1,ocpp2.0.1] [-u endpoint] [-i ping-seconds]"
+    " [-t websocket|soap] [--host HOST, default 127.0.0.1] [--user NAME --password SECRET | --credentials FILE]",
+    "start_cp": "start_cp <url> <id> [-p ocpp1.6|ocpp2.0.1|ocpp2.1|...] [-i ping-seconds] [-t websocket|soap]"
+    " [-f from-url] [-r port]"
     " [--host HOST (SOAP remote action port), default 127.0.0.1] [--user NAME (default: the id)] [--password SECRET]",
     "auth": "   " + CREDENTIALS_HELP,
     "action": '<action> [--id CP] [field=value ...]   e.g. bootnotification chargePointVendor="DBT"',
@@ -87,9 +109,16 @@ def _versions_from(protocols: str | None, default: tuple[str, ...]) -> tuple[str
     for word in protocols.split(","):
         version = word.strip().removeprefix("ocpp")
         if version not in ALL_VERSIONS:
-            raise CommandError(f"unknown protocol {word!r}; use ocpp1.6, ocpp1.5 or ocpp1.2")
+            known = ", ".join("ocpp" + v for v in ALL_VERSIONS)
+            raise CommandError(f"unknown protocol {word!r}; use one of {known}")
         versions.append(version)
     return tuple(versions)
+
+
+def _refuse_2x_over_soap(transport: str, versions: tuple[str, ...]) -> None:
+    two_x = [version for version in versions if is_2x(version)]
+    if transport == "soap" and two_x:
+        raise CommandError(TWO_X_OVER_SOAP.format(" and ".join(two_x)))
 
 
 def _seconds(text: str | None, default: float) -> float | None:
@@ -154,12 +183,15 @@ class SimRoleMixin:
 
     async def on_unhandled(self, action: str, request: OcppModel) -> Any:
         assert isinstance(self, Role)
+        sent = request.to_json_dict()
+        memory = self.simulator.memory_for(self)
+        memory.received(self.ocpp_version, action, sent)
         for plugin in self.simulator.plugins_for(self):
             answer = await plugin.answer(self, action, request)
             if answer is not None:
                 return answer
         spec = self.ocpp_version.received_by(self.side)[action]
-        return payloads.response(self.ocpp_version, spec.response, action, self.simulator.state_for(self))
+        return payloads.response(self.ocpp_version, spec.response, action, memory, sent)
 
     async def on_connect(self) -> None:
         assert isinstance(self, Role)
@@ -171,22 +203,27 @@ class SimRoleMixin:
 
 
 class SimCentralSystem(SimRoleMixin, CentralSystem):
-    """The simulated central system's side of one charge point connection."""
+    """The simulated central system's side of one charge point connection (``start_cs`` narrows ``versions``)."""
 
-    async def on_unhandled(self, action: str, request: OcppModel) -> Any:
-        if action == "StartTransaction":
-            state = self.simulator.cs_state
-            state["next_transaction_id"] = state.get("next_transaction_id", 0) + 1
-            state.setdefault("transactions", {})[self.id] = state["next_transaction_id"]
-        return await super().on_unhandled(action, request)
+    versions = ALL_VERSIONS
+
+    @on("NotifyPeriodicEventStream")
+    def periodic_event_stream(self, message: v21.NotifyPeriodicEventStream) -> None:
+        """2.1's SEND: validated like any message, never answered (not even with an error)."""
+        self.simulator.say(
+            f"cs: cp#{self.id}: stream {message.id}: {len(message.data)} value(s), {message.pending} pending"
+            " (unconfirmed: nothing is answered)"
+        )
 
 
 class SimChargePoint(SimRoleMixin, ChargePoint):
-    """A simulated charge point."""
+    """A simulated charge point, of whichever version ``start_cp -p`` says."""
+
+    versions = ALL_VERSIONS
 
     def __init__(self, id: str, version: str | OcppVersion | None = None) -> None:
         super().__init__(id, version)
-        self.state: dict[str, Any] = {}
+        self.memory = Memory()
 
 
 @dataclass
@@ -209,7 +246,9 @@ class Simulator:
     def __init__(self, out: TextIO = sys.stdout, host: str = "127.0.0.1") -> None:
         self.out = out
         self.host = host
-        self.cs_state: dict[str, Any] = {}
+        self.cs_counters = Counters()
+        self.cs_memory: dict[str, Memory] = {}
+        """What the central system remembers about each charge point (by id), across reconnections."""
         self.central_systems: list[StartedCs] = []
         self.charge_points: dict[str, StartedCp] = {}
         self.current_cp: str | None = None
@@ -277,6 +316,7 @@ class Simulator:
         cs_actions: set[str] = set()
         for version in _all_versions():
             cp_actions.update(a.lower() for a in version.initiated_by(Side.CHARGE_POINT))
+            cp_actions.update(a.lower() for a in version.sent_by(Side.CHARGE_POINT))
             cs_actions.update("remote_" + _remote_name(a) for a in version.initiated_by(Side.CENTRAL_SYSTEM))
         lines.append("charge point actions: " + " ".join(sorted(cp_actions)))
         lines.append("central system actions: " + " ".join(sorted(cs_actions)))
@@ -291,8 +331,9 @@ class Simulator:
         if len(command.args) != 1 or not command.args[0].isdigit():
             raise CommandError("usage: " + USAGE["start_cs"])
         port = int(command.args[0])
-        versions = _versions_from(command.options.get("p"), ALL_VERSIONS)
         transport = _transport(command)
+        versions = _versions_from(command.options.get("p"), SOAP_VERSIONS if transport == "soap" else SIM_VERSIONS)
+        _refuse_2x_over_soap(transport, versions)
         host = command.options.get("host", self.host)
         auth = central_system_auth(command)
         role_class = type("SimCentralSystem", (SimCentralSystem,), {"simulator": self, "versions": versions})
@@ -320,6 +361,7 @@ class Simulator:
             raise CommandError(f"charge point {cp_id} is already started")
         transport = _transport(command)
         version = _versions_from(command.options.get("p"), ("1.6",))[0]
+        _refuse_2x_over_soap(transport, (version,))
         cp_class = type("SimChargePoint", (SimChargePoint,), {"simulator": self})
         credentials = charge_point_credentials(command, cp_id)
         cp = cp_class(cp_id, version)
@@ -362,28 +404,36 @@ class Simulator:
             raise CommandError(f"no charge point {cp_id} connected" if cp_id else "no charge point connected")
         return connected[-1]
 
-    def state_for(self, role: Role) -> dict[str, Any]:
+    def memory_for(self, role: Role) -> Memory:
+        """What ``role``'s side remembers of its connection: a charge point's own, or the central system's."""
         if isinstance(role, SimChargePoint):
-            return role.state
-        return {**self.cs_state, "transaction_id": self.cs_state.get("transactions", {}).get(role.id, 1)}
+            return role.memory
+        return self.cs_memory.setdefault(role.id, Memory(self.cs_counters))
 
     # -- actions ----------------------------------------------------------------------------------
 
     def cp_action(self, command: Command) -> None:
         cp = self.started_cp(command.options.get("id")).cp
-        actions = {name.lower(): spec for name, spec in cp.ocpp_version.initiated_by(Side.CHARGE_POINT).items()}
+        version = cp.ocpp_version
+        actions = {name.lower(): spec for name, spec in version.initiated_by(Side.CHARGE_POINT).items()}
+        unconfirmed = {name.lower(): send for name, send in version.sent_by(Side.CHARGE_POINT).items()}
+        if command.name in unconfirmed:  # 2.1's SEND: nothing comes back
+            send = unconfirmed[command.name]
+            payload = payloads.request(version, send.message, send.name, cp.memory, command.fields)
+            message = send.message.model_validate(payload | command.fields)
+            cp.memory.sent(version, send.name, message.to_json_dict())
+            self.spawn(f"cp#{cp.id}", send.name, cp.send(message))
+            return
         spec = actions.get(command.name)
         if spec is None:
             raise CommandError(f"unknown command {command.name!r}; type help for the list")
-        payload = payloads.request(cp.ocpp_version, spec.request, spec.name, cp.state)
-        payload.update(command.fields)
-        request = spec.request.model_validate(payload)
+        payload = payloads.request(version, spec.request, spec.name, cp.memory, command.fields)
+        request = spec.request.model_validate(payload | command.fields)
+        cp.memory.sent(version, spec.name, request.to_json_dict())
 
         async def run() -> None:
-            response: Any = await cp.call(request)
-            transaction_id = getattr(response, "transaction_id", None)
-            if spec.name == "StartTransaction" and transaction_id is not None:
-                cp.state["transaction_id"] = transaction_id
+            response: OcppModel = await cp.call(request)
+            cp.memory.answered(version, spec.name, response.to_json_dict())
 
         self.spawn(f"cp#{cp.id}", spec.name, run())
 
@@ -391,12 +441,14 @@ class Simulator:
         name = command.name.removeprefix("remote_")
         role = self.remote_target(command.options.get("remote-id"))
         actions = role.ocpp_version.initiated_by(Side.CENTRAL_SYSTEM)
-        spec = next((s for a, s in actions.items() if a.lower() in (name, "remote" + name)), None)
+        # remote_starttransaction: RemoteStartTransaction in 1.x, RequestStartTransaction in 2.x
+        spec = next((s for a, s in actions.items() if a.lower() in (name, "remote" + name, "request" + name)), None)
         if spec is None:
             raise CommandError(f"unknown command {command.name!r}; type help for the list")
-        payload = payloads.request(role.ocpp_version, spec.request, spec.name, self.state_for(role))
-        payload.update(command.fields)
-        request = spec.request.model_validate(payload)
+        memory = self.memory_for(role)
+        payload = payloads.request(role.ocpp_version, spec.request, spec.name, memory, command.fields)
+        request = spec.request.model_validate(payload | command.fields)
+        memory.sent(role.ocpp_version, spec.name, request.to_json_dict())
         self.spawn("cs", spec.name, role.call(request))
 
     def _raw_call(self, command: Command) -> tuple[str, dict[str, Any]]:
@@ -601,9 +653,7 @@ class _SideFilter(logging.Filter):
 
 
 def _all_versions() -> list[OcppVersion]:
-    from ocpprpc.messages import v12, v15, v16
-
-    return [v16.VERSION, v15.VERSION, v12.VERSION]
+    return [v21.VERSION, v201.VERSION, v16.VERSION, v15.VERSION, v12.VERSION]
 
 
 def _remote_name(action: str) -> str:
