@@ -474,6 +474,135 @@ def test_autocharge_answers_remote_start_and_remote_stop(sims: list[Sim], transp
     assert not session.errors_seen()
 
 
+# -- the autocharge plugin in OCPP 2.0.1 and 2.1 ---------------------------------------------------------
+
+TWO_X = ["2.0.1", "2.1"]
+
+
+def start_autocharge_2x(sims: list[Sim], version: str) -> Session:
+    """A 2.x charge point run by autocharge: it boots and reports each EVSE Available by itself."""
+    first = ("load autocharge", f"autocharge_interval {METER_INTERVAL}")
+    session = start(sims, "websocket", version=version, first=first)
+    boot = '{"chargingStation":{"model":"autocharge","vendorName":"ocpprpc"},"reason":"PowerUp"}'
+    session.expect(session.cs_got_call("BootNotification", boot))
+    for evse in (1, 2):
+        session.expect(status_2x(session, "Available", evse))
+    return session
+
+
+def status_2x(session: Session, status: str, evse: int) -> str:
+    """A 2.x StatusNotification of connector 1 of ``evse`` the central system received."""
+    return session.cs_got_call("StatusNotification") + (
+        rf'\{{"timestamp":"[^"]+","connectorStatus":"{status}","evseId":{evse},"connectorId":1\}}'
+    )
+
+
+def transaction_events(session: Session, transaction_id: str) -> list[dict[str, Any]]:
+    return [
+        payload
+        for action, payload in session.calls_to_cs()
+        if action == "TransactionEvent" and payload["transactionInfo"]["transactionId"] == transaction_id
+    ]
+
+
+def energy_2x(event: dict[str, Any]) -> tuple[str, float]:
+    """(context, Wh) of the energy register in a 2.x TransactionEvent."""
+    [sampled] = [s for s in event["meterValue"][0]["sampledValue"] if s["measurand"] == "Energy.Active.Import.Register"]
+    assert sampled["unitOfMeasure"] == {"unit": "Wh"}
+    return sampled["context"], float(sampled["value"])
+
+
+@pytest.mark.parametrize("version", TWO_X)
+def test_autocharge_runs_a_2x_transaction_from_plug_to_unplug(sims: list[Sim], version: str) -> None:
+    session = start_autocharge_2x(sims, version)
+    session.send("plug 1 STRANGER")
+    session.expect(session.cs_got_call("Authorize", '{"idToken":{"idToken":"STRANGER","type":"ISO14443"}}'))
+    session.expect(status_2x(session, "Occupied", 1))
+    started = session.expect(
+        session.cs_got_call("TransactionEvent", '{"eventType":"Started"')
+        + r'.*"transactionInfo":\{"transactionId":"(?P<tx>[^"]+)"'
+    )
+    answer = session.expect(rf'cs: >>cp#CP1 \[3,"{started["id"]}",(?P<answer>.*)\]$')
+    assert json.loads(answer["answer"]) == {"idTokenInfo": {"status": "Accepted"}}
+    for _ in range(2):
+        session.expect(session.cs_got_call("TransactionEvent", '{"eventType":"Updated"'))
+    session.send("unplug 1")
+    session.expect(session.cs_got_call("TransactionEvent", '{"eventType":"Ended"'))
+    available = session.expect(status_2x(session, "Available", 1))
+    session.expect(session.cp_got_call_answered("StatusNotification", available))
+
+    calls = session.calls_to_cs()
+    actions = [action for action, _ in calls]
+    first = actions.index("Authorize")
+    events = transaction_events(session, started["tx"])
+    assert actions[first:] == [
+        "Authorize",
+        "StatusNotification",
+        *["TransactionEvent"] * len(events),
+        "StatusNotification",
+    ]
+    assert [event["eventType"] for event in events] == ["Started", *["Updated"] * (len(events) - 2), "Ended"]
+    assert [event["seqNo"] for event in events] == list(range(len(events))), "seqNo counts up from 0"
+    start, *updates, end = events
+    assert len(started["tx"]) <= 36
+    assert start["evse"] == {"id": 1, "connectorId": 1}
+    assert start["idToken"] == {"idToken": "STRANGER", "type": "ISO14443"}
+    assert start["triggerReason"] == "Authorized"
+    assert {event["triggerReason"] for event in updates} == {"MeterValuePeriodic"}
+    assert (end["triggerReason"], end["transactionInfo"]["stoppedReason"]) == ("EVCommunicationLost", "EVDisconnected")
+    readings = [energy_2x(event) for event in events]
+    assert [context for context, _ in readings] == [
+        "Transaction.Begin",
+        *["Sample.Periodic"] * len(updates),
+        "Transaction.End",
+    ]
+    energies = [wh for _, wh in readings]
+    assert energies[1:-1] == sorted(set(energies[1:-1])) and energies[0] < energies[1], (
+        f"the register grows: {energies}"
+    )
+    assert energies[-1] == energies[-2], "Ended carries the final reading"
+    assert not session.errors_seen()
+
+
+@pytest.mark.parametrize("version", TWO_X)
+def test_autocharge_answers_the_2x_local_list_and_remote_start_and_stop(sims: list[Sim], version: str) -> None:
+    session = start_autocharge_2x(sims, version)
+    entries = [{"idToken": {"idToken": "LOCAL1", "type": "ISO14443"}, "idTokenInfo": {"status": "Accepted"}}]
+    session.send(f"remote_sendlocallist versionNumber=4 updateType=Full localAuthorizationList={json.dumps(entries)}")
+    session.expect(session.cs_got_answer("SendLocalList", '{"status":"Accepted"'))
+    session.send("remote_getlocallistversion")
+    session.expect(session.cs_got_answer("GetLocalListVersion", '{"versionNumber":4}'))
+    session.send("plug 2 LOCAL1")
+    session.expect(r"autocharge: CP1: LOCAL1 is in the local list")
+    session.expect(session.cs_got_call("TransactionEvent", '{"eventType":"Started"') + r'.*"evse":\{"id":2,')
+
+    token = json.dumps({"idToken": "REMOTE1", "type": "ISO14443"})
+    session.send(f"remote_requeststarttransaction idToken={token} evseId=1 remoteStartId=77")
+    session.expect(session.cs_got_answer("RequestStartTransaction", '{"status":"Accepted"}'))
+    remote = session.expect(
+        session.cs_got_call("TransactionEvent", '{"eventType":"Started"')
+        + r'.*"triggerReason":"RemoteStart","seqNo":0,"transactionInfo":\{"transactionId":"(?P<tx>[^"]+)"'
+        + r'.*"remoteStartId":77\}.*"evse":\{"id":1,"connectorId":1\}'
+    )
+    session.send(f"remote_requeststarttransaction idToken={token} evseId=1")  # busy now
+    session.expect(session.cs_got_answer("RequestStartTransaction", '{"status":"Rejected"}'))
+    session.send("remote_requeststoptransaction transactionId=no-such-transaction")
+    session.expect(session.cs_got_answer("RequestStopTransaction", '{"status":"Rejected"}'))
+    session.send(f"remote_requeststoptransaction transactionId={remote['tx']}")
+    session.expect(session.cs_got_answer("RequestStopTransaction", '{"status":"Accepted"}'))
+    session.expect(session.cs_got_call("TransactionEvent", '{"eventType":"Ended"'))
+    session.expect(status_2x(session, "Available", 1))
+    end = transaction_events(session, remote["tx"])[-1]
+    assert end["eventType"] == "Ended"
+    assert (end["triggerReason"], end["transactionInfo"]["stoppedReason"]) == ("RemoteStop", "Remote")
+    session.send("status")
+    session.expect(r"autocharge:   connector 2: charging, tag LOCAL1, transaction [\w-]+")
+    session.expect(r"autocharge:   local list version 4: LOCAL1 Accepted")
+    actions = [(action, payload.get("idToken")) for action, payload in session.calls_to_cs()]
+    assert ("Authorize", {"idToken": "LOCAL1", "type": "ISO14443"}) not in actions, "the local list answers"
+    assert not session.errors_seen()
+
+
 def test_autocharge_commands_check_their_arguments(sims: list[Sim]) -> None:
     session = start_autocharge(sims, "websocket", "1.6")
     for command, answer in [
