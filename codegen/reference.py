@@ -261,7 +261,15 @@ def _documentation(text: str | None) -> str:
 
 
 def _quote(text: str) -> str:
-    return f"> {text}\n" if text else ""
+    return f"> {_prose(text)}\n" if text else ""
+
+
+def _prose(text: str) -> str:
+    """A schema description as Markdown text: its backslashes, brackets and angle brackets (regular expressions
+    such as ``([0-1][0-9]\\|2[0-3])``, AsciiDoc cross-references ``<<id, Name>>``) are text, not escapes,
+    links or HTML."""
+    text = text.replace("\\", "\\\\")
+    return text.replace("[", "\\[").replace("]", "\\]").replace("<", "&lt;")
 
 
 # --- pages -------------------------------------------------------------------------------------------------
@@ -298,7 +306,7 @@ def _field_table(model: type[OcppModel], xml_column: bool = True) -> str:
         if xml_column:
             row.append(_xml_place(xml.get(name)))
         if described:
-            row.append(info.description or "")
+            row.append(_prose(info.description or ""))
         rows.append(row)
     header = ["JSON", "Python", "Type", "Required", "Repeated", *(["XML"] if xml_column else [])]
     table = _table([*header, "Description"] if described else header, rows)
