@@ -11,6 +11,7 @@ CALLRESULT (3) or SEND (6).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -108,3 +109,23 @@ def test_the_open_custom_data_type_is_described_as_open() -> None:
 def test_without_descriptions_leaves_a_property_named_description_alone() -> None:
     schema = {"description": "x", "properties": {"description": {"type": "string", "description": "y"}}}
     assert without_descriptions(schema) == {"properties": {"description": {"type": "string"}}}
+
+
+_SEPARATOR = re.compile(r"(?<!\\)(?:\\\\)*\|")  # a pipe after an even number of backslashes splits cells
+
+
+def test_every_table_row_has_as_many_cells_as_its_header() -> None:
+    """Descriptions carry regular expressions (``\\|``, brackets): escaped, they never split or link a cell."""
+    rows = 0
+    for version, name in PAGES:
+        header = 0
+        for line in _page(version, name).splitlines():
+            if not line.startswith("|"):
+                header = 0
+                continue
+            cells = len(_SEPARATOR.findall(line))
+            if header == 0:
+                header = cells
+            assert cells == header, f"{version.version}/{name}: {line[:120]}"
+            rows += 1
+    assert rows > 5_000
