@@ -1,11 +1,13 @@
 """An OCPP charge point / central system simulator with the command line of the classic ocppjs simulator.
 
     python examples/simulator.py start_cs 9000
-    python examples/simulator.py start_cp ws://127.0.0.1:9000 CP1
+    python examples/simulator.py start_cp ws://127.0.0.1:9000 CP1              # OCPP 1.6
+    python examples/simulator.py start_cp ws://127.0.0.1:9000 CP2 -p ocpp2.0.1    # or 2.0.1, 2.1
 
 then type commands (``help`` lists them): ``bootnotification``, ``heartbeat``, ``starttransaction``,
-``metervalues``, ``remote_reset type="Hard"`` ... Several ``start_cs`` / ``start_cp`` commands may be
-given on the command line. Without a terminal on stdin it serves until stdin closes or it is signalled.
+``metervalues``, ``transactionevent`` (2.x), ``remote_reset type="Hard"`` ... Several ``start_cs`` /
+``start_cp`` commands may be given on the command line. Without a terminal on stdin it serves until stdin
+closes or it is signalled.
 
 It listens on 127.0.0.1 only unless ``--host`` says otherwise, and a central system demands HTTP Basic
 credentials when started with ``--user NAME --password SECRET`` or ``--credentials FILE``:

@@ -350,6 +350,19 @@ def test_greeter_greets_a_16_charge_point_and_prints_its_local_list_version(sims
     session.expect(rf"greeter: {session.cp} local list version: 0$")
 
 
+@pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+def test_greeter_greets_a_2x_charge_point_and_reads_its_version_number(sims: list[Sim], version: str) -> None:
+    session = start(sims, "websocket", version=version, first=("load greeter",))
+    session.expect(
+        session.cp_got_call("DataTransfer", '{"messageId":"greeting","data":"Hello CP1","vendorId":"ocpprpc"}')
+    )
+    session.expect(session.cs_got_answer("DataTransfer", '{"status":"Accepted"}'))
+    session.expect(session.cs_got_answer("GetLocalListVersion", '{"versionNumber":0}'))
+    session.expect(r"greeter: CP1 local list version: 0$")
+    assert not session.errors_seen()
+    assert not [line for line in session.sim.all if "failed" in line]
+
+
 def test_greeter_on_loading_greets_the_charge_points_already_connected_and_skips_what_12_lacks(
     sims: list[Sim],
 ) -> None:

@@ -2,8 +2,9 @@
 
 A central system plugin for any OCPP version. The messages are looked up in the connection's version
 (``role.ocpp_version.initiated_by(role.side)``) instead of being imported from ``ocpprpc.messages.v16``, so
-one plugin serves 1.5 and 1.6 and notices what 1.2 lacks (DataTransfer and GetLocalListVersion came
-with 1.5) instead of failing.
+one plugin serves 1.5, 1.6, 2.0.1 and 2.1 and notices what 1.2 lacks (DataTransfer and GetLocalListVersion
+came with 1.5) instead of failing. Where versions name a field differently (the list version is
+``listVersion`` in 1.x, ``versionNumber`` in 2.x), it reads the one the version has.
 """
 
 from __future__ import annotations
@@ -48,4 +49,5 @@ class Greeter(Plugin):
             self.sim.say(f"greeter: GetLocalListVersion is unavailable in {ocpp} ({role.id})")
         else:
             answer = await role.call(ask_version)
-            self.sim.say(f"greeter: {role.id} local list version: {answer.list_version}")
+            number = answer.version_number if role.version in ("2.0.1", "2.1") else answer.list_version
+            self.sim.say(f"greeter: {role.id} local list version: {number}")
