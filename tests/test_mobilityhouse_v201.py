@@ -502,13 +502,6 @@ async def test_mobilityhouse_drops_our_unconfirmed_messages(caplog: pytest.LogCa
     assert "Unable to parse message" in caplog.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason='ocpprpc bug: a 2.1 SEND-only message arriving as a CALL is answered NotImplemented "unknown action '
-    "'NotifyPeriodicEventStream' in OCPP 2.1\", though the action is known (NotSupported, as for an action of the "
-    "other side); Role._answer looks at the version's actions only, not at its SEND messages",
-)
 @pytest.mark.parametrize("ours", ["csms", "station"])
 @bounded(5)
 async def test_a_send_message_called_as_a_request_is_known_but_not_supported(ours: Literal["csms", "station"]) -> None:
@@ -587,13 +580,6 @@ async def test_one_server_serves_a_16_and_a_201_mobilityhouse_station() -> None:
 # -- what our log says ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="ocpprpc bug: on a 2.x connection the log names the error code in its 1.x spelling "
-    "(OccurenceConstraintViolation, FormationViolation) while the CALLERROR carries the 2.x one "
-    "(_ocppj.py logs error.code.value, not the framework's spelling)",
-)
 @bounded(5)
 async def test_our_log_names_the_code_we_sent(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="ocpprpc")

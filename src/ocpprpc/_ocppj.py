@@ -427,7 +427,7 @@ class OcppJLink:
 
     def _on_bad_frame(self, error: FrameError) -> str | None:
         self.bad_messages += 1
-        self._warn("bad frame (%s): %s", error.code.value, loggable(error.description))
+        self._warn("bad frame (%s): %s", self._framework.spell(error.code), loggable(error.description))
         self._strike()
         if error.answerable and error.unique_id is not None:
             return encode(call_error_for(error.unique_id, error, self._framework))
@@ -546,7 +546,8 @@ class OcppJLink:
         error = result.error
         if error is not None:
             if not error.remote:
-                _log.info("%s: %s answered with %s", self._who, loggable(call.action, 40), error.code.value)
+                code = self._framework.spell(error.code)
+                _log.info("%s: %s answered with %s", self._who, loggable(call.action, 40), code)
             frame: CallResult | CallErrorFrame = call_error_for(call.unique_id, error, self._framework)
         else:
             assert result.payload is not None

@@ -455,6 +455,10 @@ class Role:
                 return InboundResult(
                     None, ActionNotSupported(f"{action} is sent by a {self.side.value}, not received by one")
                 )
+            if action in version.sent_by(self.side) or action in version.sent_by(self.side.other):
+                return InboundResult(
+                    None, ActionNotSupported(f"{action} is an unconfirmed message (SEND) in OCPP {version.version}")
+                )
             return InboundResult(None, ActionNotImplemented(f"unknown action {action!r} in OCPP {version.version}"))
         try:
             request: OcppModel = spec.request.model_validate(payload)
