@@ -33,9 +33,9 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
-## Regenerate src/ocpprpc/messages from ../shared/ocpp-wsdl (or WSDL_DIR=...).
+## Regenerate src/ocpprpc/messages from ../shared/ocpp-wsdl (1.x) and ../shared/ocpp-json (2.x) (or WSDL_DIR=..., JSON_DIR=...).
 regenerate: $(STAMP)
-	$(BIN)/python -m codegen $(if $(WSDL_DIR),--wsdl-dir $(WSDL_DIR))
+	$(BIN)/python -m codegen $(if $(WSDL_DIR),--wsdl-dir $(WSDL_DIR)) $(if $(JSON_DIR),--json-dir $(JSON_DIR))
 
 ## Side-by-side benchmarks, not tests: about 6 minutes on 2 cores. BENCH_ARGS="--only codec" or "--quick".
 bench: $(STAMP)
