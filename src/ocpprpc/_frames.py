@@ -187,6 +187,7 @@ OCPP_J_21 = RpcFramework(
 """OCPP-J of OCPP 2.1: 2.0.1's, plus CALLRESULTERROR and SEND."""
 
 _BY_VERSION = {"2.0.1": OCPP_J_201, "2.1": OCPP_J_21}
+_KIND_OF = {int(kind): kind for kind in MessageType}
 
 
 def framework_of(version: str) -> RpcFramework:
@@ -310,31 +311,30 @@ def decode(text: str | bytes, framework: RpcFramework = OCPP_J_1) -> Frame:
     Raises :class:`FrameError`, and nothing else, for any malformed input; the module docstring has the
     classification.
     """
-    fault = framework.frame_fault
     if not isinstance(text, str):
         if not isinstance(text, bytes | bytearray | memoryview):
             raise UsageError(f"decode() takes str or bytes, not {type(text).__name__}")
         try:
             text = str(text, "utf-8")
         except UnicodeDecodeError as exc:
-            raise FrameError(fault, f"not UTF-8: {exc}") from None
+            raise FrameError(framework.frame_fault, f"not UTF-8: {exc}") from None
     elif not text.isascii():  # O(1) for str; only a str that did not come from strict UTF-8 can fail here
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise FrameError(fault, f"not UTF-8: {exc.reason} at {exc.start}") from None
+            raise FrameError(framework.frame_fault, f"not UTF-8: {exc.reason} at {exc.start}") from None
     try:
         msg: _Json = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError, NaN / Infinity and integers too long to convert.
-        raise FrameError(fault, f"not valid JSON: {exc}") from None
-    # Only a \u escape can spell a lone surrogate. A lone backslash is found with memchr (ns); the
+        raise FrameError(framework.frame_fault, f"not valid JSON: {exc}") from None
+    # Only a \\u escape can spell a lone surrogate. A lone backslash is found with memchr (ns); the
     # two-character search alone costs about as much as half the JSON parse, so it comes second.
     if "\\" in text and "\\u" in text:
         _refuse_lone_surrogates(msg, framework)
 
     if type(msg) is not list or not msg:
-        raise FrameError(fault, "frame is not a non-empty JSON array")
+        raise FrameError(framework.frame_fault, "frame is not a non-empty JSON array")
     n = len(msg)
     unique_id = msg[1] if n > 1 else None
     if type(unique_id) is not str or not unique_id:
@@ -342,48 +342,51 @@ def decode(text: str | bytes, framework: RpcFramework = OCPP_J_1) -> Frame:
     mt: _Json = msg[0]
     if type(mt) is not int or mt not in framework.message_types:
         raise FrameError(framework.unknown_type, f"unknown message type {_short_repr(mt)}", unique_id)
-    kind = MessageType(mt)
+    # Error paths only below use the MessageType member (a dict probe) and the framework's codes.
     if unique_id is None:
-        raise FrameError(fault, "unique id missing, empty or not a string", None, kind)
-    if framework.max_id_length is not None and len(unique_id) > framework.max_id_length:
-        raise FrameError(fault, f"unique id longer than {framework.max_id_length} characters", unique_id, kind)
+        raise FrameError(framework.frame_fault, "unique id missing, empty or not a string", None, _KIND_OF[mt])
+    longest = framework.max_id_length
+    if longest is not None and len(unique_id) > longest:
+        raise FrameError(framework.frame_fault, f"unique id longer than {longest} characters", unique_id, _KIND_OF[mt])
 
     if mt == 2 or mt == 6:
         if n != 4:
-            raise FrameError(fault, f"{kind.name} has {n} elements, expected 4", unique_id, kind)
+            raise _malformed(framework, mt, unique_id, f"has {n} elements, expected 4")
         action: _Json = msg[2]
         payload: _Json = msg[3]
         if type(action) is not str:
-            raise FrameError(fault, f"{kind.name} action is not a string", unique_id, kind)
+            raise _malformed(framework, mt, unique_id, "action is not a string")
         if type(payload) is not dict:
+            kind = _KIND_OF[mt]
             raise FrameError(framework.payload_fault, f"{kind.name} payload is not an object", unique_id, kind)
         return Call(unique_id, action, payload) if mt == 2 else Send(unique_id, action, payload)
 
     if mt == 3:
         if n != 3:
-            raise FrameError(fault, f"CALLRESULT has {n} elements, expected 3", unique_id, kind)
+            raise _malformed(framework, mt, unique_id, f"has {n} elements, expected 3")
         payload = msg[2]
         if type(payload) is not dict:
-            raise FrameError(fault, "CALLRESULT payload is not an object", unique_id, kind)
+            raise _malformed(framework, mt, unique_id, "payload is not an object")
         return CallResult(unique_id, payload)
 
     if n != 5 and n != 4:
-        raise FrameError(fault, f"{kind.name} has {n} elements, expected 5", unique_id, kind)
+        raise _malformed(framework, mt, unique_id, f"has {n} elements, expected 5")
     code: _Json = msg[2]
     description: _Json = msg[3]
     details: _Json = msg[4] if n == 5 else None
     if details is None:
         details = {}
     if type(code) is not str or type(description) is not str or type(details) is not dict:
-        raise FrameError(
-            fault,
-            f"{kind.name} needs a string code, a string description and an object of details",
-            unique_id,
-            kind,
-        )
+        raise _malformed(framework, mt, unique_id, "needs a string code, a string description and an object of details")
     if mt == 4:
         return CallErrorFrame(unique_id, code, description, details)
     return CallResultErrorFrame(unique_id, code, description, details)
+
+
+def _malformed(framework: RpcFramework, mt: int, unique_id: str, what: str) -> FrameError:
+    """The FrameError of a frame of type ``mt`` that is not the frame structure."""
+    kind = _KIND_OF[mt]
+    return FrameError(framework.frame_fault, f"{kind.name} {what}", unique_id, kind)
 
 
 def _utf8_problem(value: Any) -> str | None:
