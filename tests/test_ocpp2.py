@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -444,3 +445,51 @@ def test_role_classes_type_check_for_2x() -> None:
 
     assert Typed._handlers.handlers == {("2.0.1", "BootNotification"): "boot"}
     assert issubclass(Typed, Role)
+
+
+# -- transaction messages: nothing lost, nothing twice ------------------------------------------------------
+
+
+def started_event(seq_no: int = 0) -> v201.TransactionEventRequest:
+    return v201.TransactionEventRequest(
+        event_type="Started",
+        timestamp=datetime(2026, 11, 24, 10, tzinfo=UTC),
+        trigger_reason="Authorized",
+        seq_no=seq_no,
+        transaction_info={"transaction_id": "T-1"},
+    )
+
+
+@bounded()
+async def test_a_retried_transaction_event_is_answered_as_before_without_handling_it_twice() -> None:
+    class Counting(Csms):
+        events: ClassVar[list[int]] = []
+
+        @on(v201.TransactionEventRequest)
+        def event(self, request: v201.TransactionEventRequest) -> v201.TransactionEventResponse:
+            self.events.append(request.seq_no)
+            return v201.TransactionEventResponse(total_cost=len(self.events))
+
+    async with hand_driven_peer(Counting("CP1", "2.0.1")) as peer:
+        frame = json.dumps([2, "tx-1", "TransactionEvent", started_event().to_json_dict()])
+        await peer.send(frame)
+        first = json.loads(await peer.recv())
+        await peer.send(frame)  # the charging station lost the answer and retries with the same id
+        again = json.loads(await peer.recv())
+    assert first == again == [3, "tx-1", {"totalCost": 1}]
+    assert Counting.events == [0]
+
+
+@bounded(8)
+async def test_a_transaction_event_sent_while_offline_is_delivered_after_the_reconnect(
+    ws_server: WebSocketServer[Csms],
+) -> None:
+    station = Station("CS-offline", "2.0.1")
+    pending = await station.enqueue(started_event())  # not connected: the event waits in the outbox
+    assert station.pending_transaction_messages == 1
+    async with connect(station, ws_server.url, versions=["2.0.1"], **FAST):
+        response = await asyncio.wait_for(pending, 5)
+        journal = ws_server.server[station.id].journal
+    assert isinstance(response, v201.TransactionEventResponse)
+    assert station.pending_transaction_messages == 0
+    assert [action for _, action, _ in journal] == ["TransactionEvent"]
