@@ -137,10 +137,9 @@ def test_the_two_codes_only_2x_has_are_caught_by_the_1x_class_meaning_the_same()
         raise OcppError.from_code("MessageTypeNotSupported")
 
 
-def test_2x_names_are_aliases_of_the_1x_codes() -> None:
+def test_the_2x_name_of_formation_violation_is_the_same_class() -> None:
     assert FormatViolation is FormationViolation
-    assert ErrorCode.FORMAT_VIOLATION is ErrorCode.FORMATION_VIOLATION
-    assert ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION is ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION
+    assert OcppError.from_code("FormatViolation").code is ErrorCode.FORMATION_VIOLATION
 
 
 def test_a_handler_can_catch_a_peers_error_by_class() -> None:

@@ -169,7 +169,7 @@ OCPP_J_201 = RpcFramework(
     message_types=frozenset({2, 3, 4}),
     frame_fault=ErrorCode.RPC_FRAMEWORK_ERROR,
     unknown_type=ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED,
-    payload_fault=ErrorCode.FORMAT_VIOLATION,
+    payload_fault=ErrorCode.FORMATION_VIOLATION,  # spelled FormatViolation
     max_id_length=MAX_ID_LENGTH,
     spellings=_SPELLED_2X,
 )
@@ -180,7 +180,7 @@ OCPP_J_21 = RpcFramework(
     message_types=frozenset({2, 3, 4, 5, 6}),
     frame_fault=ErrorCode.RPC_FRAMEWORK_ERROR,
     unknown_type=ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED,
-    payload_fault=ErrorCode.FORMAT_VIOLATION,
+    payload_fault=ErrorCode.FORMATION_VIOLATION,  # spelled FormatViolation
     max_id_length=MAX_ID_LENGTH,
     spellings=_SPELLED_2X,
 )

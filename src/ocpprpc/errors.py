@@ -47,9 +47,9 @@ __all__ = [
 class ErrorCode(enum.StrEnum):
     """The error codes of OCPP-J, valued as OCPP-J 1.2 / 1.5 / 1.6 spell them on the wire.
 
-    OCPP-J 2.0.1 and 2.1 renamed one code and fixed the spelling of another; their names are aliases
-    here (``ErrorCode.FORMAT_VIOLATION is ErrorCode.FORMATION_VIOLATION``), and a connection speaking
-    2.x spells them its way on the wire (``FormatViolation``, ``OccurrenceConstraintViolation``). The two
+    OCPP-J 2.0.1 and 2.1 renamed one code (``FormatViolation``) and fixed the spelling of another
+    (``OccurrenceConstraintViolation``): the members are the same, and a connection speaking 2.x spells
+    them its way on the wire. (No alias members: type checkers take an alias for a member of its own.) The two
     codes only 2.x has, ``RpcFrameworkError`` and ``MessageTypeNotSupported``, go out to a 1.x peer as
     the 1.x code that means the same (``FormationViolation``, ``ProtocolError``).
     """
@@ -78,10 +78,6 @@ class ErrorCode(enum.StrEnum):
     """OCPP-J 2.x: not a valid RPC frame (e.g. the message id cannot be read, or is too long)."""
     MESSAGE_TYPE_NOT_SUPPORTED = "MessageTypeNotSupported"
     """OCPP-J 2.x: a message type number the receiver does not support."""
-    FORMAT_VIOLATION = "FormationViolation"
-    """OCPP-J 2.x's name for FormationViolation (an alias: the same member)."""
-    OCCURRENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
-    """OCPP-J 2.x's spelling of OccurenceConstraintViolation (an alias: the same member)."""
 
 
 class OcppRpcError(Exception):
