@@ -164,6 +164,10 @@ def _snake(action: str) -> str:
 
 
 def _spoken_versions(role_class: type) -> list[OcppVersion]:
+    """The versions a class's handlers receive: its ``canonical`` one if set, else its ``versions``."""
+    canonical: str | None = getattr(role_class, "canonical", None)
+    if canonical is not None:
+        return [resolve_version(canonical)]
     versions: Iterable[Any] = getattr(role_class, "versions", ())
     return [resolve_version(v) for v in versions]
 

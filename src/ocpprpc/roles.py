@@ -187,6 +187,14 @@ class Role:
     * ``call_timeout``: seconds a call waits for its answer (default 30).
     * ``handler_timeout``: seconds a handler may take before the peer is answered with InternalError
       (default 30, the peer's own call timeout; None: no limit). A hung handler then ties up nothing.
+    * ``canonical``: the one version the handlers are written for (``"1.6"``), while the class serves
+      every version in ``versions``: a request of a 1.2 / 1.5 peer reaches the handler translated into
+      the canonical version's model and the handler's response goes back translated down; ``call()``
+      takes canonical models, translated down for the connection (refused with
+      :class:`~ocpprpc.translation.NotTranslatable`, a :class:`UsageError`, where the peer's version cannot
+      express the request) and returns the canonical response. ``self.version`` stays the connection's
+      version. The table is :mod:`ocpprpc.messages.translation_table`. None (the default): handlers get
+      the models of the connection's version.
     * ``strict``: when False, a request (or a response to our call) that fails validation is repaired
       where the fix is obvious (a timestamp without timezone, ``"1"`` for 1, an enum value in the wrong
       case, a vendor field: see ``ocpprpc._lenient``) instead of refused; handlers still get valid
@@ -198,14 +206,25 @@ class Role:
     versions: ClassVar[tuple[str, ...]] = DEFAULT_VERSIONS
     call_timeout: ClassVar[float] = DEFAULT_CALL_TIMEOUT
     handler_timeout: ClassVar[float | None] = DEFAULT_CALL_TIMEOUT
+    canonical: ClassVar[str | None] = None
     strict: bool = True
     _handlers: ClassVar[HandlerTable] = HandlerTable()
+    _canonical: ClassVar[OcppVersion | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._handlers = HandlerTable.of(cls)
         for version in cls.versions:
             resolve_version(version)
+        cls._canonical = None if cls.canonical is None else resolve_version(cls.canonical)
+        if cls._canonical is not None:
+            cls.canonical = cls._canonical.version  # "ocpp1.6" → "1.6"
+            untranslatable = [v for v in cls.versions if not _translates(resolve_version(v).version, cls.canonical)]
+            if untranslatable:
+                raise UsageError(
+                    f"{cls.__name__}: canonical = {cls.canonical!r} cannot serve OCPP {', '.join(untranslatable)} "
+                    "(translation covers OCPP 1.2, 1.5 and 1.6)"
+                )
+        cls._handlers = HandlerTable.of(cls)
 
     def __init__(self, id: str, version: str | OcppVersion | None = None) -> None:
         self.id = id
@@ -253,10 +272,11 @@ class Role:
         not send that action in the connection's version. (A charge point's transaction messages go
         through its outbox: see :class:`ChargePoint` for how they are retried.)
         """
-        spec = self._outbound_spec(request)
+        wire = self._down(request)
+        spec = self._outbound_spec(wire)
         message_id = new_unique_id()
-        raw = await self._send_request(spec, request.to_json_dict(), self._timeout(timeout), message_id)
-        response: R = await self._response(spec, raw, message_id)
+        raw = await self._send_request(spec, wire.to_json_dict(), self._timeout(timeout), message_id)
+        response: R = self._up(await self._response(spec, raw, message_id), request)
         return response
 
     async def send(self, message: OcppModel) -> None:
@@ -467,11 +487,18 @@ class Role:
             if repaired is None:
                 return InboundResult(None, error)
             request = repaired
+        canonical = self._canonical
+        if canonical is not None and canonical is not version:
+            try:
+                request = _translate(request, canonical.version)
+            except UsageError as exc:  # NotTranslatable: the handlers' version has no such request
+                return InboundResult(None, ActionNotSupported(f"{action} cannot be handled here: {exc}"))
+            version, spec = canonical, canonical.received_by(self.side)[action]
         deadline = HandlerDeadline(self.handler_timeout)
         response: OcppModel | None = None  # stays None when the deadline passed (its cancellation is swallowed)
         try:
             with deadline:
-                response = await self._invoke(spec, request)
+                response = await self._invoke(spec, request, version)
         except OcppError as error:
             return InboundResult(None, error)
         except asyncio.CancelledError:
@@ -482,8 +509,18 @@ class Role:
         if deadline.expired or response is None:
             self.logger.error("handler for %s from %s took over %s s", action, self.id, self.handler_timeout)
             return InboundResult(None, InternalError(f"the {self.side.value} took too long to handle {action}"))
+        wire_response = response
+        if version is not self._version:
+            try:
+                wire_response = _translate(response, self._version.version)
+            except UsageError as exc:
+                self.logger.error("the %s response cannot be given in OCPP %s: %s", action, self._version.version, exc)
+                return InboundResult(
+                    None,
+                    InternalError(f"the {self.side.value}'s {action} response cannot be expressed in this version"),
+                )
         try:
-            answer = response.to_json_dict()
+            answer = wire_response.to_json_dict()
         except Exception:  # e.g. a model_construct()-ed response holding what JSON cannot carry
             self.logger.exception("the %s response cannot be written", action)
             return InboundResult(None, InternalError(f"the {self.side.value} built an invalid {action} response"))
@@ -506,6 +543,24 @@ class Role:
                 f"{type(request).__module__}.{type(request).__name__} is not a request a {self.side.value} "
                 f"sends in OCPP {self._version.version}"
             ) from None
+
+    def _down(self, request: OcppModel) -> OcppModel:
+        """A canonical request in the connection's version (as is without ``canonical``, or in the same version)."""
+        canonical = self._canonical
+        if canonical is None or canonical is self._version or not isinstance(request, OcppModel):
+            return request
+        if _version_of(type(request)) != canonical.version:
+            return request  # a model of the connection's own version: sent as it is
+        return _translate(request, self._version.version)
+
+    def _up(self, response: Any, request: OcppModel) -> Any:
+        """The peer's response in the version of the request the caller gave (the canonical one, translated up)."""
+        if self._canonical is None or self._canonical is self._version:
+            return response
+        version = _version_of(type(request))
+        if version is None or version == self._version.version:
+            return response
+        return _translate(response, version)
 
     def _outbound_send_spec(self, message: OcppModel) -> SendSpec:
         if not isinstance(message, OcppModel):
@@ -571,8 +626,9 @@ class Role:
             self.logger.exception("on_validation_error failed")
         return repaired, error
 
-    async def _invoke(self, spec: ActionSpec, request: OcppModel) -> OcppModel:
-        name = self._handlers.handler(self._version, spec.name)
+    async def _invoke(self, spec: ActionSpec, request: OcppModel, version: OcppVersion) -> OcppModel:
+        """Run the handler of ``spec`` (of ``version``: the connection's, or the canonical one) on ``request``."""
+        name = self._handlers.handler(version, spec.name)
         result: Any = self.on_unhandled(spec.name, request) if name is None else getattr(self, name)(request)
         if inspect.isawaitable(result):
             result = await result
@@ -712,14 +768,15 @@ class ChargePoint(Role):
         :class:`~ocpprpc.outbox.OutboxError` when the store cannot take the message (it is then not
         queued) and :class:`UsageError` for a request that is not a transaction message.
         """
-        spec = self._outbound_spec(request)
+        wire = self._down(request)
+        spec = self._outbound_spec(wire)
         if spec.name not in TRANSACTION_ACTIONS:
             raise UsageError(f"{spec.name} is not a transaction message; call() it")
         message_id = new_unique_id()
-        answer = await self._queue(spec, request.to_json_dict(), self._timeout(timeout), message_id)
+        answer = await self._queue(spec, wire.to_json_dict(), self._timeout(timeout), message_id)
 
         async def response() -> R:
-            typed: R = await self._response(spec, await asyncio.shield(answer), message_id)
+            typed: R = self._up(await self._response(spec, await asyncio.shield(answer), message_id), request)
             return typed
 
         task = asyncio.ensure_future(response())
@@ -945,3 +1002,29 @@ ChargingStation = ChargePoint
 
 CSMS = CentralSystem
 """OCPP 2.x's name for the central system (Charging Station Management System): the same class."""
+
+
+def _translate(message: OcppModel, to_version: str) -> OcppModel:
+    """:func:`ocpprpc.translation.translate`, imported on first use (only ``canonical`` roles need it)."""
+    from .translation import translate
+
+    return translate(message, to_version)
+
+
+def _translates(version: str, canonical: str) -> bool:
+    """Whether translation joins ``version`` and ``canonical`` (OCPP 1.2, 1.5 and 1.6 among themselves)."""
+    one_x = {"1.2", "1.5", "1.6"}
+    return version == canonical or (version in one_x and canonical in one_x)
+
+
+_VERSION_OF_MODEL: dict[type[OcppModel], str] = {}
+
+
+def _version_of(model: type[OcppModel]) -> str | None:
+    """The OCPP version whose request or response ``model`` is (None for a data type or a foreign class)."""
+    if not _VERSION_OF_MODEL:
+        for registry in VERSIONS.values():
+            for spec in registry.actions:
+                _VERSION_OF_MODEL[spec.request] = registry.version
+                _VERSION_OF_MODEL[spec.response] = registry.version
+    return _VERSION_OF_MODEL.get(model)
