@@ -207,6 +207,7 @@ def enum_problems(step: Step, lower: type, upper: type) -> list[str]:
             target = value if mapped is None else mapped.to
             if mapped is None and value not in receiving:
                 problems.append(f"{lower.__name__} {arrow}: {value} has no counterpart and no rule")
+                continue
             if target is None:
                 continue
             if target not in receiving:
@@ -235,6 +236,8 @@ faithful: what the other version can say is said, and what it cannot is refused 
 silently.
 
 ```python
+from datetime import UTC, datetime
+
 from ocpprpc.messages import v15, v16
 from ocpprpc.translation import NotTranslatable, translate, translate_with_losses
 
@@ -246,10 +249,10 @@ print(new.status.value, new.error_code.value)
 reading = v16.MeterValuesRequest(
     connector_id=1,
     meter_value=[
-        {
-            "timestamp": "2026-11-24T10:00:00Z",
-            "sampled_value": [{"value": "16.2", "measurand": "Current.Import", "unit": "A", "phase": "L1"}],
-        }
+        v16.MeterValue(
+            timestamp=datetime(2026, 11, 24, 10, tzinfo=UTC),
+            sampled_value=[v16.SampledValue(value="16.2", measurand="Current.Import", unit="A", phase="L1")],
+        )
     ],
 )
 try:

@@ -50,7 +50,15 @@ from .messages.translation_table import (
     Unset,
 )
 
-__all__ = ["TRANSLATABLE_VERSIONS", "Loss", "NotTranslatable", "translatable", "translate", "translate_with_losses"]
+__all__ = [
+    "TRANSLATABLE_VERSIONS",
+    "Loss",
+    "NotTranslatable",
+    "lossy_rules",
+    "translatable",
+    "translate",
+    "translate_with_losses",
+]
 
 TRANSLATABLE_VERSIONS: tuple[str, ...] = ("1.2", "1.5", "1.6")
 """The versions translation joins, oldest first. OCPP 2.x is another protocol, not a newer 1.6."""
@@ -211,8 +219,8 @@ def _enum_rule_name(step: Step, up: bool, enum_name: str, value: str) -> str:
 _NO_RULE = TypeRule()
 
 
-def _lossy_rules() -> dict[str, str]:
-    """Every lossy rule of the table by the name a :class:`Loss` gives it → what it does not keep."""
+def lossy_rules() -> dict[str, str]:
+    """Every lossy rule of the table, by the name a :class:`Loss` gives it (``Loss.rule``) → what it does not keep."""
     found: dict[str, str] = {}
     for step in STEPS:
         for (lower, upper), rule in step.types.items():
@@ -250,8 +258,8 @@ class _Here:
         path = self._path if index is None else f"{self._path}[{index}]"
         return run.object(value, source, target, path)
 
-    def refuse(self, why: str) -> NoReturn:
-        raise _Refused(why, self._path)
+    def refuse(self, why: str, field: str | None = None) -> NoReturn:
+        raise _Refused(why, self._path if field is None else _join(self._path, field))
 
     def lost(self, why: str) -> None:
         self._run.losses.append(Loss(self._rule, self._run.sender, self._path, why))

@@ -74,8 +74,8 @@ class Context(Protocol):
         """``value``, an object of type ``lower`` (going up) or ``upper`` (going down), through that pair's rules."""
         ...
 
-    def refuse(self, why: str) -> NoReturn:
-        """Refuse the message: the field cannot be said in the receiving version, for reason ``why``."""
+    def refuse(self, why: str, field: str | None = None) -> NoReturn:
+        """Refuse the message: the field (or ``field`` of the object, for an adjuster) cannot be said, for ``why``."""
         ...
 
     def lost(self, why: str) -> None:
@@ -320,7 +320,8 @@ def error_code_down(source: Mapping[str, Any], target: dict[str, Any], context: 
     if source.get("vendorErrorCode") is not None or source.get("vendorId") is not None:
         context.refuse(
             f"1.5 has no error code {code}: it goes as OtherError with vendorErrorCode {code}, "
-            "but this message already sets vendorId or vendorErrorCode"
+            "but this message already sets vendorId or vendorErrorCode",
+            field="errorCode",
         )
     target["vendorErrorCode"] = code
 
