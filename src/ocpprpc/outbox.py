@@ -105,6 +105,10 @@ class MemoryOutbox:
         messages = self._messages.get(charge_point_id)
         return list(messages.values()) if messages is not None else []
 
+    async def charge_points(self) -> list[str]:
+        """The charge points with messages waiting (a gateway recovers their connections at start)."""
+        return sorted(self._messages)
+
     async def remove(self, key: int) -> None:
         charge_point_id = self._owner.pop(key, None)
         if charge_point_id is None:
@@ -204,6 +208,14 @@ class SqliteOutbox:
             OutboxMessage(key, action, version, json.loads(payload), message_id)
             for key, action, version, message_id, payload in rows
         ]
+
+    async def charge_points(self) -> list[str]:
+        """The charge points with messages waiting (a gateway recovers their connections at start)."""
+
+        def select(db: sqlite3.Connection) -> list[tuple[str]]:
+            return db.execute("SELECT DISTINCT charge_point_id FROM ocpprpc_outbox ORDER BY 1").fetchall()
+
+        return [row[0] for row in await self._run(select)]
 
     async def remove(self, key: int) -> None:
         def delete(db: sqlite3.Connection) -> None:
