@@ -230,10 +230,10 @@ INTRO = """\
 
 `ocpprpc.translation.translate(message, to_version)` gives the same message — a request or a response of
 any action of OCPP 1.2, 1.5 or 1.6 — in another of those versions. It is what lets a handler written once
-for 1.6 serve 1.2 and 1.5 charge points, and a gateway put installed 1.5 chargers on a 1.6 platform. It is
-faithful: what the other version can say is said, and what it cannot is refused with
-`NotTranslatable` (a `UsageError`) naming the action, the field and the reason. Nothing is dropped
-silently.
+for 1.6 serve 1.2 and 1.5 charge points (a role class with `canonical = "1.6"` translates for you), and a
+gateway put installed 1.5 chargers on a 1.6 platform. It is faithful: what the other version can say is
+said, and what it cannot is refused with `NotTranslatable` (a `UsageError`) naming the action, the field
+and the reason. Nothing is dropped silently.
 
 ```python
 from datetime import UTC, datetime
