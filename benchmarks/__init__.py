@@ -1,13 +1,17 @@
 """Side-by-side benchmarks of ocpprpc, run by one command: ``python -m benchmarks`` (``make bench``).
 
-Four parts, each selectable with ``--only``:
+Six parts, each selectable with ``--only``:
 
 * :mod:`benchmarks.throughput`: calls per second and latency of one central system process under 50
   busy charge points: ocpprpc vs the mobilityhouse ``ocpp`` package vs a bare ``websockets`` server.
+* :mod:`benchmarks.throughput201`: the same in OCPP 2.0.1 (TransactionEvent Updated and Heartbeat):
+  ocpprpc vs the mobilityhouse package's ``ocpp.v201`` vs a bare ``websockets`` server.
 * :mod:`benchmarks.scale`: 10,000 charge points connected at once: connect time, memory per connection
   (ocpprpc vs a bare ``websockets`` server), Heartbeat latency while connected.
 * :mod:`benchmarks.codec`: decode + validate + encode per second, JSON (vs the mobilityhouse package) and
   SOAP (vs zeep with the official WSDLs).
+* :mod:`benchmarks.codec201`: OCPP 2.0.1 JSON, decode + validate, serialise and round trip per second of
+  TransactionEvent Updated and BootNotification, vs the mobilityhouse package's ``ocpp.v201``.
 * :mod:`benchmarks.hostile`: a charge point's BootNotification latency and the server's memory while
   other peers attack the same central system process (a CALL flood, expensive SOAP bodies, 1,000
   half-open sockets), beside the quiet figure.
