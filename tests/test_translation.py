@@ -269,8 +269,10 @@ def _round_trip(message: OcppModel, via: str) -> None:
     except NotTranslatable as refused:
         if going_up:  # the one documented exception hypothesis can draw: a MeterValues without readings
             assert (action, refused.field) == ("MeterValues", "values"), refused
-        else:
+        else:  # refused naming the action, or a field the message sets
             assert refused.reason and refused.action == action and refused.to_version == via
+            assert refused.field is None or _top(refused.field) in original, refused
+            assert refused.field is not None or translatable(action, origin, via) == refused.reason
         return
     back, home = translate_with_losses(there, origin)  # what came from ``origin`` always goes back
     losses: list[Loss] = [*out, *home]

@@ -367,8 +367,9 @@ STEP_12_15 = Step(
                     "heartbeatInterval",
                     up=Fill(
                         no_interval,
-                        "1.2 may leave it out, 1.5 requires it: then 0, no interval given (1.6 reads a zero "
-                        "interval as the charge point's to choose; keep the configured one)",
+                        "1.2 may leave it out, 1.5 requires it: then 0, meaning none was given, so the charge "
+                        "point keeps its configured heartbeat interval (1.6 gives a zero interval that meaning for "
+                        "the wait before booting again)",
                     ),
                     down=Copy(),
                 ),
@@ -461,7 +462,7 @@ STEP_12_15 = Step(
 
 _SMART_CHARGING = "1.5 has no smart charging (charging profiles came with 1.6)"
 _NO_PHASE = "1.5 readings have no phase: without it a reading of one phase would read as the total"
-_FINAL_ONLY = "1.5 has only the final statuses; it has no {} (the final status follows)"
+_IDLE = "1.5 has no Idle: a charge point sends it when a TriggerMessage asks, and 1.5 has no TriggerMessage"
 
 STEP_15_16 = Step(
     lower="1.5",
@@ -613,10 +614,22 @@ STEP_15_16 = Step(
             }
         ),
         "DiagnosticsStatus": EnumRule(
-            down={status: refused(_FINAL_ONLY.format(status)) for status in ("Idle", "Uploading")}
+            down={
+                "Idle": refused(_IDLE),
+                "Uploading": refused("1.5 reports only the outcome (Uploaded or UploadFailed), which follows"),
+            }
         ),
         "FirmwareStatus": EnumRule(
-            down={status: refused(_FINAL_ONLY.format(status)) for status in ("Downloading", "Idle", "Installing")}
+            down={
+                "Idle": refused(_IDLE),
+                **{
+                    status: refused(
+                        "1.5 reports only outcomes (Downloaded or DownloadFailed, Installed or InstallationFailed), "
+                        "which follow"
+                    )
+                    for status in ("Downloading", "Installing")
+                },
+            }
         ),
         "Location": EnumRule(
             down={location: refused(f"1.5 has no location {location}") for location in ("Cable", "EV")}
