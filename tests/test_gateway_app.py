@@ -35,8 +35,10 @@ from ocpprpc import (
 )
 from ocpprpc.messages import v15, v16
 from ocpprpc.outbox import SqliteOutbox
+from ocpprpc.security import server_context
 from ocpprpc.transports import soap, websocket
 
+from .conftest import Pki
 from .timing import FAST, bounded
 
 APP = Path(__file__).resolve().parents[1] / "examples" / "gateway.py"
@@ -281,18 +283,24 @@ async def test_a_15_soap_charger_reaches_a_16_central_system_through_the_app(
             assert await get_json(urls["status"] + "healthz") == {"status": "ok"}
         assert await app.stop() == 0
     await app.expect(r"gateway: stopped$")
+    assert not [line for line in app.lines if "ocpprpc.frames" in line]  # at INFO: one line per exchange
 
 
 @bounded(40)
 async def test_an_ocpp_j_15_charger_and_the_chargers_credentials(apps: list[App], files: dict[str, str]) -> None:
     upstream = Upstream()
     async with upstream.serve() as cs:
-        app, urls = await start_app(apps, cs.url, files)
+        app, urls = await start_app(apps, cs.url, files, "--log-level", "DEBUG")
         charger = Charger("CP2", "1.5")
         async with websocket.connect(charger, urls["ws"] + "CP2", auth=("cp-two", "2"), **FAST):
             await charger.call(v15.BootNotificationRequest(charge_point_vendor="ACME", charge_point_model="J1"))
         assert upstream.actions("CP2") == ["BootNotificationRequest"]  # no identity mapping: the same id
         assert ("CP2", "CP2", "two") in upstream.presented
+        # at DEBUG, both forms: the charger's 1.5 frame, the 1.6 request sent up and its answer
+        await app.expect(r'ocpprpc\.frames: cs: <<cp#CP2 \[2,"[^"]+","BootNotification",')
+        await app.expect(r'ocpprpc\.frames: cp#CP2: >>cs \[2,"[^"]+","BootNotification",')
+        await app.expect(r"ocpprpc\.gateway: gateway: CP2 BootNotification up: \{")
+        await app.expect(r"ocpprpc\.gateway: gateway: CP2 BootNotification answer: \{")
 
         # a charger with a wrong password, or another charger's, is not let in (either listener)
         intruder = Charger("CP1", "1.5")
@@ -304,6 +312,21 @@ async def test_an_ocpp_j_15_charger_and_the_chargers_credentials(apps: list[App]
             async with websocket.connect(impostor, urls["ws"] + "CP1", auth=("cp-two", "2"), reconnect=False):
                 pass
         assert upstream.actions("EVSE-0001") == []
+        assert await app.stop() == 0
+
+
+@bounded(40)
+async def test_a_wss_central_system_is_trusted_through_the_ca_file(apps: list[App], pki: Pki, tmp_path: Path) -> None:
+    upstream = Upstream()
+    context = server_context(pki.server_cert, pki.server_key)
+    credentials = write_json(tmp_path / "up.json", {"CP2": "two"})
+    async with websocket.serve(upstream.server, "127.0.0.1", 0, path="/ocpp", auth=upstream.auth, ssl=context) as cs:
+        assert cs.url.startswith("wss://")
+        app, urls = await start_app(apps, cs.url, {"--credentials": credentials, "--ca": str(pki.ca)})
+        charger = Charger("CP2", "1.5")
+        async with soap.connect(charger, urls["soap"], **FAST):
+            await charger.call(v15.BootNotificationRequest(charge_point_vendor="ACME", charge_point_model="T1"))
+        assert upstream.actions("CP2") == ["BootNotificationRequest"]
         assert await app.stop() == 0
 
 
