@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from . import codec, codec201, hostile, scale, throughput, throughput201
+from . import codec, codec201, gateway, hostile, scale, throughput, throughput201
 from ._common import RESULTS_DIR, machine_busy_seconds, machine_info, print_machine, raise_nofile_limit
 
 PARTS = {
@@ -27,6 +27,7 @@ PARTS = {
     "throughput201": throughput201,
     "scale": scale,
     "hostile": hostile,
+    "gateway": gateway,
 }
 
 
