@@ -45,6 +45,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from pydantic import ValidationError
+
 from ._client import Backoff
 from ._identity import loggable
 from ._link import NotConnected
@@ -60,13 +62,16 @@ from .errors import (
 from .messages import v16
 from .messages._base import OcppModel, OcppVersion
 from .outbox import OutboxStore, SqliteOutbox
-from .roles import TRANSACTION_ACTIONS, CentralSystem, ChargePoint
+from .roles import TRANSACTION_ACTIONS, CentralSystem, ChargePoint, InboundResult, _Queued
 from .server import CentralSystemServer, UnknownChargePoint
 from .transports.websocket import WebSocketClient
 
 __all__ = ["ChargePointStatus", "Gateway", "OfflinePolicy"]
 
 _log = logging.getLogger("ocpprpc.gateway")
+
+_POLL = 0.02
+"""Seconds between looks at an upstream client connecting (it signals a connection, not a failed attempt)."""
 
 Credentials = Mapping[str, tuple[str, str]] | Callable[[str], tuple[str, str] | None]
 """Upstream HTTP Basic credentials by upstream id: a mapping, or a function (None: no auth)."""
@@ -118,6 +123,10 @@ class _Downstream(CentralSystem):
 
     versions = ("1.5", "1.2", "1.6")
     canonical = "1.6"
+    handler_timeout = None
+    """No cut-off: a StartTransaction waits for the central system however long it is away (cut off, the
+    charger would hear InternalError for a transaction the central system gets later, and never learn its
+    id; its retries join the wait). Everything else is bounded by the upstream call's own timeout."""
 
     def __init__(self, id: str, version: str | OcppVersion | None = None, *, gateway: Gateway) -> None:
         super().__init__(id, version)
@@ -128,6 +137,19 @@ class _Downstream(CentralSystem):
 
     async def on_disconnect(self) -> None:
         await self._gateway._downstream_gone(self.id)
+
+    async def handle_call(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> InboundResult:
+        if action == "MeterValues" and self.version != "1.6" and not payload.get("values"):
+            # 1.6 requires a meter value, so such a message cannot go up; it says nothing and its answer is empty
+            spec = self.ocpp_version.received_by(self.side)[action]
+            try:
+                spec.request.model_validate(payload)
+            except ValidationError:
+                pass  # refused below as any invalid request
+            else:
+                _log.info("gateway: %s MeterValues without a reading answered here (1.6 cannot carry it)", self.id)
+                return InboundResult(spec.response().to_json_dict())
+        return await super().handle_call(action, payload, message_id)
 
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
         return await self._gateway._forward_up(self, action, request)
@@ -146,6 +168,16 @@ class _Upstream(ChargePoint):
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
         return await self._gateway._forward_down(self, action, request)
 
+    async def load_outbox(self) -> None:
+        """Load what a previous run left in the store now (else loaded once connected), so it is counted."""
+        async with self._outbox_lock:
+            await self._recover()
+
+    async def _delivered(self, entry: _Queued, result: dict[str, Any] | OcppError) -> None:
+        await super()._delivered(entry, result)
+        if not self.pending_transaction_messages:
+            self._gateway._drained(self)
+
 
 @dataclass(eq=False)
 class _Link:
@@ -153,7 +185,6 @@ class _Link:
 
     charge_point: _Upstream
     client: WebSocketClient
-    present: bool = True
     starting: asyncio.Future[WebSocketClient] | None = field(default=None, repr=False)
 
 
@@ -236,7 +267,8 @@ class Gateway:
             return
         for upstream_id in await listing():
             if upstream_id not in self._links:
-                self._start_link(upstream_id, self._downstream_of(upstream_id), present=False)
+                link = self._start_link(upstream_id, self._downstream_of(upstream_id))
+                await link.charge_point.load_outbox()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -248,6 +280,9 @@ class Gateway:
         self._closed = True
         links = list(self._links.values())
         self._links.clear()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for link in links:
             await link.client.close()
             await link.charge_point.close_outbox()
@@ -314,12 +349,11 @@ class Gateway:
         upstream_id = self.upstream_id(downstream_id)
         link = self._links.get(upstream_id)
         if link is not None:
-            link.present = True
             link.charge_point.downstream_id = downstream_id
             return link
-        return self._start_link(upstream_id, downstream_id, present=True)
+        return self._start_link(upstream_id, downstream_id)
 
-    def _start_link(self, upstream_id: str, downstream_id: str, *, present: bool) -> _Link:
+    def _start_link(self, upstream_id: str, downstream_id: str) -> _Link:
         if self._closed:
             raise ConnectionClosed("the gateway is closed")
         charge_point = _Upstream(upstream_id, downstream_id=downstream_id, gateway=self, outbox=self._store)
@@ -332,26 +366,37 @@ class Gateway:
             open_timeout=self._open_timeout,
             **self._options,
         )
-        link = self._links[upstream_id] = _Link(charge_point, client, present)
+        link = self._links[upstream_id] = _Link(charge_point, client)
         link.starting = asyncio.ensure_future(client.start())  # connects in the background
         _log.info("gateway: %s → %s as %s", loggable(downstream_id), self.upstream_url, loggable(upstream_id))
         return link
 
     async def _downstream_gone(self, downstream_id: str) -> None:
-        """The charger left: its upstream connection ends once nothing of it is queued any more."""
+        """The charger left: its upstream connection ends once nothing of it is queued any more (else when
+        the last queued message is delivered: :meth:`_drained`). A connection replaced by the charger's new
+        one is not a charger leaving: it is still in :attr:`server`."""
         link = self._links.get(self.upstream_id(downstream_id))
-        if link is None:
-            return
-        link.present = False
-        if link.charge_point.pending_transaction_messages == 0:
-            await self._drop(link)
-        # else: kept until the central system has every queued message (see _delivered)
+        if link is not None:
+            await self._drop_if_idle(link)
 
-    async def _drop(self, link: _Link) -> None:
-        if self._links.get(link.charge_point.id) is link:
-            del self._links[link.charge_point.id]
+    def _drained(self, upstream: _Upstream) -> None:
+        """The last queued message of ``upstream`` was delivered (from the outbox's delivery task, which
+        must not wait for its own connection to close: the closing gets a task of its own)."""
+        link = self._links.get(upstream.id)
+        if link is not None and link.charge_point is upstream:
+            task = asyncio.ensure_future(self._drop_if_idle(link))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _drop_if_idle(self, link: _Link) -> None:
+        """Close the upstream connection of a charger that is gone and has nothing queued."""
+        upstream = link.charge_point
+        if upstream.downstream_id in self.server or upstream.pending_transaction_messages:
+            return
+        if self._links.get(upstream.id) is link:
+            del self._links[upstream.id]
         await link.client.close()
-        _log.info("gateway: %s gone; upstream connection closed", loggable(link.charge_point.downstream_id))
+        _log.info("gateway: %s gone; upstream connection closed", loggable(upstream.downstream_id))
 
     # -- forwarding -----------------------------------------------------------------------------------------
 
@@ -370,7 +415,6 @@ class Gateway:
                         loggable(downstream.id),
                         action,
                     )
-                    answer.add_done_callback(lambda done: self._delivered(downstream.id))
                     return _empty_answer(action)
                 response: OcppModel = await answer
             elif not online:
@@ -391,27 +435,24 @@ class Gateway:
 
     async def _online(self, link: _Link) -> bool:
         """Whether the central system can be reached now: connected, or connecting for the first time since
-        the last failure (then waited for, up to ``open_timeout``); a failed last attempt means offline."""
+        the last connection (then waited for until that attempt ends, at most ``open_timeout``); a failed
+        last attempt means offline, so a charger is answered at once while the central system is away."""
         client = link.client
         if client.connected:
             return True
         if link.starting is not None:
             await asyncio.shield(link.starting)  # start() returns at once, connecting in the background
-        if client.last_error is not None:
-            return False
-        try:
-            await client.wait_connected(self._open_timeout)
-        except NotConnected:
-            return False
-        return True
-
-    def _delivered(self, downstream_id: str) -> None:
-        """A message confirmed downstream while offline reached the central system: close a link left for it."""
-        link = self._links.get(self.upstream_id(downstream_id))
-        if link is not None and not link.present and link.charge_point.pending_transaction_messages == 0:
-            task = asyncio.ensure_future(self._drop(link))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        deadline = asyncio.get_running_loop().time() + self._open_timeout
+        while client.last_error is None:  # the client tells a failed attempt only by last_error: looked at often
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            try:
+                await client.wait_connected(min(left, _POLL))
+            except NotConnected:
+                continue
+            return True
+        return False
 
     async def _forward_down(self, upstream: _Upstream, action: str, request: OcppModel) -> OcppModel:
         """The central system's 1.6 request → the charger (translated down) → its answer, up in 1.6."""
