@@ -36,9 +36,13 @@ is its central system, in the charger's own version and transport.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextvars
+import json
 import logging
 import os
 import ssl as ssl_module
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +52,7 @@ from typing import Any, Self
 from pydantic import ValidationError
 
 from ._client import Backoff
+from ._frames import new_unique_id
 from ._identity import loggable
 from ._link import NotConnected
 from .errors import (
@@ -62,7 +67,7 @@ from .errors import (
 from .messages import v16
 from .messages._base import OcppModel, OcppVersion
 from .outbox import OutboxStore, SqliteOutbox
-from .roles import TRANSACTION_ACTIONS, CentralSystem, ChargePoint, InboundResult, _Queued
+from .roles import TRANSACTION_ACTIONS, CentralSystem, ChargePoint, InboundResult, _Queued, _retrieve_exception
 from .server import CentralSystemServer, UnknownChargePoint
 from .transports.websocket import WebSocketClient
 
@@ -71,6 +76,16 @@ __all__ = ["ChargePointStatus", "Gateway", "OfflinePolicy"]
 _log = logging.getLogger("ocpprpc.gateway")
 
 _POLL = 0.02
+"""Seconds between looks at an upstream client connecting (it signals a connection, not a failed attempt)."""
+
+_REMEMBERED = 4096
+"""How many relayed transaction messages' answers the gateway keeps for retries (a few per charger)."""
+
+_MESSAGE_IDS = uuid.UUID("1f0c5d0e-8a8e-5b7c-9f47-3c1e0a6b2d44")
+"""The namespace of the upstream ids of relayed transaction messages (:func:`_upstream_message_id`)."""
+
+_CHARGER_MESSAGE_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("charger_message_id", default=None)
+"""The message id of the charger's request being handled (its handler cannot see it otherwise)."""
 """Seconds between looks at an upstream client connecting (it signals a connection, not a failed attempt)."""
 
 Credentials = Mapping[str, tuple[str, str]] | Callable[[str], tuple[str, str] | None]
@@ -131,12 +146,22 @@ class _Downstream(CentralSystem):
     def __init__(self, id: str, version: str | OcppVersion | None = None, *, gateway: Gateway) -> None:
         super().__init__(id, version)
         self._gateway = gateway
+        self.forwarding: set[asyncio.Task[Any]] = set()
+        """The tasks of this connection's requests waiting for the central system."""
 
     async def on_connect(self) -> None:
         self._gateway._upstream_for(self.id)
 
     async def on_disconnect(self) -> None:
+        self.stop_waiting()
         await self._gateway._downstream_gone(self.id)
+
+    def stop_waiting(self) -> None:
+        """Cancel the requests still waiting for the central system: their answers can no longer be given
+        (nor does a closing listener wait for them). What they stored stays queued; the charger sends them
+        again, unanswered, and is then joined to the copy queued (see :meth:`_Upstream.relay`)."""
+        for task in self.forwarding:
+            task.cancel()
 
     async def handle_call(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> InboundResult:
         if action == "MeterValues" and self.version != "1.6" and not payload.get("values"):
@@ -149,7 +174,11 @@ class _Downstream(CentralSystem):
             else:
                 _log.info("gateway: %s MeterValues without a reading answered here (1.6 cannot carry it)", self.id)
                 return InboundResult(spec.response().to_json_dict())
-        return await super().handle_call(action, payload, message_id)
+        token = _CHARGER_MESSAGE_ID.set(message_id)
+        try:
+            return await super().handle_call(action, payload, message_id)
+        finally:
+            _CHARGER_MESSAGE_ID.reset(token)
 
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
         return await self._gateway._forward_up(self, action, request)
@@ -168,12 +197,47 @@ class _Upstream(ChargePoint):
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
         return await self._gateway._forward_down(self, action, request)
 
+    async def relay(self, request: OcppModel, charger_message_id: str) -> asyncio.Future[dict[str, Any]]:
+        """Queue a charger's transaction message (1.6), or join the copy queued or answered before: the future
+        of the central system's answer payload.
+
+        A charger sends a message again, with its first id, when it got no answer (its request timed out,
+        its connection or the gateway went away meanwhile). The copy upstream has an id worked out from
+        the charger's id and the message (:func:`_upstream_message_id`), the same in every run of the
+        gateway, so a retry finds it: still queued (also when a previous run stored it), or answered a
+        moment ago (the gateway remembers recent answers). Never a second copy.
+        """
+        spec = self._outbound_spec(request)
+        payload = request.to_json_dict()
+        message_id = _upstream_message_id(self.id, spec.name, charger_message_id, payload)
+        recent = self._gateway._relayed
+        answered = recent.get(message_id)
+        if answered is not None and (not answered.done() or _final(answered)):
+            return answered
+        async with self._outbox_lock:
+            await self._recover()
+            queued = next((entry for entry in self._outbox if entry.message_id == message_id), None)
+            if queued is not None and (queued.answer is None or queued.answer.done()):
+                queued.answer = asyncio.get_running_loop().create_future()  # its caller is gone: this one waits
+                queued.answer.add_done_callback(_retrieve_exception)
+        if queued is not None:
+            assert queued.answer is not None
+            future = queued.answer
+        else:
+            future = await self._queue(spec, payload, self.call_timeout, message_id)
+        self._gateway._remember(message_id, future)
+        return future
+
     async def load_outbox(self) -> None:
         """Load what a previous run left in the store now (else loaded once connected), so it is counted."""
         async with self._outbox_lock:
             await self._recover()
 
     async def _delivered(self, entry: _Queued, result: dict[str, Any] | OcppError) -> None:
+        if entry.answer is None:  # stored by a previous run: its answer is kept for the charger's retry
+            entry.answer = asyncio.get_running_loop().create_future()
+            entry.answer.add_done_callback(_retrieve_exception)
+            self._gateway._remember(entry.message_id, entry.answer)
         await super()._delivered(entry, result)
         if not self.pending_transaction_messages:
             self._gateway._drained(self)
@@ -248,6 +312,8 @@ class Gateway:
         self._links: dict[str, _Link] = {}
         """Upstream links by upstream id."""
         self._tasks: set[asyncio.Future[None]] = set()
+        self._relayed: collections.OrderedDict[str, asyncio.Future[dict[str, Any]]] = collections.OrderedDict()
+        """The last transaction messages relayed, by upstream message id: their answers, for retries."""
         self._closed = False
         self.server: CentralSystemServer[_Downstream] = CentralSystemServer(
             lambda charge_point_id, version: _Downstream(charge_point_id, version, gateway=self),
@@ -278,6 +344,8 @@ class Gateway:
     async def close(self) -> None:
         """Close every upstream connection; queued messages stay in the store. Idempotent."""
         self._closed = True
+        for downstream in self.server.charge_points.values():
+            downstream.stop_waiting()
         links = list(self._links.values())
         self._links.clear()
         for task in self._tasks:
@@ -398,6 +466,13 @@ class Gateway:
         await link.client.close()
         _log.info("gateway: %s gone; upstream connection closed", loggable(upstream.downstream_id))
 
+    def _remember(self, message_id: str, answer: asyncio.Future[dict[str, Any]]) -> None:
+        """Keep the answer of a relayed transaction message for a retry (the last :data:`_REMEMBERED`)."""
+        self._relayed[message_id] = answer
+        self._relayed.move_to_end(message_id)
+        while len(self._relayed) > _REMEMBERED:
+            del self._relayed[next(iter(self._relayed))]
+
     # -- forwarding -----------------------------------------------------------------------------------------
 
     async def _forward_up(self, downstream: _Downstream, action: str, request: OcppModel) -> OcppModel:
@@ -405,18 +480,15 @@ class Gateway:
         link = self._upstream_for(downstream.id)
         upstream = link.charge_point
         _log.debug("gateway: %s %s up: %s", loggable(downstream.id), action, request.to_json_dict())
-        online = await self._online(link)
+        task = asyncio.current_task()
+        assert task is not None
+        downstream.forwarding.add(task)
         try:
+            if not downstream.connected:  # gone while this request waited its turn: nobody to answer
+                task.cancel()
+            online = await self._online(link)
             if action in TRANSACTION_ACTIONS:
-                answer = await upstream.enqueue(_as_request(request))
-                if action in self.policy.confirm_when_stored and not online:
-                    _log.info(
-                        "gateway: %s %s stored; confirmed downstream, delivered when the central system is back",
-                        loggable(downstream.id),
-                        action,
-                    )
-                    return _empty_answer(action)
-                response: OcppModel = await answer
+                response = await self._relay(downstream, upstream, action, request, online)
             elif not online:
                 if action == "Heartbeat" and self.policy.local_heartbeat:
                     return v16.HeartbeatResponse(current_time=datetime.now(UTC))
@@ -429,8 +501,35 @@ class Gateway:
         except (CallTimeout, ConnectionClosed, UnreadableAnswer) as exc:
             _log.info("gateway: %s %s not answered upstream: %s", loggable(downstream.id), action, exc)
             raise InternalError(f"{action}: the central system did not answer") from None
+        finally:
+            downstream.forwarding.discard(task)
         _log.info("gateway: %s %s forwarded (OCPP %s → 1.6)", loggable(downstream.id), action, downstream.version)
         _log.debug("gateway: %s %s answer: %s", loggable(downstream.id), action, response.to_json_dict())
+        return response
+
+    async def _relay(
+        self, downstream: _Downstream, upstream: _Upstream, action: str, request: OcppModel, online: bool
+    ) -> OcppModel:
+        """A transaction message: stored first, then the central system's answer (however long it takes:
+        nothing else is a true answer), or the policy's confirmation while offline."""
+        charger_message_id = _CHARGER_MESSAGE_ID.get() or new_unique_id()
+        answer = await upstream.relay(request, charger_message_id)
+        if action in self.policy.confirm_when_stored and not online:
+            _log.info(
+                "gateway: %s %s stored; confirmed downstream, delivered when the central system is back",
+                loggable(downstream.id),
+                action,
+            )
+            return _empty_answer(action)
+        while True:
+            try:
+                raw = await asyncio.shield(answer)
+            except (CallTimeout, UnreadableAnswer):  # the outbox stopped waiting; the message stays first
+                answer = await upstream.relay(request, charger_message_id)
+            else:
+                break
+        spec = upstream.ocpp_version.initiated_by(upstream.side)[action]
+        response: OcppModel = await upstream._response(spec, raw)
         return response
 
     async def _online(self, link: _Link) -> bool:
@@ -476,6 +575,22 @@ class Gateway:
             downstream.version,
         )
         return answer
+
+
+def _upstream_message_id(upstream_id: str, action: str, charger_message_id: str, payload: dict[str, Any]) -> str:
+    """The id a charger's transaction message goes upstream with: the same for the same message (a retry),
+    in any run of the gateway, and another for any other (a charger reusing ids after a reboot); an
+    OCPP-J id (a UUID, 36 characters) whatever the charger's id looks like."""
+    text = json.dumps([upstream_id, action, charger_message_id, payload], sort_keys=True, separators=(",", ":"))
+    return str(uuid.uuid5(_MESSAGE_IDS, text))
+
+
+def _final(answer: asyncio.Future[dict[str, Any]]) -> bool:
+    """Whether a done answer is the central system's (a response, or its error), not a wait given up."""
+    if answer.cancelled():
+        return False
+    error = answer.exception()
+    return error is None or (isinstance(error, OcppError) and error.remote)
 
 
 def _as_request(model: OcppModel) -> Any:
