@@ -101,20 +101,25 @@ class Received:
 
 class RecordingCsms(EchoCentralSystem):
     """A 1.6 central system answering every request with our example response (StartTransaction with
-    :attr:`TRANSACTION_ID`), recording each request's raw payload before it is validated."""
+    :attr:`TRANSACTION_ID`), recording each request's raw payload before it is validated; ``slow`` makes
+    the next request of an action wait before it is handled."""
 
     versions = ("1.6",)
     TRANSACTION_ID: ClassVar[int] = 4242
 
-    def __init__(self, id: str, version: Any = None, *, log: list[Received]) -> None:
+    def __init__(self, id: str, version: Any = None, *, log: list[Received], slow: dict[str, float]) -> None:
         super().__init__(id, version)
         self._log = log
+        self._slow = slow
 
     async def handle_call(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> InboundResult:
         self._log.append(Received(self.id, action, payload, message_id))
         return await super().handle_call(action, payload, message_id)
 
     async def on_unhandled(self, action: str, request: OcppModel) -> OcppModel:
+        delay = self._slow.pop(action, None)
+        if delay is not None:
+            await asyncio.sleep(delay)
         if action == "StartTransaction":
             self.received.append(request)
             return v16.StartTransactionResponse(transaction_id=self.TRANSACTION_ID, id_tag_info={"status": "Accepted"})
@@ -136,8 +141,10 @@ class OurCsms:
 
     def __init__(self, **serve_options: Any) -> None:
         self.received: list[Received] = []
+        self.slow: dict[str, float] = {}
+        """Seconds the next request of an action takes to handle (once)."""
         self.server = CentralSystemServer[RecordingCsms](
-            lambda charge_point_id, version: RecordingCsms(charge_point_id, version, log=self.received),
+            lambda charge_point_id, version: RecordingCsms(charge_point_id, version, log=self.received, slow=self.slow),
             versions=["1.6"],
         )
         self._options = serve_options

@@ -29,7 +29,7 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
-from ocpprpc import ActionNotSupported, InternalError, OcppModel, Role, Side
+from ocpprpc import ActionNotSupported, ChargePoint, InternalError, OcppModel, Role, Side
 from ocpprpc._versions import VERSIONS
 from ocpprpc.gateway import Gateway
 from ocpprpc.messages import v12, v15, v16
@@ -725,7 +725,7 @@ async def test_what_a_central_system_sends_wrong_is_answered_and_the_charger_is_
         cp = Charger("CP15", "1.5")
         async with soap.connect(cp, urls[0], **FAST):
             await cp.call(v15.HeartbeatRequest())
-            wrong = [
+            wrong: list[tuple[str, dict[str, Any], str | None]] = [
                 ("Reset", {"type": "Sideways"}, "TypeConstraintViolation"),
                 ("Reset", {}, "OccurenceConstraintViolation"),
                 ("Frobnicate", {}, "NotImplemented"),
@@ -775,3 +775,25 @@ async def test_a_soap_charger_that_stopped_waiting_costs_no_traceback(caplog: py
             await asyncio.sleep(0.1)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert not any(r.exc_info for r in caplog.records)
+
+
+@bounded(15)
+async def test_a_central_system_slow_to_answer_a_start_transaction_still_answers_the_charger_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The gateway's upstream attempts time out (0.2 s here) three times while the central system works on
+    the StartTransaction (1 s): its outbox stops waiting, the gateway does not; the message is sent again
+    with its first id (which our central system recognises), and the charger gets the one answer."""
+    monkeypatch.setattr(Role, "call_timeout", 0.2)
+    monkeypatch.setattr(ChargePoint, "transaction_message_retry_interval", 0.05)
+    async with OurCsms() as csms, Gateway(csms.url, **FAST) as gateway, gateway_serving(gateway) as urls:
+        cp = Charger("CP-SLOW", "1.5")
+        async with soap.connect(cp, urls[0], **FAST):
+            await cp.call(v15.HeartbeatRequest())
+            csms.slow["StartTransaction"] = 1.0
+            started = await cp.call(START_15, timeout=5)
+            assert started.transaction_id == RecordingCsms.TRANSACTION_ID
+            attempts = csms.of("StartTransaction")
+            assert len(attempts) >= 3 and len({a.message_id for a in attempts}) == 1  # one message, sent again
+            assert len(csms.server["CP-SLOW"].received) == 2  # handled once (with the Heartbeat)
+            assert gateway.status()[0].queued == 0

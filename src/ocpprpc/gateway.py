@@ -13,7 +13,7 @@ is its central system, in the charger's own version and transport.
   central system's 1.6 answer goes back translated down.
 * **Upstream**, one :class:`~ocpprpc.roles.ChargePoint` (1.6) per downstream identity, connected with
   :func:`ocpprpc.transports.websocket.connect` to ``<upstream_url>/<upstream id>`` (Basic auth per
-  charge point, TLS), started when the charger first appears. The central system's requests are
+  charge point, TLS), started when the charger first connects. The central system's requests are
   forwarded down (translated down; one the charger's version cannot express is answered
   ``NotSupported`` with the reason, so the central system sees what its charger cannot do).
 * **Identity**: the downstream id (SOAP chargeBoxIdentity, the OCPP-J URL segment) is the upstream id,
@@ -21,13 +21,28 @@ is its central system, in the charger's own version and transport.
 * **Nothing lost, nothing twice**: transaction messages (StartTransaction, StopTransaction,
   MeterValues) go through the upstream charge point's outbox: stored (in SQLite with ``store=``) before
   anything else, delivered in order and once, across outages of the central system and restarts of
-  the gateway. A charger retrying a message with the same id while it is pending joins the first
-  attempt (the role's memory of answered calls) instead of queueing a second copy.
-* **Offline** (the central system unreachable), :class:`OfflinePolicy` decides what a charger is
+  the gateway. Each goes up under an id worked out from the charger's message id and its content
+  (:func:`_upstream_message_id`: the same in every run, another for any other message), so a charger
+  sending a message again with its first id, because no answer reached it, joins the copy already
+  queued (also one a previous run stored) or gets the answer just given (the gateway keeps the last
+  :data:`_REMEMBERED`), instead of queueing a second copy.
+* **Waiting**: only the central system answers a transaction message (or the policy below): the wait
+  has no handler timeout, and a wait given up upstream (timeouts) goes on while the message is queued.
+  A request still waiting when its charger goes, or the gateway closes, is cancelled unanswered (the
+  charger sends it again and is joined to its copy): never answered with an error the gateway made up,
+  and a closing listener does not wait for it.
+* **Offline** (the central system unreachable: not connected and the last attempt failed; a first
+  attempt is waited for, up to ``open_timeout``), :class:`OfflinePolicy` decides what a charger is
   answered without the central system. By default: MeterValues and StopTransaction are confirmed once
   stored (their answers carry nothing the central system decides); a Heartbeat gets the gateway's
   time; nothing else is answered (StartTransaction waits for the central system's answer, an Authorize
   or BootNotification is refused with InternalError): the gateway never invents an authorisation.
+* **What 1.6 cannot carry**: a 1.2 / 1.5 MeterValues without any reading (1.6 requires one) is
+  answered by the gateway, as its answer is empty; the central system's requests the charger's version
+  cannot express are answered NotSupported with the reason (above).
+* **Lifetime of an upstream connection**: from the charger's first request (or, for messages a
+  previous run left in the store, from :meth:`Gateway.start`) until the charger has gone (its
+  connection ended and was not replaced) and nothing of it is queued.
 * **Operability**: one INFO line per forwarded exchange on the ``ocpprpc.gateway`` logger (both forms,
   downstream and upstream, at DEBUG), and :meth:`Gateway.status`: every charge point, its downstream
   version and presence, its upstream link and its queued messages.
@@ -234,7 +249,8 @@ class _Upstream(ChargePoint):
             await self._recover()
 
     async def _delivered(self, entry: _Queued, result: dict[str, Any] | OcppError) -> None:
-        if entry.answer is None:  # stored by a previous run: its answer is kept for the charger's retry
+        if entry.answer is None or entry.answer.done():  # stored by a previous run, or its caller gave up:
+            # the answer is kept all the same, for the charger's retry
             entry.answer = asyncio.get_running_loop().create_future()
             entry.answer.add_done_callback(_retrieve_exception)
             self._gateway._remember(entry.message_id, entry.answer)
@@ -477,8 +493,6 @@ class Gateway:
 
     async def _forward_up(self, downstream: _Downstream, action: str, request: OcppModel) -> OcppModel:
         """A charger's request (translated up to 1.6) → the central system's 1.6 answer, or the policy's."""
-        link = self._upstream_for(downstream.id)
-        upstream = link.charge_point
         _log.debug("gateway: %s %s up: %s", loggable(downstream.id), action, request.to_json_dict())
         task = asyncio.current_task()
         assert task is not None
@@ -486,6 +500,8 @@ class Gateway:
         try:
             if not downstream.connected:  # gone while this request waited its turn: nobody to answer
                 task.cancel()
+            link = self._upstream_for(downstream.id)  # ConnectionClosed once the gateway is closed
+            upstream = link.charge_point
             online = await self._online(link)
             if action in TRANSACTION_ACTIONS:
                 response = await self._relay(downstream, upstream, action, request, online)
