@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LINTED := $(wildcard src codegen tests examples benchmarks)
 
-.PHONY: setup demo test lint typecheck unit regenerate docs bench clean
+.PHONY: setup demo demo-gateway test lint typecheck unit regenerate docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ setup: $(STAMP)
 ## The demo: a central system and two charge points, a full charging session over WebSocket and over SOAP.
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
+
+## A 1.5 SOAP charge point's charging session on a 1.6 OCPP-J central system, through the protocol gateway.
+demo-gateway: $(STAMP)
+	$(BIN)/python examples/demo_gateway.py
 
 ## The whole test suite: lint, strict typing (mypy and basedpyright, no plugins), then every test.
 test: lint typecheck unit
