@@ -29,9 +29,9 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
-from ocpprpc import ActionNotSupported, ChargePoint, InternalError, OcppModel, Role, Side
+from ocpprpc import ActionNotSupported, ChargePoint, InternalError, OcppModel, Role, Side, UsageError
 from ocpprpc._versions import VERSIONS
-from ocpprpc.gateway import Gateway
+from ocpprpc.gateway import Gateway, OfflinePolicy
 from ocpprpc.messages import v12, v15, v16
 from ocpprpc.messages.examples import example
 from ocpprpc.security import client_context, server_context
@@ -358,6 +358,33 @@ async def test_central_system_down_meter_values_and_stop_confirmed_once_stored_t
             assert [r.action for r in csms.received[online + 4 :]] == ["Heartbeat"]
             [row] = gateway.status()
             assert (row.queued, row.upstream_connected, row.upstream_error) == (0, True, None)
+
+
+@bounded(15)
+async def test_a_stricter_offline_policy_confirms_only_what_it_names() -> None:
+    with pytest.raises(UsageError, match="transaction messages only"):
+        OfflinePolicy(confirm_when_stored=frozenset({"Heartbeat"}))
+    policy = OfflinePolicy(confirm_when_stored=frozenset({"MeterValues"}), local_heartbeat=False)
+    async with (
+        OurCsms() as csms,
+        Gateway(csms.url, policy=policy, **FAST) as gateway,
+        gateway_serving(gateway) as urls,
+    ):
+        cp = Charger("CP-STRICT", "1.5")
+        async with soap.connect(cp, urls[0], **FAST):
+            await cp.call(START_15)
+            await csms.stop()
+            await eventually(lambda: not gateway.status()[0].upstream_connected)
+            with pytest.raises(InternalError, match="unreachable"):
+                await cp.call(v15.HeartbeatRequest())
+            async with asyncio.timeout(1):
+                await cp.call(reading_15(1))  # confirmed once stored
+            stop = asyncio.create_task(cp.call(STOP_15))
+            await asyncio.sleep(0.3)
+            assert not stop.done() and gateway.status()[0].queued == 2  # waits for the central system
+            await csms.start()
+            assert await stop == translate(csms_answer("StopTransaction"), "1.5")
+            assert [r.action for r in csms.received[-2:]] == ["MeterValues", "StopTransaction"]
 
 
 class ImpatientCharger(Charger):
