@@ -21,11 +21,11 @@ is its central system, in the charger's own version and transport.
 * **Nothing lost, nothing twice**: transaction messages (StartTransaction, StopTransaction,
   MeterValues) go through the upstream charge point's outbox: stored (in SQLite with ``store=``) before
   anything else, delivered in order and once, across outages of the central system and restarts of
-  the gateway. Each goes up under an id worked out from the charger's message id and its content
-  (:func:`_upstream_message_id`: the same in every run, another for any other message), so a charger
-  sending a message again with its first id, because no answer reached it, joins the copy already
-  queued (also one a previous run stored) or gets the answer just given (the gateway keeps the last
-  :data:`_REMEMBERED`), instead of queueing a second copy.
+  the gateway. Each goes up under an id worked out from the charger's message id and its content (a
+  UUID: the same in every run of the gateway, another for any other message), so a charger sending a
+  message again with its first id, because no answer reached it, joins the copy already queued (also
+  one a previous run stored) or gets the answer just given (the gateway keeps the last few thousand),
+  instead of queueing a second copy.
 * **Waiting**: only the central system answers a transaction message (or the policy below): the wait
   has no handler timeout, and a wait given up upstream (timeouts) goes on while the message is queued.
   A request still waiting when its charger goes, or the gateway closes, is cancelled unanswered (the
@@ -97,11 +97,10 @@ _REMEMBERED = 4096
 """How many relayed transaction messages' answers the gateway keeps for retries (a few per charger)."""
 
 _MESSAGE_IDS = uuid.UUID("1f0c5d0e-8a8e-5b7c-9f47-3c1e0a6b2d44")
-"""The namespace of the upstream ids of relayed transaction messages (:func:`_upstream_message_id`)."""
+"""The namespace of the upstream ids of relayed transaction messages (``_upstream_message_id``)."""
 
 _CHARGER_MESSAGE_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("charger_message_id", default=None)
 """The message id of the charger's request being handled (its handler cannot see it otherwise)."""
-"""Seconds between looks at an upstream client connecting (it signals a connection, not a failed attempt)."""
 
 Credentials = Mapping[str, tuple[str, str]] | Callable[[str], tuple[str, str] | None]
 """Upstream HTTP Basic credentials by upstream id: a mapping, or a function (None: no auth)."""
@@ -174,7 +173,7 @@ class _Downstream(CentralSystem):
     def stop_waiting(self) -> None:
         """Cancel the requests still waiting for the central system: their answers can no longer be given
         (nor does a closing listener wait for them). What they stored stays queued; the charger sends them
-        again, unanswered, and is then joined to the copy queued (see :meth:`_Upstream.relay`)."""
+        again, unanswered, and is then joined to the copy queued (see ``_Upstream.relay``)."""
         for task in self.forwarding:
             task.cancel()
 
@@ -218,7 +217,7 @@ class _Upstream(ChargePoint):
 
         A charger sends a message again, with its first id, when it got no answer (its request timed out,
         its connection or the gateway went away meanwhile). The copy upstream has an id worked out from
-        the charger's id and the message (:func:`_upstream_message_id`), the same in every run of the
+        the charger's id and the message (``_upstream_message_id``), the same in every run of the
         gateway, so a retry finds it: still queued (also when a previous run stored it), or answered a
         moment ago (the gateway remembers recent answers). Never a second copy.
         """
@@ -250,7 +249,10 @@ class _Upstream(ChargePoint):
 
     async def _delivered(self, entry: _Queued, result: dict[str, Any] | OcppError) -> None:
         if entry.answer is None or entry.answer.done():  # stored by a previous run, or its caller gave up:
-            # the answer is kept all the same, for the charger's retry
+            if entry.answer is None:  # the answer is kept all the same, for the charger's retry
+                _log.info(
+                    "gateway: %s %s %s stored by a previous run delivered", self.id, entry.action, entry.message_id
+                )
             entry.answer = asyncio.get_running_loop().create_future()
             entry.answer.add_done_callback(_retrieve_exception)
             self._gateway._remember(entry.message_id, entry.answer)
@@ -457,7 +459,7 @@ class Gateway:
 
     async def _downstream_gone(self, downstream_id: str) -> None:
         """The charger left: its upstream connection ends once nothing of it is queued any more (else when
-        the last queued message is delivered: :meth:`_drained`). A connection replaced by the charger's new
+        the last queued message is delivered: ``_drained``). A connection replaced by the charger's new
         one is not a charger leaving: it is still in :attr:`server`."""
         link = self._links.get(self.upstream_id(downstream_id))
         if link is not None:
@@ -483,7 +485,7 @@ class Gateway:
         _log.info("gateway: %s gone; upstream connection closed", loggable(upstream.downstream_id))
 
     def _remember(self, message_id: str, answer: asyncio.Future[dict[str, Any]]) -> None:
-        """Keep the answer of a relayed transaction message for a retry (the last :data:`_REMEMBERED`)."""
+        """Keep the answer of a relayed transaction message for a retry (the last ``_REMEMBERED``)."""
         self._relayed[message_id] = answer
         self._relayed.move_to_end(message_id)
         while len(self._relayed) > _REMEMBERED:
