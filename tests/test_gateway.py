@@ -778,12 +778,6 @@ async def test_what_a_central_system_sends_wrong_is_answered_and_the_charger_is_
         await eventually(lambda: gateway.status() == [] and "CP15" not in csms.server)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transport fault (soap.py, _send_then_after): answering a SOAP request whose client has stopped "
-    "waiting lets aiohttp's ClientConnectionResetError ('Cannot write to closing transport') out of "
-    "response.write_eof(), which aiohttp logs at ERROR with a traceback ('Error handling request')",
-)
 @bounded(15)
 async def test_a_soap_charger_that_stopped_waiting_costs_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
     """A charger's request that outlives its HTTP timeout is answered into a closed connection once the

@@ -226,6 +226,9 @@ _LINGERING_TIME = 1.0
 closes, so that the client receives the refusal rather than a reset (aiohttp's default is 10, and its
 shutdown waits that long for such a connection even after the client has gone)."""
 
+_SHUTDOWN_TIMEOUT = 5.0
+"""Seconds the requests still being handled get to answer when an endpoint closes (aiohttp's default is 60)."""
+
 _MAX_URL_LENGTH = 2048
 
 
@@ -632,9 +635,15 @@ async def _send_then_after(
 ) -> web.Response:
     """Send the response now, then run the after-hook in this task: it runs once the answer is on the wire.
 
-    The task is in ``running`` meanwhile, so that closing the endpoint can cancel the hook."""
-    await response.prepare(request)
-    await response.write_eof()
+    The task is in ``running`` meanwhile, so that closing the endpoint can cancel the hook. A peer that
+    stopped waiting (it closed the connection) costs one INFO line, and its after-hook does not run: the
+    answer never reached it, as over OCPP-J."""
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionResetError:  # aiohttp's ClientConnectionResetError: the peer has gone
+        _log.info("the answer to %s could not be sent: the peer closed the connection", request.remote)
+        return response
     if result is not None and result.after is not None:
         task = asyncio.current_task()
         assert task is not None
@@ -842,7 +851,11 @@ class _HttpEndpoint:
         for path, handler in routes:
             app.router.add_post(path, handler)
         self._runner = web.AppRunner(
-            app, access_log=None, keepalive_timeout=self.head_timeout, lingering_time=_LINGERING_TIME
+            app,
+            access_log=None,
+            keepalive_timeout=self.head_timeout,
+            lingering_time=_LINGERING_TIME,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
         )
         await self._runner.setup()
         site = _GuardedSite(
