@@ -302,6 +302,8 @@ def _reject_constant(name: str) -> NoReturn:
 # per call, which is measurable on the per-frame path.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# For the UTF-8 check of decoded text only: json reads 1e999 as inf, which is no concern of that check.
+_TEXT_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True)
 
 
 def decode(text: str | bytes, framework: RpcFramework = OCPP_J_1) -> Frame:
@@ -392,7 +394,7 @@ def _malformed(framework: RpcFramework, mt: int, unique_id: str, what: str) -> F
 def _utf8_problem(value: Any) -> str | None:
     """Why ``value`` (decoded JSON) cannot be written as UTF-8 JSON, or None when it can."""
     try:
-        _ENCODER.encode(value).encode("utf-8")
+        _TEXT_ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError as exc:
         return f"text holds {exc.object[exc.start : exc.end]!r}, which UTF-8 cannot carry (a lone surrogate)"
     except RecursionError:
