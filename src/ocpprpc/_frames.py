@@ -77,9 +77,13 @@ from __future__ import annotations
 
 import enum
 import json
+import sys
 import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn, TypeAlias
+
+from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
 
 from .errors import ErrorCode, OcppError, UsageError
 
@@ -100,9 +104,11 @@ __all__ = [
     "call_error_for",
     "call_result_error_for",
     "decode",
+    "decode_payload",
     "encode",
     "framework_of",
     "new_unique_id",
+    "split_call",
 ]
 
 MAX_ID_LENGTH = 36
@@ -383,6 +389,73 @@ def decode(text: str | bytes, framework: RpcFramework = OCPP_J_1) -> Frame:
     if mt == 4:
         return CallErrorFrame(unique_id, code, description, details)
     return CallResultErrorFrame(unique_id, code, description, details)
+
+
+_PARSER_MAX_DIGITS = 4300
+"""The longest integer pydantic's JSON parser reads, as Python's default ``sys.get_int_max_str_digits()``."""
+
+_JSON_OBJECT = SchemaValidator(cs.typed_dict_schema({}, extra_behavior="ignore"))
+"""Parses a JSON object to the end with pydantic's parser, and builds nothing of it: the check that a
+payload is well-formed JSON (an object) at a fraction of the cost of ``json.loads``."""
+
+
+def split_call(text: str, framework: RpcFramework = OCPP_J_1) -> tuple[str, str, str] | None:
+    """A well-formed CALL's id, action and payload *text*; None when not sure: then :func:`decode` it.
+
+    When this returns ``(unique_id, action, payload)``, ``decode(text, framework)`` gives
+    ``Call(unique_id, action, decode_payload(payload))``; only the payload is left as JSON text, so that
+    it can be validated straight from it by pydantic's JSON parser without building the dicts decode()
+    builds (the OCPP-J link's fast path: it saves about half of what reading a request costs). It
+    takes the form every implementation sends, ``[2,"<id>","<action>",{...}]`` with no white space
+    between the elements, no escape in the id or the action and no ``\\u`` escape anywhere, and
+    checks the payload with pydantic's parser, which reads JSON as ``json`` does but for two things it
+    takes and decode() refuses: ``NaN`` / ``Infinity``, and integers longer than
+    ``sys.get_int_max_str_digits()`` when that limit was lowered; a text that might hold either is not
+    taken. None is no verdict on the frame.
+    """
+    if not text.startswith('[2,"') or text[-1] != "]":
+        return None
+    id_end = text.find('"', 4)
+    if id_end < 5 or not text.startswith(',"', id_end + 1):
+        return None
+    action_end = text.find('"', id_end + 3)
+    if action_end < 0 or not text.startswith(",{", action_end + 1):
+        return None
+    unique_id = text[4:id_end]
+    action = text[id_end + 3 : action_end]
+    # A backslash or a control character reads differently, or not at all, as JSON (isprintable() is
+    # also False for some other characters: they take the long way, which costs only time).
+    if not unique_id.isprintable() or not action.isprintable() or "\\" in unique_id or "\\" in action:
+        return None
+    longest = framework.max_id_length
+    if longest is not None and len(unique_id) > longest:
+        return None
+    if not text.isascii():  # O(1); as in decode(): a str that did not come from strict UTF-8
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    if "\\" in text and "\\u" in text:  # a lone surrogate is refused by decode(); left to it
+        return None
+    payload = text[action_end + 2 : -1]
+    if "NaN" in payload or "Infinity" in payload:
+        return None
+    digits = sys.get_int_max_str_digits()
+    if 0 < digits < _PARSER_MAX_DIGITS:
+        return None
+    try:
+        _JSON_OBJECT.validate_json(payload)
+    except ValidationError:
+        return None
+    return unique_id, action, payload
+
+
+def decode_payload(payload: str) -> dict[str, Any]:
+    """The payload of a CALL :func:`split_call` took, decoded as :func:`decode` decodes it."""
+    value: _Json = _DECODER.decode(payload)
+    if type(value) is not dict:  # split_call made sure of it
+        raise UsageError("not the payload of a CALL split_call() took")
+    return value
 
 
 def _malformed(framework: RpcFramework, mt: int, unique_id: str, what: str) -> FrameError:

@@ -65,7 +65,7 @@ import asyncio
 import collections
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from ._framelog import frame_labels, frame_logger
 from ._frames import (
@@ -83,6 +83,7 @@ from ._frames import (
     encode,
     framework_of,
     new_unique_id,
+    split_call,
 )
 from ._identity import loggable
 from ._link import RawAnswer
@@ -193,8 +194,9 @@ class OcppJLink:
         self.close_reason = ""
         self._out_label, self._in_label = frame_labels(role.side, role.id)
         self._who = loggable(role.id)
+        self._payload_text = role._takes_payload_text()
         # inbound CALLs: waiting, being handled (some of those lent their turn), worker tasks
-        self._calls: collections.deque[Call | Send] = collections.deque()
+        self._calls: collections.deque[_Inbound] = collections.deque()
         self._running = 0
         self._lenders: set[asyncio.Task[Any]] = set()  # workers whose handler waits for the peer
         self._workers = 0  # counted at once (a task's done callback would run a loop iteration late)
@@ -368,21 +370,22 @@ class OcppJLink:
             return None
         if frame_logger.isEnabledFor(logging.INFO):
             frame_logger.info("%s %s", self._in_label, loggable(message, None))
+        in_progress = len(self._calls) + self._running
+        if self._payload_text and in_progress <= self._max_queued_calls:
+            # The usual CALL, taken without decoding its payload (the role validates it from the text);
+            # anything split_call is not sure of is decoded, so every fault is answered as before.
+            parts = split_call(message, self._framework)
+            if parts is not None:
+                self._admit(_CallText(*parts), in_progress)
+                return None
         try:
             frame = decode(message, self._framework)
         except FrameError as error:
             return self._on_bad_frame(error)
         if type(frame) is Call or type(frame) is Send:  # (inline: the per-frame path)
-            in_progress = len(self._calls) + self._running
             if in_progress > self._max_queued_calls:
                 return self._refuse(frame, in_progress)
-            self._strikes = 0
-            if in_progress >= self.peak_calls:
-                self.peak_calls = in_progress + 1
-            if self._workers <= len(self._lenders):  # nobody holds the turn: this CALL takes it
-                self._spawn_worker(frame)
-            else:
-                self._calls.append(frame)
+            self._admit(frame, in_progress)
             return None
         if type(frame) is CallResult:
             self._resolve(frame.unique_id, frame.payload, None, message)
@@ -392,6 +395,16 @@ class OcppJLink:
             assert type(frame) is CallResultErrorFrame
             self._on_result_refused(frame)
         return None
+
+    def _admit(self, call: _Inbound, in_progress: int) -> None:
+        """Take a CALL (or SEND) that the bound on CALLs in progress admits: handled now, or queued."""
+        self._strikes = 0
+        if in_progress >= self.peak_calls:
+            self.peak_calls = in_progress + 1
+        if self._workers <= len(self._lenders):  # nobody holds the turn: this CALL takes it
+            self._spawn_worker(call)
+        else:
+            self._calls.append(call)
 
     def _on_result_refused(self, frame: CallResultErrorFrame) -> None:
         """The peer could not process our CALLRESULT ``frame.unique_id``: the role hears of it; nothing is sent."""
@@ -509,14 +522,14 @@ class OcppJLink:
         if self._calls and self._workers - len(self._lenders) < 1 and not self._closed:
             self._spawn_worker(self._calls.popleft())
 
-    def _spawn_worker(self, call: Call | Send) -> None:
+    def _spawn_worker(self, call: _Inbound) -> None:
         self._workers += 1
         self._running += 1  # counted from now: the task starts a loop iteration later
         task = asyncio.create_task(self._work(call))
         self._worker_tasks.add(task)
         task.add_done_callback(self._worker_tasks.discard)
 
-    async def _work(self, call: Call | Send) -> None:
+    async def _work(self, call: _Inbound) -> None:
         """Handle ``call``, then the waiting CALLs while no other worker holds the turn.
 
         Handlers run in this task, so :meth:`request` can tell when one of them calls the peer (and
@@ -538,11 +551,15 @@ class OcppJLink:
         finally:
             self._workers -= 1
 
-    async def _serve(self, call: Call | Send) -> None:
-        if type(call) is Send:
+    async def _serve(self, call: _Inbound) -> None:
+        if type(call) is _CallText:
+            result = await self._role._handle_call(call.action, call.payload, call.unique_id)
+        elif type(call) is Call:
+            result = await self._role.handle_call(call.action, call.payload, call.unique_id)
+        else:
+            assert type(call) is Send
             await self._role.handle_send(call.action, call.payload, call.unique_id)  # never answered
             return
-        result = await self._role.handle_call(call.action, call.payload, call.unique_id)
         error = result.error
         if error is not None:
             if not error.remote:
@@ -609,6 +626,21 @@ class OcppJLink:
                     break
         finally:
             await closing
+
+
+class _CallText:
+    """A well-formed CALL whose payload is still its JSON text (see :func:`~ocpprpc._frames.split_call`)."""
+
+    __slots__ = ("action", "payload", "unique_id")
+
+    def __init__(self, unique_id: str, action: str, payload: str) -> None:
+        self.unique_id = unique_id
+        self.action = action
+        self.payload = payload
+
+
+_Inbound: TypeAlias = "Call | Send | _CallText"
+"""What waits in a link's queue of the peer's CALLs."""
 
 
 def _remote_error(frame: CallErrorFrame) -> OcppError:

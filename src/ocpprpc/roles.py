@@ -39,7 +39,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import ValidationError
 
 from ._dispatch import HandlerTable
-from ._frames import new_unique_id
+from ._frames import decode_payload, new_unique_id
 from ._identity import loggable
 from ._lenient import repair
 from ._link import Link, RawAnswer, RawLink, SendLink
@@ -393,6 +393,12 @@ class Role:
         With the request's ``message_id``, a transaction message answered before under the same id (a
         retry whose first answer was lost) gets that answer again without running the handler twice.
         """
+        return await self._handle_call(action, payload, message_id)
+
+    async def _handle_call(self, action: str, payload: dict[str, Any] | str, message_id: str | None) -> InboundResult:
+        """:meth:`handle_call`; ``payload`` may also be the JSON text of a payload that the OCPP-J link found
+        well-formed (:func:`~ocpprpc._frames.split_call`): the request is then validated straight from
+        it, with the same outcome as from the decoded payload, and in about half the time."""
         if message_id is None or action not in TRANSACTION_ACTIONS:
             return await self._answer(action, payload)
         earlier = self.answered.get(action, message_id)
@@ -467,26 +473,26 @@ class Role:
                 "handler for unconfirmed %s returned %s; nothing is sent back for it", spec.name, type(result).__name__
             )
 
-    async def _answer(self, action: str, payload: dict[str, Any]) -> InboundResult:
+    async def _answer(self, action: str, payload: dict[str, Any] | str) -> InboundResult:
         version = self._version
         spec = version.received_by(self.side).get(action)
         if spec is None:
-            if action in version.initiated_by(self.side):
-                return InboundResult(
-                    None, ActionNotSupported(f"{action} is sent by a {self.side.value}, not received by one")
-                )
-            if action in version.sent_by(self.side) or action in version.sent_by(self.side.other):
-                return InboundResult(
-                    None, ActionNotSupported(f"{action} is an unconfirmed message (SEND) in OCPP {version.version}")
-                )
-            return InboundResult(None, ActionNotImplemented(f"unknown action {action!r} in OCPP {version.version}"))
-        try:
-            request: OcppModel = spec.request.model_validate(payload)
-        except ValidationError as exc:
-            repaired, error = await self._invalid(spec.name, spec.request, payload, exc, "request")
-            if repaired is None:
-                return InboundResult(None, error)
-            request = repaired
+            return self._not_received(action)
+        request: OcppModel | None = None
+        if type(payload) is str:
+            try:
+                request = spec.request.__pydantic_validator__.validate_json(payload)
+            except Exception:  # told as it always was, from the decoded payload
+                payload = decode_payload(payload)
+        if request is None:
+            assert not isinstance(payload, str)
+            try:
+                request = spec.request.model_validate(payload)
+            except ValidationError as exc:
+                repaired, error = await self._invalid(spec.name, spec.request, payload, exc, "request")
+                if repaired is None:
+                    return InboundResult(None, error)
+                request = repaired
         canonical = self._canonical
         if canonical is not None and canonical is not version:
             try:
@@ -529,6 +535,25 @@ class Role:
         return InboundResult(answer, None, after)
 
     # -- internals ------------------------------------------------------------------------------------
+
+    def _not_received(self, action: str) -> InboundResult:
+        """The answer to a request of an action this side does not receive in the connection's version."""
+        version = self._version
+        if action in version.initiated_by(self.side):
+            return InboundResult(
+                None, ActionNotSupported(f"{action} is sent by a {self.side.value}, not received by one")
+            )
+        if action in version.sent_by(self.side) or action in version.sent_by(self.side.other):
+            return InboundResult(
+                None, ActionNotSupported(f"{action} is an unconfirmed message (SEND) in OCPP {version.version}")
+            )
+        return InboundResult(None, ActionNotImplemented(f"unknown action {action!r} in OCPP {version.version}"))
+
+    @classmethod
+    def _takes_payload_text(cls) -> bool:
+        """Whether a link may hand this class's objects payloads as JSON text (:meth:`_handle_call`): not
+        when a subclass overrides :meth:`handle_call`, which then sees every payload as before."""
+        return cls.handle_call is Role.handle_call
 
     def _timeout(self, timeout: float | None) -> float:
         return self.call_timeout if timeout is None else timeout
