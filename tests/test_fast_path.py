@@ -356,3 +356,25 @@ async def test_an_invalid_payload_is_told_decoded_as_before() -> None:
     assert fast[2] == [("MeterValues", {**METER_VALUES, "connectorId": "1"}, "TypeConstraintViolation")]
     assert fast[0][0].startswith('[4,"2","TypeConstraintViolation",')
     await asyncio.sleep(0)
+
+
+# -- answers: to_json_dict asks the serializer directly --------------------------------------------------
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_to_json_dict_is_model_dump_in_json_mode_by_alias_without_nones(version: str) -> None:
+    registry = VERSIONS[version]
+    models = [
+        model.model_validate(example_payload(model, optional=optional))
+        for spec in registry.actions
+        for model in (spec.request, spec.response)
+        for optional in (True, False)
+    ]
+    assert models
+    for model in models:
+        assert model.to_json_dict() == model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def test_to_json_dict_keeps_a_vendor_key_whose_value_is_null() -> None:
+    request = v201.HeartbeatRequest.model_validate({"customData": {"vendorId": "ACME", "gone": None, "n": 1.5}})
+    assert request.to_json_dict() == {"customData": {"vendorId": "ACME", "gone": None, "n": 1.5}}

@@ -266,8 +266,16 @@ class OcppModel(BaseModel):
     """The XML facts of this model; set by the generated code."""
 
     def to_json_dict(self) -> dict[str, Any]:
-        """This model as an OCPP-J payload: wire names, absent fields left out, JSON types only."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """This model as an OCPP-J payload: wire names, absent fields left out, JSON types only.
+
+        ``model_dump(mode="json", by_alias=True, exclude_none=True)``, asked of the serializer directly:
+        model_dump's own keyword handling costs as much as serialising a small model (a Heartbeat
+        response: 29k instructions that way, 18k this way), and every answer goes through here.
+        """
+        payload: dict[str, Any] = self.__pydantic_serializer__.to_python(
+            self, mode="json", by_alias=True, exclude_none=True
+        )
+        return payload
 
 
 def _is_list(value: object) -> TypeGuard[list[Any]]:
