@@ -20,6 +20,13 @@ disconnected one's for ``replay_memory_ttl`` seconds, and of at most ``max_remem
 disconnected charge points (the longest gone are forgotten first). Nothing else is kept for an id
 after its connection ends, so charge points coming and going (or a peer inventing ids) cannot grow the
 server's memory without bound.
+
+A server given a :class:`~ocpprpc.cluster.Cluster` (``cluster=``) is one node of a central system spread
+over several processes: :meth:`CentralSystemServer.call` reaches a charge point connected to any node,
+each connection registered here is registered in the cluster too (a charge point reconnecting to
+another node is closed here), and the memory of answers is shared by every node (see
+:mod:`ocpprpc.cluster`). The registry itself (``in``, ``len``, ``server[id]``, listeners) stays this
+process's; the cluster's is ``cluster.presence``.
 """
 
 from __future__ import annotations
@@ -30,13 +37,16 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._versions import DEFAULT_VERSIONS, resolve_version
 from .connection import Connection, Link, RawAnswer
 from .errors import OcppRpcError, UsageError
 from .messages._base import OcppModel, OcppRequest, OcppVersion
 from .roles import REPLAY_MEMORY_TTL, AnsweredCalls, CentralSystem
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 __all__ = ["MAX_REMEMBERED_CHARGE_POINTS", "CentralSystemServer", "RoleFactory", "UnknownChargePoint"]
 
@@ -86,6 +96,9 @@ class CentralSystemServer(Generic[CS]):
     ``max_remembered_charge_points`` (default :data:`MAX_REMEMBERED_CHARGE_POINTS`) bounds how many
     disconnected charge points are remembered at once. A retry arriving after either limit dropped its
     answer is handled again, as after a server restart.
+
+    ``cluster``: a :class:`~ocpprpc.cluster.Cluster` node this server is part of (one server per node);
+    start it (``async with cluster:``) around the transports.
     """
 
     def __init__(
@@ -97,6 +110,7 @@ class CentralSystemServer(Generic[CS]):
         on_disconnect: Listener[CS] | None = None,
         replay_memory_ttl: float = REPLAY_MEMORY_TTL,
         max_remembered_charge_points: int = MAX_REMEMBERED_CHARGE_POINTS,
+        cluster: Cluster | None = None,
     ) -> None:
         if replay_memory_ttl < 0 or max_remembered_charge_points < 0:
             raise UsageError("replay_memory_ttl and max_remembered_charge_points cannot be negative")
@@ -130,6 +144,10 @@ class CentralSystemServer(Generic[CS]):
         self._changed = asyncio.Condition()
         self._on_connect: list[Listener[CS]] = [on_connect] if on_connect else []
         self._on_disconnect: list[Listener[CS]] = [on_disconnect] if on_disconnect else []
+        self.cluster = cluster
+        """The cluster node this server is part of, or None."""
+        if cluster is not None:
+            cluster._attach_server(self)
 
     @property
     def charge_points(self) -> Mapping[str, CS]:
@@ -167,8 +185,12 @@ class CentralSystemServer(Generic[CS]):
         """Call the charge point ``charge_point_id``, over whatever transport it is connected by.
 
         Raises :class:`UnknownChargePoint` when it is not connected, and what :meth:`Role.call
-        <ocpprpc.roles.Role.call>` raises.
+        <ocpprpc.roles.Role.call>` raises. With a ``cluster``, a charge point connected to another node is
+        called through it, with the same results (:meth:`Cluster.call <ocpprpc.cluster.ClusterClient.call>`).
         """
+        role = self._connected.get(charge_point_id)
+        if role is None and self.cluster is not None:
+            return await self.cluster.call(charge_point_id, request, timeout=timeout)
         return await self[charge_point_id].call(request, timeout=timeout)
 
     async def call_raw(
@@ -212,7 +234,11 @@ class CentralSystemServer(Generic[CS]):
             )
         answered = self._answered.get(charge_point_id)
         if answered is None:
-            answered = self._answered[charge_point_id] = AnsweredCalls(self.replay_memory_ttl)
+            answered = self._answered[charge_point_id] = (
+                AnsweredCalls(self.replay_memory_ttl)
+                if self.cluster is None
+                else self.cluster.answers_for(charge_point_id, self.replay_memory_ttl)
+            )
         # Counted as released until attached (and again once detached), so a connection that fails
         # before it is attached leaves nothing behind for good.
         self._release(charge_point_id)
@@ -227,6 +253,8 @@ class CentralSystemServer(Generic[CS]):
         self._connected[role.id] = role
         self._answered.setdefault(role.id, role.answered)  # in case it was forgotten since accept()
         self._released.pop(role.id, None)  # kept while connected
+        if self.cluster is not None:  # registered cluster-wide before anything can take long (on_connect)
+            await self.cluster.claim(role, link, version)
         # Attach first: closing the old connection may take a closing handshake's time, and meanwhile
         # calls to this charge point must already reach the new one.
         await role.attach(link, version)
@@ -243,6 +271,8 @@ class CentralSystemServer(Generic[CS]):
             del self._connected[role.id]
             self._release(role.id)
             self._forget_released()
+            if self.cluster is not None:
+                await self.cluster.release(role)
         await role.detach(link)
         await self._notify(self._on_disconnect, role)
 

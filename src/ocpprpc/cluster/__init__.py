@@ -1,0 +1,87 @@
+"""A central system spread over several processes and machines, on NATS (the ``cluster`` extra).
+
+Each process is a *node*: a :class:`CentralSystemServer <ocpprpc.server.CentralSystemServer>` given a
+:class:`Cluster`; its transports accept charge points as usual. A process that holds no sockets (a
+backend, an API) joins as a :class:`ClusterClient`. All of them connect to one NATS deployment (a
+server, or a NATS cluster of three), or to an :class:`EmbeddedNats` the library starts when no URL is
+given::
+
+    cluster = Cluster("nats://nats-1:4222,nats://nats-2:4222", node_id="cs-1", events=True)
+    server = CentralSystemServer(MyCentralSystem, cluster=cluster)
+    async with cluster, websocket.serve(server, "0.0.0.0", 9000):
+        await server.call("CP1", v16.ResetRequest(type="Soft"))  # whichever node holds CP1
+
+The contract
+------------
+Names (``prefix`` ``ocpprpc`` by default; ids on NATS are tokens, see :func:`encode_token`):
+
+==================================================  ===============================================================
+``<prefix>.call.<charge point>``                    request/reply: call a charge point (:mod:`._wire` has the JSON)
+``<prefix>.node.<node>.ping``                       request/reply: is the node there
+``<prefix>.events.<version>.<action>.<cp>``         stream ``<prefix>_events``: inbound calls and answers
+key-value ``<prefix>_presence``                     key: charge point; value: :class:`ChargePointInfo` as JSON
+key-value ``<prefix>_nodes``                        key: node; value: ``{"node", "ttl", "at", "since"}``
+key-value ``<prefix>_answers``                      key: ``<charge point>.<action>.<message id>``; the answers
+==================================================  ===============================================================
+
+Guarantees:
+
+* **Calls from anywhere.** ``server.call`` (a charge point held elsewhere) and :meth:`ClusterClient.call`
+  return the typed response or raise what a local call raises: the same :class:`~ocpprpc.errors.OcppError`
+  subclass (``remote``, ``raw_code`` kept), :class:`~ocpprpc.server.UnknownChargePoint` *at once* when
+  no node holds the charge point (NATS "no responders"), :class:`~ocpprpc.errors.CallTimeout`,
+  :class:`~ocpprpc.errors.ConnectionClosed`, :class:`~ocpprpc.errors.UsageError` (e.g. a request
+  model of another version than the charge point's connection). A call to a charge point on this node
+  never leaves the process.
+* **Presence** (:class:`Presence`, ``cluster.presence``): every member's copy of which charge point is
+  connected to which node, by which transport and version, since when; connect / disconnect listeners on
+  every member.
+* **One owner.** A charge point registered on a node is written to presence; the latest registration
+  wins, and the node holding an older connection of it closes that connection as soon as it sees the
+  newer one (milliseconds), so calls go to the newest connection and no two nodes keep serving it.
+* **Events** (``events=True``): every inbound call and its answer is in a durable stream before the
+  answer goes back (see :mod:`._events` for the JSON), for consumers in any language, at least once.
+* **Exactly once across nodes**: a transaction message retried after a reconnect to another node is
+  answered from the answers bucket, not handled again (see :mod:`._answers`).
+
+Failures:
+
+* NATS unreachable from a node: its charge points keep working (their calls are local); a call to a
+  charge point held elsewhere fails at once with :class:`ClusterUnavailable` (a ConnectionClosed);
+  calls waiting for another node fail the same way; events and answers wait in memory; the node rejoins
+  by itself when NATS is back (re-registering its charge points: the later connection of a charge point
+  that moved meanwhile wins).
+* A node killed: its subscriptions vanish with its NATS connection, so calls to its charge points fail at
+  once with UnknownChargePoint, and calls already waiting for it with ConnectionClosed within about a
+  second (each caller checks the node it waits for); its charge points leave presence ``node_ttl``
+  seconds (default 5) after its last heartbeat, and reconnect to the other nodes.
+* NATS restarted (or one server of a NATS cluster lost): members reconnect by themselves and rejoin.
+"""
+
+from __future__ import annotations
+
+from ._answers import ClusterAnswers
+from ._calls import ClusterUnavailable
+from ._cluster import Cluster, ClusterClient
+from ._embedded import EmbeddedNats, find_nats_server
+from ._events import Event
+from ._presence import ChargePointInfo, NodeInfo, Presence
+from ._subjects import Names, decode_token, encode_token
+from ._wire import ClusterError
+
+__all__ = [
+    "ChargePointInfo",
+    "Cluster",
+    "ClusterAnswers",
+    "ClusterClient",
+    "ClusterError",
+    "ClusterUnavailable",
+    "EmbeddedNats",
+    "Event",
+    "Names",
+    "NodeInfo",
+    "Presence",
+    "decode_token",
+    "encode_token",
+    "find_nats_server",
+]

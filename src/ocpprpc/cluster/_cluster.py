@@ -1,0 +1,568 @@
+"""A cluster member: :class:`ClusterClient` (calls and presence, no sockets) and :class:`Cluster` (a node).
+
+The life of a member: :meth:`ClusterClient.start` starts connecting to NATS in the background (or first
+starts an embedded ``nats-server`` when no URL is given) and waits up to ``join_timeout`` for the first
+join; a member that cannot join yet keeps trying (local charge points are served all the same). Each
+time the connection comes up (the first time and after every reconnection) the member *joins*: it makes
+sure the buckets and the stream exist, reloads the presence view, and a node then beats, re-registers
+the charge points it holds (settling any charge point that connected elsewhere meanwhile: the later
+connection wins), subscribes to their call subjects and writes what waited for NATS. When the
+connection goes down, calls waiting for a reply fail (:class:`ClusterUnavailable`), new remote calls
+fail at once, and the presence view stays as last seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._identity import loggable
+from ..connection import Link
+from ..errors import UsageError
+from ..messages._base import OcppModel, OcppRequest, OcppVersion
+from ..roles import REPLAY_MEMORY_TTL, CentralSystem
+from ._answers import AnswerStore, ClusterAnswers
+from ._bus import Bucket, Bus, BusDown
+from ._calls import Caller, Responder
+from ._embedded import EmbeddedNats
+from ._events import EventPublisher
+from ._presence import ChargePointInfo, Held, Presence
+from ._subjects import Names, encode_token
+
+if TYPE_CHECKING:
+    from ..server import CentralSystemServer
+
+__all__ = ["Cluster", "ClusterClient"]
+
+R = TypeVar("R", bound=OcppModel)
+
+_log = logging.getLogger("ocpprpc.cluster")
+
+DEFAULT_HEARTBEAT = 1.0
+DEFAULT_NODE_TTL = 5.0
+DEFAULT_EVENTS_MAX_AGE = 7 * 24 * 3600.0
+_NODES_BUCKET_TTL = 3600.0
+"""How long a heartbeat stays in the nodes bucket at most (leftovers of nodes nobody saw die)."""
+
+
+class ClusterClient:
+    """A member of the cluster that holds no charge point: calls any charge point, sees presence.
+
+    For a backend or API process: ``async with ClusterClient("nats://nats:4222") as client: await
+    client.call("CP1", v16.ResetRequest(type="Soft"))``. ``nats_url`` is one URL, a comma-separated list or
+    a sequence of URLs of the NATS cluster; None starts an embedded ``nats-server`` (:class:`EmbeddedNats`,
+    its URL in :attr:`nats_url` once started). ``prefix`` names the subjects, buckets and stream (members
+    with the same prefix form one cluster). ``replicas`` is how many NATS servers keep each bucket and the
+    stream when this member creates them (1, or 3 on a three-server NATS cluster). ``nats_options`` go to
+    nats-py's ``connect`` (credentials, TLS, ...).
+    """
+
+    def __init__(
+        self,
+        nats_url: str | Sequence[str] | None = None,
+        *,
+        prefix: str = "ocpprpc",
+        replicas: int = 1,
+        join_timeout: float = 10.0,
+        name: str | None = None,
+        nats_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.names = Names(prefix)
+        if replicas < 1 or join_timeout < 0:
+            raise UsageError("replicas is at least 1 and join_timeout cannot be negative")
+        if isinstance(nats_url, str):
+            servers = [url.strip() for url in nats_url.split(",") if url.strip()]
+        else:
+            servers = list(nats_url) if nats_url is not None else []
+        if nats_url is not None and not servers:
+            raise UsageError("a NATS URL is needed (or None for an embedded nats-server)")
+        self._servers = servers
+        self.embedded: EmbeddedNats | None = None if servers else EmbeddedNats()
+        """The nats-server started for this member when no URL was given."""
+        self.replicas = replicas
+        self.join_timeout = join_timeout
+        self._name = name or f"ocpprpc-{socket.gethostname()}-{os.getpid()}"
+        self._nats_options = dict(nats_options or {})
+        self.presence = self._make_presence()
+        """The connected charge points of the whole cluster (see :class:`Presence`)."""
+        self._bus: Bus | None = None
+        self._caller: Caller | None = None
+        self._joined = asyncio.Event()
+        self._following: asyncio.Task[None] | None = None
+        self._ticking: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def _make_presence(self) -> Presence:
+        return Presence()
+
+    # -- life -----------------------------------------------------------------------------------------
+
+    @property
+    def nats_url(self) -> str:
+        """The NATS URL(s) the member connects to (the embedded server's once started)."""
+        if self.embedded is not None:
+            return self.embedded.url
+        return ",".join(self._servers)
+
+    @property
+    def connected(self) -> bool:
+        """True while joined to the cluster (connected to NATS, its buckets and stream in place)."""
+        return self._joined.is_set() and self._bus is not None and self._bus.up
+
+    async def start(self) -> None:
+        """Start the embedded server (if any) and connect; wait up to ``join_timeout`` for the first join.
+
+        A member that has not joined by then logs a warning and keeps trying in the background.
+        """
+        if self._bus is not None:
+            return
+        if self.embedded is not None:
+            await self.embedded.start()
+            self._servers = [self.embedded.url]
+        self._bus = Bus(self._servers, name=self._name, on_up=self._up, on_down=self._down, options=self._nats_options)
+        self._caller = Caller(self._bus, self.names)
+        self._made(self._bus)
+        self._bus.start()
+        self._ticking = asyncio.create_task(self._tick(), name="ocpprpc-cluster-tick")
+        try:
+            await self.wait_joined(self.join_timeout)
+        except TimeoutError:
+            _log.warning(
+                "cluster: not joined within %g s (NATS %s); serving local charge points, still trying",
+                self.join_timeout,
+                ",".join(self._servers),
+            )
+
+    async def wait_joined(self, timeout: float | None = None) -> None:
+        """Wait until the member is joined (TimeoutError after ``timeout``)."""
+        async with asyncio.timeout(timeout):
+            while not self.connected:
+                await self._joined.wait()
+                if not self.connected:
+                    await asyncio.sleep(0.01)
+
+    async def close(self) -> None:
+        """Leave the cluster, close the connection, stop the embedded server."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._leave()
+        for task in (self._following, self._ticking):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._caller is not None:
+            await self._caller.close()
+        await self.presence.close()
+        if self._bus is not None:
+            await self._bus.close()
+        if self.embedded is not None:
+            await self.embedded.stop()
+
+    async def __aenter__(self) -> ClusterClient:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- calls ----------------------------------------------------------------------------------------
+
+    async def call(self, charge_point_id: str, request: OcppRequest[R], *, timeout: float | None = None) -> R:
+        """Call ``charge_point_id`` wherever it is connected; the typed response.
+
+        Raises what a local :meth:`CentralSystemServer.call <ocpprpc.server.CentralSystemServer.call>`
+        raises: the charge point's :class:`~ocpprpc.errors.OcppError` (``remote=True``),
+        :class:`~ocpprpc.server.UnknownChargePoint` at once when it is connected nowhere,
+        :class:`~ocpprpc.errors.CallTimeout`, :class:`~ocpprpc.errors.ConnectionClosed` (also when the node
+        holding it goes away meanwhile), :class:`~ocpprpc.errors.UsageError`; and
+        :class:`ClusterUnavailable` (a ConnectionClosed) when NATS is unreachable from here.
+        """
+        if self._caller is None:
+            raise UsageError("start the cluster member first (await cluster.start(), or async with)")
+        return await self._caller.call(charge_point_id, request, timeout=timeout)
+
+    # -- joining ----------------------------------------------------------------------------------------
+
+    async def _up(self) -> None:
+        """The connection came up: (re)join until done or it goes down again."""
+        delay = 0.05
+        while self._bus is not None and self._bus.up and not self._closed:
+            try:
+                await self._join(self._bus)
+            except BusDown as exc:
+                _log.info("cluster: joining (JetStream not ready?): %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            self._joined.set()
+            _log.info("cluster: %s joined via %s", self._name, self._bus.connected_url)
+            return
+
+    async def _down(self) -> None:
+        self._joined.clear()
+        self.presence.stopped()
+        if self._caller is not None:
+            self._caller.connection_lost()
+        _log.warning("cluster: %s lost NATS; local charge points still served, rejoining by itself", self._name)
+
+    async def _join(self, bus: Bus) -> None:
+        ttl = None
+        nodes = await bus.bucket(self.names.nodes_bucket, ttl=_NODES_BUCKET_TTL, replicas=self.replicas)
+        presence = await bus.bucket(self.names.presence_bucket, ttl=ttl, replicas=self.replicas)
+        await self._prepare(bus)
+        if self._following is not None:
+            self._following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._following
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._following = asyncio.create_task(self._follow(nodes, presence, ready), name="ocpprpc-cluster-follow")
+        await asyncio.wait({ready, self._following}, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            self._following.result()  # raises why following stopped
+            raise BusDown("the presence bucket could not be loaded")
+        await self._joined_as_member(bus, nodes, presence)
+
+    async def _follow(self, nodes: Bucket, presence: Bucket, ready: asyncio.Future[None]) -> None:
+        try:
+            await self.presence.follow(nodes, presence, ready)
+        except BusDown as exc:
+            if ready.done():  # lost while following: the next join starts again
+                _log.info("cluster: stopped following presence: %s", exc)
+            else:
+                raise
+
+    def _made(self, bus: Bus) -> None:
+        """The connection object exists (not connected yet): make what uses it."""
+
+    async def _prepare(self, bus: Bus) -> None:
+        """What else a member needs in place before it follows presence (a node: its stream, its bucket)."""
+
+    async def _joined_as_member(self, bus: Bus, nodes: Bucket, presence: Bucket) -> None:
+        """What a member does once presence is loaded (a node: beat, register its charge points)."""
+
+    async def _leave(self) -> None:
+        """What a member does before it closes (a node: unregister)."""
+
+    async def _tick(self) -> None:
+        """Every second: nodes that stopped beating leave the view (and a node beats)."""
+        while True:
+            await asyncio.sleep(self._tick_interval())
+            try:
+                self.presence.expire()
+                await self._beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _log.exception("cluster: periodic work failed")
+
+    def _tick_interval(self) -> float:
+        return 0.5
+
+    async def _beat(self) -> None:
+        """A node's heartbeat (none for a client)."""
+
+
+@dataclass(eq=False, slots=True)
+class _Claim:
+    """A charge point this node holds, and what it wrote about it."""
+
+    role: CentralSystem
+    info: ChargePointInfo
+    revision: int | None = None
+    """The presence entry's revision once written (None: not written yet, e.g. NATS away)."""
+
+
+class Cluster(ClusterClient):
+    """A central system node: joined to a :class:`~ocpprpc.server.CentralSystemServer`, it makes the charge
+    points connected to that server reachable from every member, and reaches theirs.
+
+    ``CentralSystemServer(MyCentralSystem, cluster=Cluster("nats://nats:4222"))``, then ``async with
+    cluster:`` around the transports. ``node_id`` names the node in presence (default: host name, process
+    id and a random suffix, so a restarted process is a new node). ``heartbeat`` / ``node_ttl``: a node
+    beats every ``heartbeat`` seconds and counts as gone after ``node_ttl`` seconds of silence (its charge
+    points then leave presence). ``events``: True publishes every inbound call and its answer to the
+    event stream, a collection of action names only those (``{"StartTransaction", "StopTransaction",
+    "MeterValues"}``); ``events_max_age`` is the stream's history in seconds when this node creates it.
+    See :class:`ClusterClient` for the other options.
+    """
+
+    def __init__(
+        self,
+        nats_url: str | Sequence[str] | None = None,
+        *,
+        node_id: str | None = None,
+        events: bool | Collection[str] = False,
+        prefix: str = "ocpprpc",
+        replicas: int = 1,
+        heartbeat: float = DEFAULT_HEARTBEAT,
+        node_ttl: float = DEFAULT_NODE_TTL,
+        events_max_age: float = DEFAULT_EVENTS_MAX_AGE,
+        join_timeout: float = 10.0,
+        nats_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if heartbeat <= 0 or node_ttl < 2 * heartbeat:
+            raise UsageError("heartbeat is positive and node_ttl at least twice the heartbeat")
+        if node_id is not None and (not isinstance(node_id, str) or not node_id or len(node_id) > 64):
+            raise UsageError("a node id is 1 to 64 characters")
+        self.node_id = node_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        """This node's id in presence and in events."""
+        super().__init__(
+            nats_url,
+            prefix=prefix,
+            replicas=replicas,
+            join_timeout=join_timeout,
+            name=f"ocpprpc-node-{self.node_id}",
+            nats_options=nats_options,
+        )
+        self.heartbeat = heartbeat
+        self.node_ttl = node_ttl
+        self.events_max_age = events_max_age
+        self._event_actions: Collection[str] | None = None if events is True else (events or None)
+        self._events_on = events is True or bool(events)
+        self._server: CentralSystemServer[Any] | None = None
+        self._claims: dict[str, _Claim] = {}
+        self._since = datetime.now(UTC)
+        self._nodes_bucket: Bucket | None = None
+        self._presence_bucket: Bucket | None = None
+        self._last_beat = 0.0
+        self._answer_store = AnswerStore(self.names, self.node_id, self.presence.node_alive)
+        self._events: EventPublisher | None = None
+        self._responder: Responder | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.presence.on_entry = self._on_entry
+        self.presence.on_node_gone = self._on_node_gone
+
+    def _make_presence(self) -> Presence:
+        return Presence(self.node_id)
+
+    @property
+    def server(self) -> CentralSystemServer[Any] | None:
+        """The server this node serves the charge points of."""
+        return self._server
+
+    @property
+    def events(self) -> EventPublisher | None:
+        """The event publisher (None unless ``events``): ``published``, ``backlog``, ``dropped`` counts."""
+        return self._events
+
+    def _attach_server(self, server: CentralSystemServer[Any]) -> None:
+        """Called by the server given ``cluster=``: one server per node."""
+        if self._server is not None and self._server is not server:
+            raise UsageError("a Cluster node serves one CentralSystemServer")
+        self._server = server
+
+    # -- for the server -------------------------------------------------------------------------------
+
+    def answers_for(self, charge_point_id: str, ttl: float | None) -> ClusterAnswers:
+        """The memory of answers the server gives a charge point's role objects."""
+        return ClusterAnswers(charge_point_id, ttl, self._answer_store)
+
+    async def claim(self, role: CentralSystem, link: Link, version: OcppVersion) -> None:
+        """A charge point connected to this node (its connection registered with the server): make it ours."""
+        info = ChargePointInfo(
+            role.id, self.node_id, _transport_name(link), version.version, datetime.now(UTC), secrets.token_hex(8)
+        )
+        claim = self._claims[role.id] = _Claim(role, info)
+        if self.connected:
+            await self._write_claim(claim)
+
+    async def release(self, role: CentralSystem) -> None:
+        """A connection of this node ended (and no newer one of the same charge point replaced it here)."""
+        claim = self._claims.get(role.id)
+        if claim is None or claim.role is not role:
+            return
+        del self._claims[role.id]
+        if self._responder is not None:
+            await self._responder.stop_serving(role.id)
+        bucket = self._presence_bucket
+        if claim.revision is not None and bucket is not None and self.connected:
+            with contextlib.suppress(BusDown):
+                await bucket.delete(encode_token(role.id), last=claim.revision)
+
+    async def _write_claim(self, claim: _Claim) -> None:
+        """Write the presence entry of a charge point held here, and take its calls."""
+        bucket, responder = self._presence_bucket, self._responder
+        if bucket is None or responder is None:
+            return
+        await responder.serve(claim.info.charge_point_id)
+        try:
+            revision = await bucket.put(encode_token(claim.info.charge_point_id), _entry_json(claim.info))
+        except BusDown as exc:
+            _log.info("cluster: %s not registered yet: %s", loggable(claim.info.charge_point_id), exc)
+            return
+        if self._claims.get(claim.info.charge_point_id) is not claim:  # released meanwhile: undo
+            with contextlib.suppress(BusDown):
+                await bucket.delete(encode_token(claim.info.charge_point_id), last=revision)
+            return
+        claim.revision = revision
+        self._check_claim(claim.info.charge_point_id, self.presence.held(claim.info.charge_point_id))
+
+    def _on_entry(self, charge_point_id: str, held: Held | None) -> None:
+        """A presence entry changed (seen by the watcher): a charge point of ours may have moved away."""
+        claim = self._claims.get(charge_point_id)
+        if claim is None or claim.revision is None:
+            return
+        if held is None:  # someone deleted our entry (it took us for dead): write it again
+            if self.connected:
+                claim.revision = None
+                self._spawn(self._write_claim(claim))
+            return
+        self._check_claim(charge_point_id, held)
+
+    def _check_claim(self, charge_point_id: str, held: Held | None) -> None:
+        claim = self._claims.get(charge_point_id)
+        if claim is None or held is None or claim.revision is None:
+            return
+        if held.info.connection != claim.info.connection and held.revision > claim.revision:
+            self._lose(claim, held.info)
+
+    def _lose(self, claim: _Claim, winner: ChargePointInfo) -> None:
+        """Another connection of this charge point is newer: close ours (never two owners)."""
+        cp = claim.info.charge_point_id
+        del self._claims[cp]
+        where = "here" if winner.node == self.node_id else f"to node {winner.node}"
+        _log.info(
+            "cluster: charge point %s connected again %s; closing its connection on this node", loggable(cp), where
+        )
+
+        async def close() -> None:
+            if self._responder is not None and cp not in self._claims:
+                await self._responder.stop_serving(cp)
+            await claim.role.close(f"connected again {where}")
+
+        self._spawn(close())
+
+    def _on_node_gone(self, node: str, entries: list[Held], heartbeat_revision: int | None) -> None:
+        """A node stopped beating: delete its leftovers (every node may try; conditional deletes make it safe)."""
+
+        async def clean() -> None:
+            presence, nodes = self._presence_bucket, self._nodes_bucket
+            if presence is None or nodes is None or not self.connected:
+                return
+            with contextlib.suppress(BusDown):
+                for held in entries:
+                    await presence.delete(encode_token(held.info.charge_point_id), last=held.revision)
+                if heartbeat_revision is not None:
+                    await nodes.delete(encode_token(node), last=heartbeat_revision)
+
+        self._spawn(clean())
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def local(self, charge_point_id: str) -> CentralSystem | None:
+        """The role object of a charge point this node holds."""
+        claim = self._claims.get(charge_point_id)
+        return claim.role if claim is not None else None
+
+    # -- joining ----------------------------------------------------------------------------------------
+
+    async def _prepare(self, bus: Bus) -> None:
+        ttl = self._server.replay_memory_ttl if self._server is not None else REPLAY_MEMORY_TTL
+        self._answer_store.bucket = await bus.bucket(self.names.answers_bucket, ttl=ttl or None, replicas=self.replicas)
+        if self._events_on:
+            await bus.ensure_stream(
+                self.names.events_stream,
+                [f"{self.names.prefix}.events.>"],
+                max_age=self.events_max_age,
+                replicas=self.replicas,
+            )
+
+    def _made(self, bus: Bus) -> None:
+        self._responder = Responder(bus, self.names, self.node_id, self.local)
+        if self._events_on:
+            self._events = EventPublisher(bus, self.names, self.node_id, self._event_actions)
+            self._answer_store.events = self._events
+
+    async def _joined_as_member(self, bus: Bus, nodes: Bucket, presence: Bucket) -> None:
+        self._nodes_bucket, self._presence_bucket = nodes, presence
+        assert self._responder is not None
+        await self._responder.start()
+        await self._beat(force=True)
+        # The charge points held here: settle each against what the bucket says (the later connection wins).
+        for cp, claim in list(self._claims.items()):
+            held = self.presence.held(cp)
+            if held is not None and held.info.connection == claim.info.connection:
+                claim.revision = held.revision
+                await self._responder.serve(cp)
+            elif held is not None and held.info.since > claim.info.since and self.presence.node_alive(held.info.node):
+                self._lose(claim, held.info)
+            else:
+                claim.revision = None
+                await self._write_claim(claim)
+        # Entries naming this node that it does not hold: left by its previous life, or released while away.
+        for held in self.presence.entries_of(self.node_id):
+            ours = self._claims.get(held.info.charge_point_id)
+            if ours is None or ours.info.connection != held.info.connection:
+                with contextlib.suppress(BusDown):
+                    await presence.delete(encode_token(held.info.charge_point_id), last=held.revision)
+        await self._answer_store.write_unwritten()
+        if self._events is not None:
+            self._events.flush_soon()
+
+    def _tick_interval(self) -> float:
+        return min(0.5, self.heartbeat / 2)
+
+    async def _beat(self, force: bool = False) -> None:
+        bucket = self._nodes_bucket
+        now = time.monotonic()
+        if (
+            bucket is None
+            or (not self.connected and not force)
+            or (not force and now - self._last_beat < self.heartbeat)
+        ):
+            return
+        self._last_beat = now
+        beat = {"node": self.node_id, "ttl": self.node_ttl, "at": time.time(), "since": self._since.isoformat()}
+        try:
+            await bucket.put(encode_token(self.node_id), json.dumps(beat).encode())
+        except BusDown as exc:
+            _log.debug("cluster: heartbeat not written: %s", exc)
+
+    async def _leave(self) -> None:
+        """Unregister the charge points held here and the node itself; stop taking calls."""
+        if self._responder is not None:
+            await self._responder.close()
+        presence, nodes = self._presence_bucket, self._nodes_bucket
+        if self.connected and presence is not None and nodes is not None:
+            with contextlib.suppress(BusDown):
+                for cp, claim in list(self._claims.items()):
+                    if claim.revision is not None:
+                        await presence.delete(encode_token(cp), last=claim.revision)
+                await nodes.delete(encode_token(self.node_id))
+        self._claims.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._events is not None:
+            await self._events.close()
+
+
+def _entry_json(info: ChargePointInfo) -> bytes:
+    return json.dumps(info.to_json(), separators=(",", ":")).encode()
+
+
+def _transport_name(link: Link) -> str:
+    """``websocket``, ``soap``, ``memory`` for ocpprpc's transports; the link's class name for another."""
+    for thing in (getattr(link, "_channel", None), link):
+        module = type(thing).__module__ if thing is not None else ""
+        if module.startswith("ocpprpc.transports."):
+            return module.rsplit(".", 1)[1]
+    return type(link).__name__
