@@ -29,16 +29,19 @@ from ocpprpc._frames import (
     OCPP_J_21,
     OCPP_J_201,
     Call,
+    CallResult,
     FrameError,
     RpcFramework,
     decode,
     decode_payload,
+    encode,
+    encode_result,
     framework_of,
     split_call,
 )
 from ocpprpc._ocppj import OcppJLink
 from ocpprpc._versions import VERSIONS
-from ocpprpc.errors import ConnectionClosed
+from ocpprpc.errors import ConnectionClosed, UsageError
 from ocpprpc.messages import v16, v201
 from ocpprpc.messages._base import ActionSpec, OcppModel
 from ocpprpc.messages.examples import example_payload
@@ -378,3 +381,54 @@ def test_to_json_dict_is_model_dump_in_json_mode_by_alias_without_nones(version:
 def test_to_json_dict_keeps_a_vendor_key_whose_value_is_null() -> None:
     request = v201.HeartbeatRequest.model_validate({"customData": {"vendorId": "ACME", "gone": None, "n": 1.5}})
     assert request.to_json_dict() == {"customData": {"vendorId": "ACME", "gone": None, "n": 1.5}}
+
+
+# -- answers: encode_result is encode(CallResult(...)) ----------------------------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(unique_id=st.text(min_size=1, max_size=40), payload=st.dictionaries(st.text(max_size=8), _JSON, max_size=5))
+def test_encode_result_writes_what_encode_writes(unique_id: str, payload: dict[str, Any]) -> None:
+    try:
+        expected: str | None = encode(CallResult(unique_id, payload))
+    except UsageError as exc:
+        expected = None
+        with pytest.raises(UsageError) as caught:
+            encode_result(unique_id, payload)
+        assert str(caught.value) == str(exc)
+    if expected is not None:
+        assert encode_result(unique_id, payload) == expected
+
+
+@pytest.mark.parametrize(
+    ("unique_id", "payload"),
+    [
+        ("1", {"a": float("nan")}),
+        ("1", {"a": object()}),
+        ("1", {"a": "\ud800"}),
+        ("\udc00", {}),
+        ("\udc00", {"a": 1}),
+    ],
+)
+def test_encode_result_refuses_what_encode_refuses_in_the_same_words(unique_id: str, payload: dict[str, Any]) -> None:
+    with pytest.raises(UsageError) as expected:
+        encode(CallResult(unique_id, payload))
+    with pytest.raises(UsageError) as caught:
+        encode_result(unique_id, payload)
+    assert str(caught.value) == str(expected.value)
+
+
+def test_a_circular_payload_is_refused_and_does_not_spoil_the_next_answer() -> None:
+    inner: dict[str, Any] = {"x": 1}
+    payload: dict[str, Any] = {"a": inner, "b": [inner]}
+    payload["self"] = payload
+    with pytest.raises(UsageError, match="Circular reference"):
+        encode_result("1", payload)
+    del payload["self"]
+    assert encode_result("1", payload) == '[3,"1",{"a":{"x":1},"b":[{"x":1}]}]'

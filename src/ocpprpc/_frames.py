@@ -77,8 +77,10 @@ from __future__ import annotations
 
 import enum
 import json
+import json.encoder as _json_encoder
 import sys
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn, TypeAlias
 
@@ -106,6 +108,7 @@ __all__ = [
     "decode",
     "decode_payload",
     "encode",
+    "encode_result",
     "framework_of",
     "new_unique_id",
     "split_call",
@@ -308,6 +311,8 @@ def _reject_constant(name: str) -> NoReturn:
 # per call, which is measurable on the per-frame path.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_encode_string = _json_encoder.encode_basestring
+"""A str as a JSON string, as _ENCODER writes it (ensure_ascii=False)."""
 # For the UTF-8 check of decoded text only: json reads 1e999 as inf, which is no concern of that check.
 _TEXT_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True)
 
@@ -529,6 +534,60 @@ def encode(frame: Frame) -> str:
                 f"cannot encode {type(frame).__name__} {frame.unique_id!r}: {exc.reason} (a lone surrogate)"
             ) from None
     return text
+
+
+def encode_result(unique_id: str, payload: dict[str, Any]) -> str:
+    """``encode(CallResult(unique_id, payload))``: the same text or the same :class:`UsageError`, sooner.
+
+    Every answer goes through here: no frame object, no list around the payload, ``{}`` written as it
+    is (the answer to MeterValues, StatusNotification, TransactionEvent, ...), and the payload encoded by
+    one C encoder kept for the purpose instead of one built per call (the text is the same).
+    """
+    if payload:
+        try:
+            body = _encode_payload(payload)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise UsageError(f"cannot encode CallResult {unique_id!r} as JSON: {exc}") from exc
+    else:
+        body = "{}"
+    text = "[3," + _encode_string(unique_id) + "," + body + "]"
+    if not text.isascii():  # as in encode()
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UsageError(f"cannot encode CallResult {unique_id!r}: {exc.reason} (a lone surrogate)") from None
+    return text
+
+
+def _encode_payload(payload: dict[str, Any]) -> str:
+    """``_ENCODER.encode(payload)`` with a C encoder made once (json makes one, and a closure, per call)."""
+    if _c_encoder is None:
+        return _ENCODER.encode(payload)
+    try:
+        return "".join(_c_encoder(payload, 0))
+    except BaseException:
+        _c_markers.clear()  # the cycle check's marks of a failed call would poison the next one
+        raise
+
+
+def _make_c_encoder(markers: dict[int, Any]) -> Callable[[Any, int], Iterable[str]] | None:
+    """The C encoder ``_ENCODER.encode`` builds per call (json's internals: the arguments
+    ``JSONEncoder.iterencode`` passes), made once; None when this Python's differs in any way."""
+    make: Any = getattr(_json_encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        encoder: Callable[[Any, int], Iterable[str]] = make(
+            markers, _ENCODER.default, _encode_string, None, ":", ",", False, False, False
+        )
+        sample: dict[str, Any] = {"a": [1, -2.5e-7, None, True, "é\n\u2028"], "b": {}, "c": 10**20}
+        return encoder if "".join(encoder(sample, 0)) == _ENCODER.encode(sample) else None
+    except Exception:
+        return None
+
+
+_c_markers: dict[int, Any] = {}
+_c_encoder = _make_c_encoder(_c_markers)
 
 
 def new_unique_id() -> str:

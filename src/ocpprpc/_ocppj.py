@@ -81,6 +81,7 @@ from ._frames import (
     call_result_error_for,
     decode,
     encode,
+    encode_result,
     framework_of,
     new_unique_id,
     split_call,
@@ -561,16 +562,15 @@ class OcppJLink:
             await self._role.handle_send(call.action, call.payload, call.unique_id)  # never answered
             return
         error = result.error
-        if error is not None:
-            if not error.remote:
-                code = self._framework.spell(error.code)
-                _log.info("%s: %s answered with %s", self._who, loggable(call.action, 40), code)
-            frame: CallResult | CallErrorFrame = call_error_for(call.unique_id, error, self._framework)
-        else:
-            assert result.payload is not None
-            frame = CallResult(call.unique_id, result.payload)
         try:
-            text = encode(frame)
+            if error is None:
+                assert result.payload is not None
+                text = encode_result(call.unique_id, result.payload)
+            else:
+                if not error.remote:
+                    code = self._framework.spell(error.code)
+                    _log.info("%s: %s answered with %s", self._who, loggable(call.action, 40), code)
+                text = encode(call_error_for(call.unique_id, error, self._framework))
         except UsageError as exc:  # e.g. a handler echoing text with a lone surrogate
             _log.error(
                 "%s: the answer to %s cannot be sent: %s", self._who, loggable(call.action, 40), loggable(str(exc))
