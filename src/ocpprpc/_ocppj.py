@@ -526,9 +526,8 @@ class OcppJLink:
     def _spawn_worker(self, call: _Inbound) -> None:
         self._workers += 1
         self._running += 1  # counted from now: the task starts a loop iteration later
-        task = asyncio.create_task(self._work(call))
-        self._worker_tasks.add(task)
-        task.add_done_callback(self._worker_tasks.discard)
+        # The loop's create_task (its task factory, if one is set), without asyncio.create_task's naming step
+        self._worker_tasks.add(asyncio.get_running_loop().create_task(self._work(call)))
 
     async def _work(self, call: _Inbound) -> None:
         """Handle ``call``, then the waiting CALLs while no other worker holds the turn.
@@ -551,6 +550,7 @@ class OcppJLink:
                 self._running += 1
         finally:
             self._workers -= 1
+            self._worker_tasks.discard(asyncio.current_task())  # here, not in a done callback: a loop turn less
 
     async def _serve(self, call: _Inbound) -> None:
         if type(call) is _CallText:
