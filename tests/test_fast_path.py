@@ -432,3 +432,21 @@ def test_a_circular_payload_is_refused_and_does_not_spoil_the_next_answer() -> N
         encode_result("1", payload)
     del payload["self"]
     assert encode_result("1", payload) == '[3,"1",{"a":{"x":1},"b":[{"x":1}]}]'
+
+
+# -- the role's per-class routes ----------------------------------------------------------------------
+
+
+@bounded(10)
+async def test_a_peers_made_up_actions_are_not_remembered_and_known_ones_once() -> None:
+    class Fresh(_Cs):
+        pass
+
+    frames = [compact(str(n), f"Made{n}Up", {}) for n in range(200)]
+    frames += [compact("m", "MeterValues", METER_VALUES), compact("h", "Heartbeat", {})] * 3
+    sent, _bad, _invalid = await _answers(frames, "1.6", fast=True, role_class=Fresh)
+    assert sum('"NotImplemented"' in answer for answer in sent) == 200
+    assert sum(answer.startswith('[3,"m",{}]') for answer in sent) == 3
+    assert set(Fresh._routes) == {"1.6"}
+    assert set(Fresh._routes["1.6"]) == {"MeterValues", "Heartbeat"}
+    assert not CentralSystem._routes  # each class its own

@@ -32,8 +32,10 @@ import inspect
 import logging
 import os
 import time
+import types
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from inspect import isawaitable
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import ValidationError
@@ -120,8 +122,8 @@ class AnsweredCalls:
     def __init__(self, ttl: float | None = REPLAY_MEMORY_TTL) -> None:
         self.ttl = ttl
         """Seconds an answer is remembered (None: until pushed out by newer ones)."""
-        # (action, message id) -> (when answered, the answer) or (when begun, the future retries wait on)
-        self._answers: dict[tuple[str, str], tuple[float, InboundResult | asyncio.Future[InboundResult]]] = {}
+        # (action, message id) -> (when answered, the answer) or (0, the mark of a message being handled)
+        self._answers: dict[tuple[str, str], tuple[float, InboundResult | _Handling]] = {}
 
     def __len__(self) -> int:
         return len(self._answers)
@@ -133,18 +135,16 @@ class AnsweredCalls:
         if entry is None:
             return None
         when, answer = entry
-        if isinstance(answer, InboundResult) and self.ttl is not None and time.monotonic() - when > self.ttl:
+        if isinstance(answer, _Handling):
+            return answer.waited()
+        if self.ttl is not None and time.monotonic() - when > self.ttl:
             del self._answers[key]
             return None
         return answer
 
     def begin(self, action: str, message_id: str) -> asyncio.Future[InboundResult]:
         """Note that a message is being handled; retries wait on the returned future."""
-        future: asyncio.Future[InboundResult] = asyncio.get_running_loop().create_future()
-        self._answers[(_ACTION_NAMES.get(action, action), message_id)] = (time.monotonic(), future)
-        while len(self._answers) > REPLAY_MEMORY:
-            del self._answers[next(iter(self._answers))]  # at most REPLAY_MEMORY + 1 entries: cheap
-        return future
+        return self._note(action, message_id).waited()
 
     def finish(
         self, action: str, message_id: str, future: asyncio.Future[InboundResult], answer: InboundResult
@@ -153,11 +153,57 @@ class AnsweredCalls:
         future.set_result(answer)
         key = (action, message_id)
         entry = self._answers.get(key)
-        if entry is not None and entry[1] is future:
+        if entry is not None and isinstance(entry[1], _Handling) and entry[1].future is future:
             self._answers[key] = (time.monotonic(), answer)
 
     def forget(self, action: str, message_id: str) -> None:
         self._answers.pop((action, message_id), None)
+
+    # The per-message path of Role.handle_call: no future unless a retry comes to wait for one.
+
+    def _claim(self, action: str, message_id: str) -> InboundResult | asyncio.Future[InboundResult] | _Handling:
+        """:meth:`get`; for a message not seen before, the mark noting it as being handled (see :meth:`_note`)."""
+        earlier = self.get(action, message_id) if self._answers else None
+        return self._note(action, message_id) if earlier is None else earlier
+
+    def _note(self, action: str, message_id: str) -> _Handling:
+        """Note that a message is being handled: :meth:`_settle` or :meth:`_drop` its mark afterwards."""
+        mark = _Handling()
+        answers = self._answers
+        answers[(_ACTION_NAMES.get(action, action), message_id)] = (0.0, mark)
+        while len(answers) > REPLAY_MEMORY:
+            del answers[next(iter(answers))]  # at most REPLAY_MEMORY + 1 entries: cheap
+        return mark
+
+    def _settle(self, action: str, message_id: str, mark: _Handling, result: InboundResult) -> None:
+        """Record the answer to a message noted with ``mark`` (bare: a retry does not rerun after-hooks)."""
+        answer = result if result.after is None else InboundResult(result.payload, result.error)
+        key = (action, message_id)
+        entry = self._answers.get(key)
+        if entry is not None and entry[1] is mark:
+            self._answers[key] = (time.monotonic(), answer)
+        if mark.future is not None:
+            mark.future.set_result(answer)
+
+    def _drop(self, action: str, message_id: str, mark: _Handling) -> None:
+        """The handling noted with ``mark`` ended without an answer: retries waiting handle the message themselves."""
+        self._answers.pop((action, message_id), None)
+        if mark.future is not None:
+            mark.future.cancel()
+
+
+class _Handling:
+    """The mark of a transaction message being handled: the future retries wait on, made when one comes."""
+
+    __slots__ = ("future",)
+
+    def __init__(self) -> None:
+        self.future: asyncio.Future[InboundResult] | None = None
+
+    def waited(self) -> asyncio.Future[InboundResult]:
+        if self.future is None:
+            self.future = asyncio.get_running_loop().create_future()
+        return self.future
 
 
 _ACTION_NAMES = {name: name for name in TRANSACTION_ACTIONS}
@@ -165,6 +211,19 @@ _ACTION_NAMES = {name: name for name in TRANSACTION_ACTIONS}
 
 
 AfterCallback = Callable[[], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """How a role class answers one action of one version: its spec, its handler's name, its after-hooks."""
+
+    spec: ActionSpec
+    handler: str | None
+    after_hooks: tuple[str, ...]
+
+
+_Coroutine: type[Any] = types.CoroutineType
+"""What an ``async def`` handler returns: checked first, before the general (and slower) isawaitable()."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +268,8 @@ class Role:
     canonical: ClassVar[str | None] = None
     strict: bool = True
     _handlers: ClassVar[HandlerTable] = HandlerTable()
+    _routes: ClassVar[dict[str, dict[str, _Route]]] = {}
+    """Per class: version -> action -> what :meth:`_answer` needs to know, found once per action."""
     _canonical: ClassVar[OcppVersion | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -225,6 +286,7 @@ class Role:
                     "(translation covers OCPP 1.2, 1.5 and 1.6)"
                 )
         cls._handlers = HandlerTable.of(cls)
+        cls._routes = {}
 
     def __init__(self, id: str, version: str | OcppVersion | None = None) -> None:
         self.id = id
@@ -401,27 +463,26 @@ class Role:
         it, with the same outcome as from the decoded payload, and in about half the time."""
         if message_id is None or action not in TRANSACTION_ACTIONS:
             return await self._answer(action, payload)
-        earlier = self.answered.get(action, message_id)
-        if earlier is not None:
+        answered = self.answered
+        mark = answered._claim(action, message_id)
+        if not isinstance(mark, _Handling):
             self.logger.info("%s %s from %s is a retry: answered as before", action, loggable(message_id), self.id)
-            if isinstance(earlier, InboundResult):
-                return earlier
+            if isinstance(mark, InboundResult):
+                return mark
             try:
-                return await asyncio.shield(earlier)
+                return await asyncio.shield(mark)
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
                     raise
                 # the first attempt's handler was cancelled: this one handles the message itself
-        answer = self.answered.begin(action, message_id)
+            mark = answered._note(action, message_id)
         try:
             result = await self._answer(action, payload)
         except BaseException:
-            self.answered.forget(action, message_id)
-            answer.cancel()
+            answered._drop(action, message_id, mark)
             raise
-        # a retry does not rerun after-hooks
-        self.answered.finish(action, message_id, answer, InboundResult(result.payload, result.error))
+        answered._settle(action, message_id, mark, result)  # a retry does not rerun after-hooks
         return result
 
     async def handle_send(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> None:
@@ -475,9 +536,13 @@ class Role:
 
     async def _answer(self, action: str, payload: dict[str, Any] | str) -> InboundResult:
         version = self._version
-        spec = version.received_by(self.side).get(action)
-        if spec is None:
-            return self._not_received(action)
+        routes = self._routes.get(version.version)
+        route = routes.get(action) if routes is not None else None
+        if route is None:
+            route = self._route(version, action)
+            if route is None:
+                return self._not_received(action)
+        spec = route.spec
         request: OcppModel | None = None
         if type(payload) is str:
             try:
@@ -499,12 +564,21 @@ class Role:
                 request = _translate(request, canonical.version)
             except UsageError as exc:  # NotTranslatable: the handlers' version has no such request
                 return InboundResult(None, ActionNotSupported(f"{action} cannot be handled here: {exc}"))
-            version, spec = canonical, canonical.received_by(self.side)[action]
+            version = canonical
+            route = self._route(version, action)
+            assert route is not None
+            spec = route.spec
         deadline = HandlerDeadline(self.handler_timeout)
         response: OcppModel | None = None  # stays None when the deadline passed (its cancellation is swallowed)
         try:
             with deadline:
-                response = await self._invoke(spec, request, version)
+                # The handler of the action (of the connection's version or the canonical one), run here
+                # rather than in a coroutine of its own: the worker's task is the handler's task.
+                name = route.handler
+                result: Any = self.on_unhandled(spec.name, request) if name is None else getattr(self, name)(request)
+                if type(result) is _Coroutine or isawaitable(result):
+                    result = await result
+                response = result if type(result) is spec.response else self._response_of(spec, result)
         except OcppError as error:
             return InboundResult(None, error)
         except asyncio.CancelledError:
@@ -530,7 +604,7 @@ class Role:
         except Exception:  # e.g. a model_construct()-ed response holding what JSON cannot carry
             self.logger.exception("the %s response cannot be written", action)
             return InboundResult(None, InternalError(f"the {self.side.value} built an invalid {action} response"))
-        hooks = self._handlers.after_hooks(version, action)
+        hooks = route.after_hooks
         after = self._after_callback(hooks, request, response) if hooks else None
         return InboundResult(answer, None, after)
 
@@ -651,12 +725,19 @@ class Role:
             self.logger.exception("on_validation_error failed")
         return repaired, error
 
-    async def _invoke(self, spec: ActionSpec, request: OcppModel, version: OcppVersion) -> OcppModel:
-        """Run the handler of ``spec`` (of ``version``: the connection's, or the canonical one) on ``request``."""
-        name = self._handlers.handler(version, spec.name)
-        result: Any = self.on_unhandled(spec.name, request) if name is None else getattr(self, name)(request)
-        if inspect.isawaitable(result):
-            result = await result
+    def _route(self, version: OcppVersion, action: str) -> _Route | None:
+        """What answering ``action`` of ``version`` takes (None: this side does not receive it), remembered
+        per class: only actions of the version are, so a peer's made-up names add nothing."""
+        spec = version.received_by(self.side).get(action)
+        if spec is None:
+            return None
+        table = self._handlers
+        route = _Route(spec, table.handler(version, action), table.after_hooks(version, action))
+        self._routes.setdefault(version.version, {})[action] = route
+        return route
+
+    def _response_of(self, spec: ActionSpec, result: Any) -> OcppModel:
+        """The handler's ``result`` as ``spec``'s response model (a dict validated into it); InternalError else."""
         if isinstance(result, dict):
             try:
                 return spec.response.model_validate(result)
