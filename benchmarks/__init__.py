@@ -19,3 +19,13 @@ Six parts, each selectable with ``--only``:
 These are measurements, not tests: nothing here runs under pytest, and nothing fails on a number. Each
 run prints its tables and writes everything to ``benchmarks/results/<timestamp>.json``.
 """
+
+import sys as _sys
+from pathlib import Path as _Path
+
+_SRC = _Path(__file__).resolve().parent.parent / "src"
+if (_SRC / "ocpprpc" / "__init__.py").is_file() and str(_SRC) not in _sys.path and "ocpprpc" not in _sys.modules:
+    # Measure this checkout's ocpprpc, in this process and in every child (they import this package first),
+    # whatever the virtual environment's install points at: an editable install points at the checkout
+    # it was made from, so a git worktree run with another checkout's venv would measure that checkout.
+    _sys.path.insert(0, str(_SRC))

@@ -82,7 +82,16 @@ def machine_info() -> dict[str, Any]:
             for name in ("ocpprpc", "ocpp", "websockets", "pydantic", "pydantic-core", "lxml", "zeep", "jsonschema")
         },
         "event_loop": "asyncio (default selector loop)",
+        "ocpprpc_from": _ocpprpc_from(),
+        "bytecode_cache": not sys.dont_write_bytecode,
     }
+
+
+def _ocpprpc_from() -> str:
+    """Where ocpprpc is imported from (the benchmarks put this checkout's ``src`` first: see the package)."""
+    import ocpprpc
+
+    return str(Path(ocpprpc.__file__).resolve().parent)
 
 
 def print_machine(info: dict[str, Any]) -> None:
@@ -92,6 +101,11 @@ def print_machine(info: dict[str, Any]) -> None:
     )
     print(f"python:  {info['python']}, {info['event_loop']}; open files soft/hard {info['nofile_limit']}")
     print("packages: " + ", ".join(f"{k} {v}" for k, v in info["packages"].items()))
+    here = str(ROOT / "src" / "ocpprpc")
+    where = info["ocpprpc_from"]
+    print(f"ocpprpc: {where}" + ("" if where == here else f"  (NOT this checkout's {here})"))
+    if not info["bytecode_cache"]:
+        print("note:    bytecode is not written (PYTHONDONTWRITEBYTECODE / -B): processes compile uncached modules")
 
 
 def raise_nofile_limit(wanted: int | None = None) -> tuple[int, int]:
