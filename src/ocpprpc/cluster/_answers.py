@@ -184,13 +184,13 @@ class ClusterAnswers(AnsweredCalls):
     ) -> InboundResult:
         """Answer one request of ``role``'s charge point: a transaction message once across the cluster; the
         event published (when ``events`` wants it) before the answer goes back."""
-        received_at = datetime.now(UTC)
+        events = self._store.events
+        received_at = datetime.now(UTC) if events is not None and events.wants(action) else None
         if message_id is None or action not in TRANSACTION_ACTIONS:
             result, handled = await role._answer(action, payload), True
         else:
             result, handled = await self._once(role, action, payload, message_id)
-        events = self._store.events
-        if handled and events is not None and events.wants(action):
+        if handled and events is not None and received_at is not None:
             await events.publish(self.charge_point_id, role.version, action, message_id, payload, result, received_at)
         return result
 

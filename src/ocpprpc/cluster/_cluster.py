@@ -33,7 +33,7 @@ from ..errors import UsageError
 from ..messages._base import OcppModel, OcppRequest, OcppVersion
 from ..roles import REPLAY_MEMORY_TTL, CentralSystem
 from ._answers import AnswerStore, ClusterAnswers
-from ._bus import Bucket, Bus, BusDown
+from ._bus import Bucket, Bus, BusDown, Msg, Subscription
 from ._calls import Caller, Responder
 from ._embedded import EmbeddedNats
 from ._events import EventPublisher
@@ -52,6 +52,9 @@ _log = logging.getLogger("ocpprpc.cluster")
 DEFAULT_HEARTBEAT = 1.0
 DEFAULT_NODE_TTL = 5.0
 DEFAULT_EVENTS_MAX_AGE = 7 * 24 * 3600.0
+_LOAD_TIMEOUT = 5.0
+"""Seconds a join waits for the presence buckets to load (a watcher started while a NATS cluster elects a
+stream leader may never deliver: the join is tried again)."""
 _NODES_BUCKET_TTL = 3600.0
 """How long a heartbeat stays in the nodes bucket at most (leftovers of nodes nobody saw die)."""
 
@@ -100,6 +103,7 @@ class ClusterClient:
         self._caller: Caller | None = None
         self._joined = asyncio.Event()
         self._following: asyncio.Task[None] | None = None
+        self._buckets: tuple[Bucket, Bucket] | None = None
         self._ticking: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -114,6 +118,11 @@ class ClusterClient:
         if self.embedded is not None:
             return self.embedded.url
         return ",".join(self._servers)
+
+    @property
+    def connected_url(self) -> str | None:
+        """The NATS server the member is connected to now (None while disconnected)."""
+        return self._bus.connected_url if self._bus is not None and self._bus.up else None
 
     @property
     def connected(self) -> bool:
@@ -132,6 +141,7 @@ class ClusterClient:
             self._servers = [self.embedded.url]
         self._bus = Bus(self._servers, name=self._name, on_up=self._up, on_down=self._down, options=self._nats_options)
         self._caller = Caller(self._bus, self.names)
+        self._beats: Subscription | None = None
         self._made(self._bus)
         self._bus.start()
         self._ticking = asyncio.create_task(self._tick(), name="ocpprpc-cluster-tick")
@@ -157,12 +167,12 @@ class ClusterClient:
         if self._closed:
             return
         self._closed = True
-        await self._leave()
-        for task in (self._following, self._ticking):
+        for task in (self._ticking, self._following):  # no heartbeat after the node left
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, BusDown):
                     await task
+        await self._leave()
         if self._caller is not None:
             await self._caller.close()
         await self.presence.close()
@@ -200,14 +210,14 @@ class ClusterClient:
 
     async def _up(self) -> None:
         """The connection came up: (re)join until done or it goes down again."""
-        delay = 0.05
+        delay, fresh = 0.05, self._buckets is None
         while self._bus is not None and self._bus.up and not self._closed:
             try:
-                await self._join(self._bus)
+                await self._join(self._bus, fresh)
             except BusDown as exc:
                 _log.info("cluster: joining (JetStream not ready?): %s", exc)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                delay, fresh = min(delay * 2, 2.0), True
                 continue
             self._joined.set()
             _log.info("cluster: %s joined via %s", self._name, self._bus.connected_url)
@@ -220,21 +230,26 @@ class ClusterClient:
             self._caller.connection_lost()
         _log.warning("cluster: %s lost NATS; local charge points still served, rejoining by itself", self._name)
 
-    async def _join(self, bus: Bus) -> None:
-        ttl = None
-        nodes = await bus.bucket(self.names.nodes_bucket, ttl=_NODES_BUCKET_TTL, replicas=self.replicas)
-        presence = await bus.bucket(self.names.presence_bucket, ttl=ttl, replicas=self.replicas)
-        await self._prepare(bus)
-        if self._following is not None:
+    async def _join(self, bus: Bus, fresh: bool) -> None:
+        """Join: the buckets and the stream in place (checked at the first join, or after a failed one: a
+        reconnection reuses them, as a NATS cluster electing new leaders answers slowly), presence loaded."""
+        if fresh or self._buckets is None:
+            nodes = await bus.bucket(self.names.nodes_bucket, ttl=_NODES_BUCKET_TTL, replicas=self.replicas)
+            presence = await bus.bucket(self.names.presence_bucket, ttl=None, replicas=self.replicas)
+            await self._prepare(bus)
+            self._buckets = nodes, presence
+        nodes, presence = self._buckets
+        if self._following is not None:  # the previous join's (its failure, if any, was seen then)
             self._following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, BusDown):
                 await self._following
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._following = asyncio.create_task(self._follow(nodes, presence, ready), name="ocpprpc-cluster-follow")
-        await asyncio.wait({ready, self._following}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({ready, self._following}, timeout=_LOAD_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
         if not ready.done():
-            self._following.result()  # raises why following stopped
-            raise BusDown("the presence bucket could not be loaded")
+            if self._following.done():
+                self._following.result()  # raises why following stopped
+            raise BusDown(f"presence not loaded within {_LOAD_TIMEOUT:g} s")
         await self._joined_as_member(bus, nodes, presence)
 
     async def _follow(self, nodes: Bucket, presence: Bucket, ready: asyncio.Future[None]) -> None:
@@ -253,7 +268,13 @@ class ClusterClient:
         """What else a member needs in place before it follows presence (a node: its stream, its bucket)."""
 
     async def _joined_as_member(self, bus: Bus, nodes: Bucket, presence: Bucket) -> None:
-        """What a member does once presence is loaded (a node: beat, register its charge points)."""
+        """What a member does once presence is loaded (a node also beats and registers its charge points)."""
+        if self._beats is None:
+
+            async def heard(message: Msg) -> None:
+                self.presence.heard(message.data)
+
+            self._beats = await bus.subscribe(self.names.beats, heard)
 
     async def _leave(self) -> None:
         """What a member does before it closes (a node: unregister)."""
@@ -340,6 +361,7 @@ class Cluster(ClusterClient):
         self._nodes_bucket: Bucket | None = None
         self._presence_bucket: Bucket | None = None
         self._last_beat = 0.0
+        self._writing_beat: asyncio.Task[None] | None = None
         self._answer_store = AnswerStore(self.names, self.node_id, self.presence.node_alive)
         self._events: EventPublisher | None = None
         self._responder: Responder | None = None
@@ -389,10 +411,14 @@ class Cluster(ClusterClient):
         del self._claims[role.id]
         if self._responder is not None:
             await self._responder.stop_serving(role.id)
-        bucket = self._presence_bucket
-        if claim.revision is not None and bucket is not None and self.connected:
-            with contextlib.suppress(BusDown):
-                await bucket.delete(encode_token(role.id), last=claim.revision)
+        bucket, revision = self._presence_bucket, claim.revision
+        if revision is not None and bucket is not None and self.connected:
+
+            async def unregister() -> None:  # in the background: a disconnection never waits for NATS
+                with contextlib.suppress(BusDown):
+                    await bucket.delete(encode_token(role.id), last=revision)  # not a newer entry
+
+            self._spawn(unregister())
 
     async def _write_claim(self, claim: _Claim) -> None:
         """Write the presence entry of a charge point held here, and take its calls."""
@@ -418,7 +444,7 @@ class Cluster(ClusterClient):
         if claim is None or claim.revision is None:
             return
         if held is None:  # someone deleted our entry (it took us for dead): write it again
-            if self.connected:
+            if self._bus is not None and self._bus.up:
                 claim.revision = None
                 self._spawn(self._write_claim(claim))
             return
@@ -452,8 +478,8 @@ class Cluster(ClusterClient):
 
         async def clean() -> None:
             presence, nodes = self._presence_bucket, self._nodes_bucket
-            if presence is None or nodes is None or not self.connected:
-                return
+            if presence is None or nodes is None or not self.connected or self.presence.node_alive(node):
+                return  # (a node back meanwhile keeps its entries; the conditional deletes spare newer ones too)
             with contextlib.suppress(BusDown):
                 for held in entries:
                     await presence.delete(encode_token(held.info.charge_point_id), last=held.revision)
@@ -476,7 +502,8 @@ class Cluster(ClusterClient):
 
     async def _prepare(self, bus: Bus) -> None:
         ttl = self._server.replay_memory_ttl if self._server is not None else REPLAY_MEMORY_TTL
-        self._answer_store.bucket = await bus.bucket(self.names.answers_bucket, ttl=ttl or None, replicas=self.replicas)
+        if ttl > 0:  # (a server remembering nothing: nothing to share)
+            self._answer_store.bucket = await bus.bucket(self.names.answers_bucket, ttl=ttl, replicas=self.replicas)
         if self._events_on:
             await bus.ensure_stream(
                 self.names.events_stream,
@@ -492,6 +519,7 @@ class Cluster(ClusterClient):
             self._answer_store.events = self._events
 
     async def _joined_as_member(self, bus: Bus, nodes: Bucket, presence: Bucket) -> None:
+        await super()._joined_as_member(bus, nodes, presence)
         self._nodes_bucket, self._presence_bucket = nodes, presence
         assert self._responder is not None
         await self._responder.start()
@@ -521,18 +549,24 @@ class Cluster(ClusterClient):
         return min(0.5, self.heartbeat / 2)
 
     async def _beat(self, force: bool = False) -> None:
-        bucket = self._nodes_bucket
+        """Every ``heartbeat`` seconds: published on core NATS, and written to the nodes bucket for members
+        that join later (in the background: a NATS cluster electing a leader may hold the write a while)."""
+        bucket, bus = self._nodes_bucket, self._bus
         now = time.monotonic()
-        if (
-            bucket is None
-            or (not self.connected and not force)
-            or (not force and now - self._last_beat < self.heartbeat)
-        ):
+        if bucket is None or bus is None or not bus.up or (not force and now - self._last_beat < self.heartbeat):
             return
         self._last_beat = now
-        beat = {"node": self.node_id, "ttl": self.node_ttl, "at": time.time(), "since": self._since.isoformat()}
+        beat = json.dumps(
+            {"node": self.node_id, "ttl": self.node_ttl, "at": time.time(), "since": self._since.isoformat()}
+        ).encode()
+        with contextlib.suppress(BusDown):
+            await bus.publish(self.names.beat(self.node_id), beat)
+        if self._writing_beat is None or self._writing_beat.done():
+            self._writing_beat = asyncio.create_task(self._write_beat(bucket, beat))
+
+    async def _write_beat(self, bucket: Bucket, beat: bytes) -> None:
         try:
-            await bucket.put(encode_token(self.node_id), json.dumps(beat).encode())
+            await bucket.put(encode_token(self.node_id), beat)
         except BusDown as exc:
             _log.debug("cluster: heartbeat not written: %s", exc)
 
@@ -540,6 +574,8 @@ class Cluster(ClusterClient):
         """Unregister the charge points held here and the node itself; stop taking calls."""
         if self._responder is not None:
             await self._responder.close()
+        if self._writing_beat is not None:
+            self._writing_beat.cancel()
         presence, nodes = self._presence_bucket, self._nodes_bucket
         if self.connected and presence is not None and nodes is not None:
             with contextlib.suppress(BusDown):

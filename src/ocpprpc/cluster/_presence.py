@@ -7,11 +7,12 @@ written by the node holding its connection (a JSON object, :meth:`ChargePointInf
 both and keeps a copy in memory, so reads (``len(presence)``, ``presence["CP1"]``) cost nothing.
 
 What the copy shows: the entries whose node is alive. A node is alive while its heartbeats keep coming
-(at most ``ttl`` seconds apart, as timed by this member); one that leaves deletes its heartbeat and its
-entries; one that is killed stops beating, so its charge points leave the view ``ttl`` seconds (plus up
-to a second) after its last heartbeat, and the first member to notice deletes its leftovers. While this
-member is itself cut off from NATS the copy stays as it was last seen (:attr:`Presence.synced` is
-False); it is reloaded when the connection comes back.
+(at most ``ttl`` seconds apart, as timed by this member; each heartbeat is also published on core NATS,
+``<prefix>.node.<node>.beat``, so liveness holds while a NATS cluster elects a new leader for a bucket);
+one that leaves deletes its heartbeat and its entries; one that is killed stops beating, so its charge
+points leave the view ``ttl`` seconds (plus up to a second) after its last heartbeat, and the first
+member to notice deletes its leftovers. While this member is itself cut off from NATS the copy stays as
+it was last seen (:attr:`Presence.synced` is False); it is reloaded when the connection comes back.
 
 Listeners (``presence.add_listener(on_connect, on_disconnect)``) hear every change of the view, on every
 member, in order: a charge point appearing (``on_connect``) or leaving (``on_disconnect``). A charge point
@@ -35,6 +36,7 @@ from .._identity import loggable
 from ..server import UnknownChargePoint
 from ._bus import Bucket, KvEntry
 from ._subjects import decode_token
+from ._wire import json_object
 
 __all__ = ["ChargePointInfo", "NodeInfo", "Presence", "PresenceListener"]
 
@@ -261,7 +263,7 @@ class Presence(Mapping[str, ChargePointInfo]):
         now, wall = time.monotonic(), time.time()
         fresh: dict[str, _Node] = {}
         for entry in snapshot.values():
-            beat = _heartbeat(entry)
+            beat = _heartbeat(entry.json())
             if beat is None:
                 continue
             info, at = beat
@@ -282,12 +284,22 @@ class Presence(Mapping[str, ChargePointInfo]):
                 del self._nodes[node_id]
                 self._recheck_node(node_id)
             return
-        beat = _heartbeat(entry)
-        if beat is None:
-            return
-        info = beat[0]
+        beat = _heartbeat(entry.json())
+        if beat is not None:
+            self._heard(beat[0], entry.revision)
+
+    def heard(self, data: bytes) -> None:
+        """A heartbeat published on core NATS (the bucket's copy may lag while JetStream elects a leader)."""
+        if self.synced:
+            beat = _heartbeat(json_object(data))
+            if beat is not None:
+                self._heard(beat[0], None)
+
+    def _heard(self, info: NodeInfo, revision: int | None) -> None:
         known = self._nodes.get(info.node)
-        self._nodes[info.node] = _Node(info, time.monotonic(), entry.revision)
+        if revision is None:
+            revision = known.revision if known is not None else 0
+        self._nodes[info.node] = _Node(info, time.monotonic(), revision)
         if known is None:
             if info.node != self._own_node:
                 _log.info("cluster: node %s is up", loggable(info.node))
@@ -332,6 +344,7 @@ class Presence(Mapping[str, ChargePointInfo]):
         self._show(cp)
 
     def _recheck_node(self, node: str) -> None:
+        self._touch()
         for cp in list(self._by_node.get(node, ())):
             self._show(cp)
 
@@ -351,9 +364,13 @@ class Presence(Mapping[str, ChargePointInfo]):
         if new is not None and (old is None or old.connection != new.connection):
             self._emit(True, new)
 
-    def _emit(self, connected: bool, info: ChargePointInfo) -> None:
+    def _touch(self) -> None:
+        """Wake :meth:`wait_for` / :meth:`wait_until`: the view (charge points or nodes) changed."""
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+
+    def _emit(self, connected: bool, info: ChargePointInfo) -> None:
+        self._touch()
         if self._listeners:
             self._events.put_nowait((connected, info))
             if self._dispatcher is None or self._dispatcher.done():
@@ -388,8 +405,7 @@ def _held(entry: KvEntry) -> Held | None:
     return None if info is None else Held(info, entry.revision)
 
 
-def _heartbeat(entry: KvEntry) -> tuple[NodeInfo, float] | None:
-    data = entry.json()
+def _heartbeat(data: dict[str, Any] | None) -> tuple[NodeInfo, float] | None:
     if data is None:
         return None
     try:

@@ -70,6 +70,15 @@ class Names:
         """A node answers requests here while it is up (callers check a node they wait for)."""
         return f"{self.prefix}.node.{encode_token(node)}.ping"
 
+    def beat(self, node: str) -> str:
+        """A node's heartbeats (core NATS, no JetStream: liveness holds while a NATS cluster elects leaders)."""
+        return f"{self.prefix}.node.{encode_token(node)}.beat"
+
+    @property
+    def beats(self) -> str:
+        """Every node's heartbeats."""
+        return f"{self.prefix}.node.*.beat"
+
     def event(self, version: str, action: str, charge_point_id: str) -> str:
         """The subject of one inbound call's event."""
         return f"{self.prefix}.events.{version_token(version)}.{encode_token(action)}.{encode_token(charge_point_id)}"

