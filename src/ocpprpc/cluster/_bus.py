@@ -132,6 +132,11 @@ class Bus:
         self._reported_error = ""
         self._up_events.put_nowait(True)
 
+    def rejoin(self) -> None:
+        """Run ``on_up`` again (the connection is up but what it set up broke)."""
+        if self.up:
+            self._up_events.put_nowait(True)
+
     async def _error(self, error: Exception) -> None:
         text = f"{type(error).__name__}: {error}"
         if text != self._reported_error:  # one line per new trouble, not one per retry

@@ -55,6 +55,8 @@ DEFAULT_EVENTS_MAX_AGE = 7 * 24 * 3600.0
 _LOAD_TIMEOUT = 5.0
 """Seconds a join waits for the presence buckets to load (a watcher started while a NATS cluster elects a
 stream leader may never deliver: the join is tried again)."""
+_WRITE_TIMEOUT = 2.0
+"""Seconds a closing node gives its last writes to NATS."""
 _NODES_BUCKET_TTL = 3600.0
 """How long a heartbeat stays in the nodes bucket at most (leftovers of nodes nobody saw die)."""
 
@@ -105,6 +107,7 @@ class ClusterClient:
         self._following: asyncio.Task[None] | None = None
         self._buckets: tuple[Bucket, Bucket] | None = None
         self._ticking: asyncio.Task[None] | None = None
+        self._beats: Subscription | None = None
         self._closed = False
 
     def _make_presence(self) -> Presence:
@@ -141,7 +144,6 @@ class ClusterClient:
             self._servers = [self.embedded.url]
         self._bus = Bus(self._servers, name=self._name, on_up=self._up, on_down=self._down, options=self._nats_options)
         self._caller = Caller(self._bus, self.names)
-        self._beats: Subscription | None = None
         self._made(self._bus)
         self._bus.start()
         self._ticking = asyncio.create_task(self._tick(), name="ocpprpc-cluster-tick")
@@ -210,6 +212,7 @@ class ClusterClient:
 
     async def _up(self) -> None:
         """The connection came up: (re)join until done or it goes down again."""
+        self._joined.clear()
         delay, fresh = 0.05, self._buckets is None
         while self._bus is not None and self._bus.up and not self._closed:
             try:
@@ -256,10 +259,12 @@ class ClusterClient:
         try:
             await self.presence.follow(nodes, presence, ready)
         except BusDown as exc:
-            if ready.done():  # lost while following: the next join starts again
-                _log.info("cluster: stopped following presence: %s", exc)
-            else:
+            if not ready.done():
                 raise
+            _log.warning("cluster: stopped following presence (%s); joining again", exc)
+            self.presence.stopped()
+            if self._bus is not None and not self._closed:
+                self._bus.rejoin()
 
     def _made(self, bus: Bus) -> None:
         """The connection object exists (not connected yet): make what uses it."""
@@ -400,7 +405,7 @@ class Cluster(ClusterClient):
             role.id, self.node_id, _transport_name(link), version.version, datetime.now(UTC), secrets.token_hex(8)
         )
         claim = self._claims[role.id] = _Claim(role, info)
-        if self.connected:
+        if self._bus is not None and self._bus.up:  # (else written when the node joins)
             await self._write_claim(claim)
 
     async def release(self, role: CentralSystem) -> None:
@@ -412,7 +417,7 @@ class Cluster(ClusterClient):
         if self._responder is not None:
             await self._responder.stop_serving(role.id)
         bucket, revision = self._presence_bucket, claim.revision
-        if revision is not None and bucket is not None and self.connected:
+        if revision is not None and bucket is not None and self._bus is not None and self._bus.up:
 
             async def unregister() -> None:  # in the background: a disconnection never waits for NATS
                 with contextlib.suppress(BusDown):
@@ -474,12 +479,15 @@ class Cluster(ClusterClient):
         self._spawn(close())
 
     def _on_node_gone(self, node: str, entries: list[Held], heartbeat_revision: int | None) -> None:
-        """A node stopped beating: delete its leftovers (every node may try; conditional deletes make it safe)."""
+        """A node left or stopped beating: the live node with the smallest id deletes its leftovers (deletes
+        conditional on the revisions seen, so an entry written again meanwhile stays)."""
+        if min([self.node_id, *self.presence.nodes]) != self.node_id:
+            return
 
         async def clean() -> None:
             presence, nodes = self._presence_bucket, self._nodes_bucket
             if presence is None or nodes is None or not self.connected or self.presence.node_alive(node):
-                return  # (a node back meanwhile keeps its entries; the conditional deletes spare newer ones too)
+                return  # a node back meanwhile keeps its entries
             with contextlib.suppress(BusDown):
                 for held in entries:
                     await presence.delete(encode_token(held.info.charge_point_id), last=held.revision)
@@ -576,6 +584,8 @@ class Cluster(ClusterClient):
             await self._responder.close()
         if self._writing_beat is not None:
             self._writing_beat.cancel()
+        if self._tasks:  # unregistering of connections that just ended, and the like: let them finish
+            await asyncio.wait(list(self._tasks), timeout=_WRITE_TIMEOUT)
         presence, nodes = self._presence_bucket, self._nodes_bucket
         if self.connected and presence is not None and nodes is not None:
             with contextlib.suppress(BusDown):

@@ -10,8 +10,8 @@ What the copy shows: the entries whose node is alive. A node is alive while its 
 (at most ``ttl`` seconds apart, as timed by this member; each heartbeat is also published on core NATS,
 ``<prefix>.node.<node>.beat``, so liveness holds while a NATS cluster elects a new leader for a bucket);
 one that leaves deletes its heartbeat and its entries; one that is killed stops beating, so its charge
-points leave the view ``ttl`` seconds (plus up to a second) after its last heartbeat, and the first
-member to notice deletes its leftovers. While this member is itself cut off from NATS the copy stays as
+points leave the view ``ttl`` seconds (plus up to a second) after its last heartbeat, and the live node
+with the smallest id deletes its leftovers. While this member is itself cut off from NATS the copy stays as
 it was last seen (:attr:`Presence.synced` is False); it is reloaded when the connection comes back.
 
 Listeners (``presence.add_listener(on_connect, on_disconnect)``) hear every change of the view, on every
@@ -279,10 +279,12 @@ class Presence(Mapping[str, ChargePointInfo]):
 
     def _node_entry(self, entry: KvEntry) -> None:
         node_id = decode_token(entry.key)
-        if entry.value is None:
-            if node_id in self._nodes:
-                del self._nodes[node_id]
+        if entry.value is None:  # the node left (or was found gone by another member)
+            gone = self._nodes.pop(node_id, None)
+            if gone is not None:
                 self._recheck_node(node_id)
+                if self.on_node_gone is not None and node_id != self._own_node:
+                    self.on_node_gone(node_id, self.entries_of(node_id), None)
             return
         beat = _heartbeat(entry.json())
         if beat is not None:
