@@ -223,10 +223,14 @@ async def test_a_charge_point_reconnecting_to_another_node_is_closed_on_the_firs
         # A half-dead connection on node a: open, but nobody behind it answers.
         stale = await stack.enter_async_context(raw_connect(a.ws.url_for("CP1"), subprotocols=["ocpp1.6"]))  # type: ignore[list-item]
         info = await b.cluster.presence.wait_for("CP1", node="a", timeout=3)
+        waiting = asyncio.ensure_future(b.server.call("CP1", v16.GetConfigurationRequest(), timeout=20))
+        await asyncio.sleep(0.1)  # a call from b waits for the half-dead connection on a
         charger = Charger("CP1", "1.6")
         await stack.enter_async_context(websocket.connect(charger, b.ws.url_for("CP1")))
         async with asyncio.timeout(3):
             await stale.wait_closed()  # node a closed its connection
+            with pytest.raises(ConnectionClosed):  # as a local call to a closed connection
+                await waiting
         await eventually(lambda: "CP1" not in a.server)
         assert "CP1" in b.server
         for member in (a.cluster, b.cluster):

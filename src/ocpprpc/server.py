@@ -237,7 +237,7 @@ class CentralSystemServer(Generic[CS]):
             answered = self._answered[charge_point_id] = (
                 AnsweredCalls(self.replay_memory_ttl)
                 if self.cluster is None
-                else self.cluster.answers_for(charge_point_id, self.replay_memory_ttl)
+                else self.cluster._answers_for(charge_point_id, self.replay_memory_ttl)
             )
         # Counted as released until attached (and again once detached), so a connection that fails
         # before it is attached leaves nothing behind for good.
@@ -254,7 +254,7 @@ class CentralSystemServer(Generic[CS]):
         self._answered.setdefault(role.id, role.answered)  # in case it was forgotten since accept()
         self._released.pop(role.id, None)  # kept while connected
         if self.cluster is not None:  # registered cluster-wide before anything can take long (on_connect)
-            await self.cluster.claim(role, link, version)
+            await self.cluster._claim(role, link, version)
         # Attach first: closing the old connection may take a closing handshake's time, and meanwhile
         # calls to this charge point must already reach the new one.
         await role.attach(link, version)
@@ -272,7 +272,7 @@ class CentralSystemServer(Generic[CS]):
             self._release(role.id)
             self._forget_released()
             if self.cluster is not None:
-                await self.cluster.release(role)
+                await self.cluster._release(role)
         await role.detach(link)
         await self._notify(self._on_disconnect, role)
 

@@ -60,6 +60,11 @@ Failures:
 
 from __future__ import annotations
 
+import importlib.util
+
+if importlib.util.find_spec("nats") is None:  # the client library comes with the extra
+    raise ImportError("ocpprpc.cluster needs the cluster extra: pip install 'ocpprpc[cluster]'")
+
 from ._answers import ClusterAnswers
 from ._calls import ClusterUnavailable
 from ._cluster import Cluster, ClusterClient

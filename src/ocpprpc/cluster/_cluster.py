@@ -395,11 +395,11 @@ class Cluster(ClusterClient):
 
     # -- for the server -------------------------------------------------------------------------------
 
-    def answers_for(self, charge_point_id: str, ttl: float | None) -> ClusterAnswers:
+    def _answers_for(self, charge_point_id: str, ttl: float | None) -> ClusterAnswers:
         """The memory of answers the server gives a charge point's role objects."""
         return ClusterAnswers(charge_point_id, ttl, self._answer_store)
 
-    async def claim(self, role: CentralSystem, link: Link, version: OcppVersion) -> None:
+    async def _claim(self, role: CentralSystem, link: Link, version: OcppVersion) -> None:
         """A charge point connected to this node (its connection registered with the server): make it ours."""
         info = ChargePointInfo(
             role.id, self.node_id, _transport_name(link), version.version, datetime.now(UTC), secrets.token_hex(8)
@@ -408,7 +408,7 @@ class Cluster(ClusterClient):
         if self._bus is not None and self._bus.up:  # (else written when the node joins)
             await self._write_claim(claim)
 
-    async def release(self, role: CentralSystem) -> None:
+    async def _release(self, role: CentralSystem) -> None:
         """A connection of this node ended (and no newer one of the same charge point replaced it here)."""
         claim = self._claims.get(role.id)
         if claim is None or claim.role is not role:
@@ -501,7 +501,7 @@ class Cluster(ClusterClient):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def local(self, charge_point_id: str) -> CentralSystem | None:
+    def _local(self, charge_point_id: str) -> CentralSystem | None:
         """The role object of a charge point this node holds."""
         claim = self._claims.get(charge_point_id)
         return claim.role if claim is not None else None
@@ -521,7 +521,7 @@ class Cluster(ClusterClient):
             )
 
     def _made(self, bus: Bus) -> None:
-        self._responder = Responder(bus, self.names, self.node_id, self.local)
+        self._responder = Responder(bus, self.names, self.node_id, self._local)
         if self._events_on:
             self._events = EventPublisher(bus, self.names, self.node_id, self._event_actions)
             self._answer_store.events = self._events
