@@ -46,8 +46,6 @@ from .timing import FAST, bounded, eventually
 QUICK: dict[str, Any] = {"heartbeat": 0.2, "node_ttl": 1.0}
 """Node liveness for the tests: a killed node counts as gone a second after its last heartbeat."""
 
-needs_roles_patch = pytest.mark.xfail(strict=True, reason="needs the roles.py patch")
-
 
 @pytest.fixture
 async def nats_server() -> AsyncIterator[EmbeddedNats]:
@@ -245,7 +243,6 @@ async def test_a_charge_point_reconnecting_to_another_node_is_closed_on_the_firs
 # -- events ----------------------------------------------------------------------------------------------
 
 
-@needs_roles_patch
 @bounded(30)
 async def test_events_reach_a_durable_consumer_that_crashes_and_restarts(nats_server: EmbeddedNats) -> None:
     async with contextlib.AsyncExitStack() as stack:
@@ -298,7 +295,6 @@ async def test_events_reach_a_durable_consumer_that_crashes_and_restarts(nats_se
 # -- exactly once ----------------------------------------------------------------------------------------
 
 
-@needs_roles_patch
 @bounded(30)
 async def test_a_retry_reaching_another_node_is_answered_from_memory(nats_server: EmbeddedNats) -> None:
     handled = Handled()

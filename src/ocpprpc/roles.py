@@ -159,6 +159,17 @@ class AnsweredCalls:
     def forget(self, action: str, message_id: str) -> None:
         self._answers.pop((action, message_id), None)
 
+    async def answer(
+        self, role: Role, action: str, payload: dict[str, Any] | str, message_id: str | None
+    ) -> InboundResult:
+        """Answer a request of ``role``'s peer, in a subclass that keeps the answers beyond this process.
+
+        :meth:`Role.handle_call` hands every request to ``role.answered.answer()`` when ``answered`` is a
+        subclass (``ocpprpc.cluster``'s keeps them in NATS for every node, and publishes each call); this
+        class's own memory is used inline, for speed, and never comes here.
+        """
+        raise NotImplementedError
+
     # The per-message path of Role.handle_call: no future unless a retry comes to wait for one.
 
     def _claim(self, action: str, message_id: str) -> InboundResult | asyncio.Future[InboundResult] | _Handling:
@@ -461,6 +472,8 @@ class Role:
         """:meth:`handle_call`; ``payload`` may also be the JSON text of a payload that the OCPP-J link found
         well-formed (:func:`~ocpprpc._frames.split_call`): the request is then validated straight from
         it, with the same outcome as from the decoded payload, and in about half the time."""
+        if type(self.answered) is not AnsweredCalls:  # answers kept beyond this process: see AnsweredCalls.answer
+            return await self.answered.answer(self, action, payload, message_id)
         if message_id is None or action not in TRANSACTION_ACTIONS:
             return await self._answer(action, payload)
         answered = self.answered
