@@ -43,6 +43,12 @@ at a time: a WebSocket, an in-memory queue pair) and a :class:`~ocpprpc.roles.Ro
 * When the connection ends, pending calls fail with ConnectionClosed; handlers already running finish
   (bounded by the role's ``handler_timeout``) and their answers are dropped; CALLs still waiting are
   dropped unhandled (the peer sees no answer and may retry).
+* The per-CALL path is kept short, since it is most of what a busy central system does: a well-formed
+  CALL in the usual compact form is admitted without decoding its payload
+  (:func:`~ocpprpc._frames.split_call` checks it as JSON with pydantic's parser, which builds nothing),
+  and the role validates the request straight from the payload text; anything that function is not
+  sure of is decoded as before, so every fault gets the same answer. Answers are written by
+  :func:`~ocpprpc._frames.encode_result`. (A role class that overrides ``handle_call`` gets dicts.)
 * Every frame in and out is logged at INFO on the ``ocpprpc.frames`` logger (:mod:`ocpprpc._framelog`),
   in the simulator transcript style: ``cs: <<cp#CP1 [2,"…","Heartbeat",{}]`` / ``cp#CP1: >>cs …``; what
   the peer chose (frames, ids, actions) is escaped with :func:`~ocpprpc._identity.loggable`, so it
@@ -377,7 +383,7 @@ class OcppJLink:
             # anything split_call is not sure of is decoded, so every fault is answered as before.
             parts = split_call(message, self._framework)
             if parts is not None:
-                self._admit(_CallText(*parts), in_progress)
+                self._admit(parts, in_progress)
                 return None
         try:
             frame = decode(message, self._framework)
@@ -540,7 +546,8 @@ class OcppJLink:
                 try:
                     await self._serve(call)
                 except Exception:  # a bug: _serve answers everything; log it and go on with the next CALL
-                    _log.exception("%s: handling %s failed", self._who, loggable(call.action, 40))
+                    action = call[1] if isinstance(call, tuple) else call.action
+                    _log.exception("%s: handling %s failed", self._who, loggable(action, 40))
                 finally:
                     self._running -= 1
                 # a lent turn that came back holds the turn again: then one of the two stops here
@@ -553,10 +560,12 @@ class OcppJLink:
             self._worker_tasks.discard(asyncio.current_task())  # here, not in a done callback: a loop turn less
 
     async def _serve(self, call: _Inbound) -> None:
-        if type(call) is _CallText:
-            result = await self._role._handle_call(call.action, call.payload, call.unique_id)
+        if isinstance(call, tuple):  # from split_call: (id, action, payload text)
+            unique_id, action, text = call
+            result = await self._role._handle_call(action, text, unique_id)
         elif type(call) is Call:
-            result = await self._role.handle_call(call.action, call.payload, call.unique_id)
+            unique_id, action = call.unique_id, call.action
+            result = await self._role.handle_call(action, call.payload, unique_id)
         else:
             assert type(call) is Send
             await self._role.handle_send(call.action, call.payload, call.unique_id)  # never answered
@@ -565,29 +574,25 @@ class OcppJLink:
         try:
             if error is None:
                 assert result.payload is not None
-                text = encode_result(call.unique_id, result.payload)
+                text = encode_result(unique_id, result.payload)
             else:
                 if not error.remote:
                     code = self._framework.spell(error.code)
-                    _log.info("%s: %s answered with %s", self._who, loggable(call.action, 40), code)
-                text = encode(call_error_for(call.unique_id, error, self._framework))
+                    _log.info("%s: %s answered with %s", self._who, loggable(action, 40), code)
+                text = encode(call_error_for(unique_id, error, self._framework))
         except UsageError as exc:  # e.g. a handler echoing text with a lone surrogate
-            _log.error(
-                "%s: the answer to %s cannot be sent: %s", self._who, loggable(call.action, 40), loggable(str(exc))
-            )
-            error = InternalError(f"the {self._role.side.value} could not encode its answer to {call.action}")
-            text = encode(call_error_for(call.unique_id, error, self._framework))
+            _log.error("%s: the answer to %s cannot be sent: %s", self._who, loggable(action, 40), loggable(str(exc)))
+            error = InternalError(f"the {self._role.side.value} could not encode its answer to {action}")
+            text = encode(call_error_for(unique_id, error, self._framework))
+        if frame_logger.isEnabledFor(logging.INFO):  # send_text(), inline: the per-CALL path
+            frame_logger.info("%s %s", self._out_label, loggable(text, None))
         try:
-            await self.send_text(text)
+            await self._channel.send(text)
         except ConnectionClosed:
-            _log.info(
-                "%s: connection closed before the answer to %s could be sent", self._who, loggable(call.action, 40)
-            )
+            _log.info("%s: connection closed before the answer to %s could be sent", self._who, loggable(action, 40))
             return
         except UsageError as exc:
-            _log.error(
-                "%s: the answer to %s cannot be sent: %s", self._who, loggable(call.action, 40), loggable(str(exc))
-            )
+            _log.error("%s: the answer to %s cannot be sent: %s", self._who, loggable(action, 40), loggable(str(exc)))
             return
         if result.after is not None:
             await result.after()
@@ -628,19 +633,9 @@ class OcppJLink:
             await closing
 
 
-class _CallText:
-    """A well-formed CALL whose payload is still its JSON text (see :func:`~ocpprpc._frames.split_call`)."""
-
-    __slots__ = ("action", "payload", "unique_id")
-
-    def __init__(self, unique_id: str, action: str, payload: str) -> None:
-        self.unique_id = unique_id
-        self.action = action
-        self.payload = payload
-
-
-_Inbound: TypeAlias = "Call | Send | _CallText"
-"""What waits in a link's queue of the peer's CALLs."""
+_Inbound: TypeAlias = "Call | Send | tuple[str, str, str]"
+"""What waits in a link's queue of the peer's CALLs: a decoded CALL or SEND, or what
+:func:`~ocpprpc._frames.split_call` gave for a well-formed CALL: its id, action and payload text."""
 
 
 def _remote_error(frame: CallErrorFrame) -> OcppError:

@@ -112,7 +112,9 @@ class HandlerDeadline:
         task = asyncio.current_task()
         if task is None:
             return self
-        watchdog = _watchdog_of(task.get_loop())
+        loop = task.get_loop()
+        last = _last
+        watchdog = last[1] if last is not None and last[0]() is loop else _watchdog_of(loop)
         watchdog.deadlines[task] = _clock() + seconds
         if seconds < watchdog.shortest or not watchdog.ticking:
             watchdog.start(seconds)

@@ -174,8 +174,12 @@ class AnsweredCalls:
 
     def _claim(self, action: str, message_id: str) -> InboundResult | asyncio.Future[InboundResult] | _Handling:
         """:meth:`get`; for a message not seen before, the mark noting it as being handled (see :meth:`_note`)."""
-        earlier = self.get(action, message_id) if self._answers else None
-        return self._note(action, message_id) if earlier is None else earlier
+        answers = self._answers
+        if (action, message_id) in answers:  # nearly never: get() decides
+            earlier = self.get(action, message_id)
+            if earlier is not None:
+                return earlier
+        return self._note(action, message_id)
 
     def _note(self, action: str, message_id: str) -> _Handling:
         """Note that a message is being handled: :meth:`_settle` or :meth:`_drop` its mark afterwards."""
