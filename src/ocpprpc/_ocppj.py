@@ -207,7 +207,7 @@ class OcppJLink:
         self._running = 0
         self._lenders: set[asyncio.Task[Any]] = set()  # workers whose handler waits for the peer
         self._workers = 0  # counted at once (a task's done callback would run a loop iteration late)
-        self._worker_tasks: set[asyncio.Task[None]] = set()
+        self._worker_tasks: set[asyncio.Task[Any]] = set()
         # rate limit of warning lines
         self._warnings = 0
         self._warnings_dropped = 0
@@ -533,7 +533,7 @@ class OcppJLink:
         self._workers += 1
         self._running += 1  # counted from now: the task starts a loop iteration later
         # The loop's create_task (its task factory, if one is set), without asyncio.create_task's naming step
-        self._worker_tasks.add(asyncio.get_running_loop().create_task(self._work(call)))
+        asyncio.get_running_loop().create_task(self._work(call))
 
     async def _work(self, call: _Inbound) -> None:
         """Handle ``call``, then the waiting CALLs while no other worker holds the turn.
@@ -541,6 +541,11 @@ class OcppJLink:
         Handlers run in this task, so :meth:`request` can tell when one of them calls the peer (and
         :class:`~ocpprpc._watchdog.HandlerDeadline` cancels this task when one overruns).
         """
+        task = asyncio.current_task()
+        assert task is not None
+        # Registered by itself, so that it is known before its first await even if it starts eagerly (an
+        # eager task factory runs it within create_task) and dropped at its end without a done callback.
+        self._worker_tasks.add(task)
         try:
             while True:
                 try:
@@ -557,7 +562,7 @@ class OcppJLink:
                 self._running += 1
         finally:
             self._workers -= 1
-            self._worker_tasks.discard(asyncio.current_task())  # here, not in a done callback: a loop turn less
+            self._worker_tasks.discard(task)
 
     async def _serve(self, call: _Inbound) -> None:
         if isinstance(call, tuple):  # from split_call: (id, action, payload text)
