@@ -724,10 +724,12 @@ class _GuardedSite(web.BaseSite):
         ssl_context: ssl_module.SSLContext | None,
         gate: ConnectionGate,
         tls_handshake_timeout: float,
+        reuse_port: bool = False,
     ) -> None:
         super().__init__(runner, ssl_context=ssl_context)
         self._host = host
         self._port = port
+        self._reuse_port = reuse_port
         self.gate = gate
         self._tls_handshake_timeout = tls_handshake_timeout
         self.handshakes: set[asyncio.Task[None]] = set()
@@ -776,7 +778,9 @@ class _GuardedSite(web.BaseSite):
 
     async def start(self) -> None:
         await super().start()
-        self._server = await asyncio.get_running_loop().create_server(self._accept, self._host, self._port)
+        self._server = await asyncio.get_running_loop().create_server(
+            self._accept, self._host, self._port, reuse_port=self._reuse_port or None
+        )
 
     async def stop(self) -> None:
         for task in list(self.handshakes):
@@ -801,6 +805,7 @@ class _HttpEndpoint:
         tls_handshake_timeout: float = DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         max_connections: int | None = None,
         max_connections_per_address: int | None = DEFAULT_MAX_PER_ADDRESS,
+        reuse_port: bool = False,
     ) -> None:
         if max_message_size < 1:
             raise UsageError(f"max_message_size is a number of bytes >= 1, not {max_message_size}")
@@ -819,6 +824,8 @@ class _HttpEndpoint:
         """The gate every accepted connection passes (the process's shared one unless a cap was given)."""
         self._ssl = ssl
         self._client_ssl = client_ssl
+        self.reuse_port = reuse_port
+        """Listen with ``SO_REUSEPORT`` (several processes on one port, the kernel spreading connections)."""
         self._running: set[asyncio.Task[Any]] = set()  # requests running their after-hooks
         self._ending: set[asyncio.Task[None]] = set()  # connections ending (from a link that closed)
         self._runner: web.AppRunner | None = None
@@ -865,6 +872,7 @@ class _HttpEndpoint:
             ssl_context=self._ssl,
             gate=self.gate,
             tls_handshake_timeout=self.tls_handshake_timeout,
+            reuse_port=self.reuse_port,
         )
         await site.start()
         if site.sockets:
@@ -975,7 +983,8 @@ class SoapServer(_HttpEndpoint):
     HTTP limits (module docstring, "Order of work"): ``head_timeout``, ``body_timeout``,
     ``tls_handshake_timeout``; ``max_connections`` / ``max_connections_per_address`` cap the open
     connections (by default the process's shared :func:`~ocpprpc._exposure.shared_gate`, which every
-    server of the process shares; passing either gives this server a gate of its own).
+    server of the process shares; passing either gives this server a gate of its own). ``reuse_port``
+    binds with ``SO_REUSEPORT``, so several processes serve one port (the kernel spreads connections).
     """
 
     def __init__(
@@ -1001,11 +1010,13 @@ class SoapServer(_HttpEndpoint):
         tls_handshake_timeout: float = DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         max_connections: int | None = None,
         max_connections_per_address: int | None = DEFAULT_MAX_PER_ADDRESS,
+        reuse_port: bool = False,
     ) -> None:
         super().__init__(
             host,
             port,
             max_message_size,
+            reuse_port=reuse_port,
             ssl=ssl,
             client_ssl=client_ssl,
             head_timeout=head_timeout,

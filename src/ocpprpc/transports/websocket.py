@@ -355,6 +355,8 @@ class WebSocketServer(Generic[CS]):
             process's open-file limit (:func:`~ocpprpc._exposure.default_max_connections`).
         max_connections_per_address: connections at once from one source address; None: no cap. Behind
             a reverse proxy every connection has the proxy's address: raise it or pass None.
+        reuse_port: bind with ``SO_REUSEPORT``, so several processes listen on one port and the kernel
+            spreads connections over them (:func:`ocpprpc.cluster.serve_workers` uses it).
         gate: the :class:`~ocpprpc._exposure.ConnectionGate` admitting connections, to share one
             explicitly. By default the process's shared gate (:func:`~ocpprpc._exposure.shared_gate`),
             or a gate of this server's own when ``max_connections`` / ``max_connections_per_address``
@@ -385,9 +387,11 @@ class WebSocketServer(Generic[CS]):
         max_connections: int | None = None,
         max_connections_per_address: int | None = DEFAULT_MAX_PER_ADDRESS,
         gate: ConnectionGate | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.server = server
         """The registry of connected charge points, shared with any other transport."""
+        self.reuse_port = reuse_port
         self.host = host
         self._requested_port = port
         self._path = tuple(segment for segment in path.split("/") if segment)
@@ -499,6 +503,7 @@ class WebSocketServer(Generic[CS]):
                 ping_interval=None,  # our own keep-alive: see _Socket
                 max_size=self._max_message_size,
                 ssl=self._ssl,
+                reuse_port=self.reuse_port or None,
                 **tls,  # forwarded to loop.create_server
             )
         except BaseException:
