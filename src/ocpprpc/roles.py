@@ -625,6 +625,33 @@ class Role:
         after = self._after_callback(hooks, request, response) if hooks else None
         return InboundResult(answer, None, after)
 
+    async def _request_of(
+        self, action: str, payload: dict[str, Any] | str
+    ) -> tuple[ActionSpec, OcppModel] | InboundResult:
+        """The first half of :meth:`_answer` on its own: the request validated in the connection's version
+        (repaired when not ``strict``, told to :meth:`on_validation_error`), with its spec; or the answer
+        refusing it. For a cluster node that hands valid requests to a worker pool (the protocol stays on
+        the node); :meth:`_answer` does the same steps inline, to keep the common path one call."""
+        version = self._version
+        routes = self._routes.get(version.version)
+        route = routes.get(action) if routes is not None else None
+        if route is None:
+            route = self._route(version, action)
+            if route is None:
+                return self._not_received(action)
+        spec = route.spec
+        if type(payload) is str:
+            try:
+                return spec, spec.request.__pydantic_validator__.validate_json(payload)
+            except Exception:  # told as it always was, from the decoded payload
+                payload = decode_payload(payload)
+        assert not isinstance(payload, str)
+        try:
+            return spec, spec.request.model_validate(payload)
+        except ValidationError as exc:
+            repaired, error = await self._invalid(spec.name, spec.request, payload, exc, "request")
+            return InboundResult(None, error) if repaired is None else (spec, repaired)
+
     # -- internals ------------------------------------------------------------------------------------
 
     def _not_received(self, action: str) -> InboundResult:

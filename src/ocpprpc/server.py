@@ -196,11 +196,20 @@ class CentralSystemServer(Generic[CS]):
     async def call_raw(
         self, charge_point_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
     ) -> RawAnswer:
-        """:meth:`Role.call_raw <ocpprpc.roles.Role.call_raw>` of a connected charge point (test tools)."""
+        """:meth:`Role.call_raw <ocpprpc.roles.Role.call_raw>` of a connected charge point (test tools); with a
+        ``cluster``, of one connected to any node, with the same results."""
+        role = self._connected.get(charge_point_id)
+        if role is None and self.cluster is not None:
+            return await self.cluster.call_raw(charge_point_id, action, payload, timeout=timeout)
         return await self[charge_point_id].call_raw(action, payload, timeout=timeout)
 
     async def send_raw(self, charge_point_id: str, text: str) -> str | None:
-        """:meth:`Role.send_raw <ocpprpc.roles.Role.send_raw>` of a connected charge point (test tools)."""
+        """:meth:`Role.send_raw <ocpprpc.roles.Role.send_raw>` of a connected charge point (test tools); with a
+        ``cluster``, of one connected to any node (over OCPP-J an answer to the text then reaches the role
+        object on that node)."""
+        role = self._connected.get(charge_point_id)
+        if role is None and self.cluster is not None:
+            return await self.cluster.send_raw(charge_point_id, text)
         return await self[charge_point_id].send_raw(text)
 
     async def wait_for(self, charge_point_id: str, timeout: float | None = None) -> CS:

@@ -18,6 +18,8 @@ Names (``prefix`` ``ocpprpc`` by default; ids on NATS are tokens, see :func:`enc
 ==================================================  ===============================================================
 ``<prefix>.call.<charge point>``                    request/reply: call a charge point (:mod:`._wire` has the JSON)
 ``<prefix>.node.<node>.ping``                       request/reply: is the node there
+``<prefix>.work.<version>.<action>``                request/reply, queue group ``workers``: a worker handles a call
+``<prefix>.worker.<worker>.ping``                   request/reply: is the worker there
 ``<prefix>.events.<version>.<action>.<cp>``         stream ``<prefix>_events``: inbound calls and answers
 key-value ``<prefix>_presence``                     key: charge point; value: :class:`ChargePointInfo` as JSON
 key-value ``<prefix>_nodes``                        key: node; value: ``{"node", "ttl", "at", "since"}``
@@ -43,6 +45,12 @@ Guarantees:
   answer goes back (see :mod:`._events` for the JSON), for consumers in any language, at least once.
 * **Exactly once across nodes**: a transaction message retried after a reconnect to another node is
   answered from the answers bucket, not handled again (see :mod:`._answers`).
+* **Handlers where you want them**: by default a node's own role objects handle its charge points'
+  calls; ``Cluster(worker_pool=True)`` (or a set of action names) hands them, once validated, to
+  :class:`ClusterWorker` processes sharing a NATS queue group, which run the same role class. The node
+  keeps the protocol (validation, exactly once, events); see :mod:`._pool` and :mod:`._worker`.
+* **Test tools from anywhere**: ``server.call_raw`` / ``send_raw`` (and :class:`ClusterClient`'s) reach a
+  charge point on any node, with the results they have locally.
 
 Failures:
 
@@ -56,6 +64,10 @@ Failures:
   second (each caller checks the node it waits for); its charge points leave presence ``node_ttl``
   seconds (default 5) after its last heartbeat, and reconnect to the other nodes.
 * NATS restarted (or one server of a NATS cluster lost): members reconnect by themselves and rejoin.
+* No worker for a call a node hands to the pool: the charge point is answered ``InternalError`` at once
+  (NATS "no responders"); a worker killed while handling one: ``InternalError`` within about two
+  seconds (the node checks the worker every second); either way one warning line, and the answer is not
+  remembered, so a retry of the message is handled.
 """
 
 from __future__ import annotations
@@ -73,6 +85,7 @@ from ._events import Event
 from ._presence import ChargePointInfo, NodeInfo, Presence
 from ._subjects import Names, decode_token, encode_token
 from ._wire import ClusterError
+from ._worker import ClusterWorker
 
 __all__ = [
     "ChargePointInfo",
@@ -81,6 +94,7 @@ __all__ = [
     "ClusterClient",
     "ClusterError",
     "ClusterUnavailable",
+    "ClusterWorker",
     "EmbeddedNats",
     "Event",
     "Names",

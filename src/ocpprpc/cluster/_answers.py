@@ -37,6 +37,7 @@ from ._wire import as_object
 
 if TYPE_CHECKING:
     from ._events import EventPublisher
+    from ._pool import Forwarder
 
 __all__ = ["AnswerStore", "ClusterAnswers"]
 
@@ -58,6 +59,8 @@ class AnswerStore:
         self.bucket: Bucket | None = None
         self.events: EventPublisher | None = None
         """Where the events go (None unless the node publishes them)."""
+        self.forwarder: Forwarder | None = None
+        """Where the handlers run when not here (None unless the node has a worker pool)."""
         self._unwritten: dict[str, bytes] = {}
 
     async def claim(
@@ -187,12 +190,22 @@ class ClusterAnswers(AnsweredCalls):
         events = self._store.events
         received_at = datetime.now(UTC) if events is not None and events.wants(action) else None
         if message_id is None or action not in TRANSACTION_ACTIONS:
-            result, handled = await role._answer(action, payload), True
+            result, handled = await self._handle(role, action, payload, message_id)
         else:
             result, handled = await self._once(role, action, payload, message_id)
         if handled and events is not None and received_at is not None:
             await events.publish(self.charge_point_id, role.version, action, message_id, payload, result, received_at)
         return result
+
+    async def _handle(
+        self, role: Role, action: str, payload: dict[str, Any] | str, message_id: str | None
+    ) -> tuple[InboundResult, bool]:
+        """The answer to a request, by the role's handler here or by the worker pool; and whether a handler
+        gave it (False: the pool failed, a retry is to be handled, nothing is remembered or published)."""
+        forwarder = self._store.forwarder
+        if forwarder is not None and forwarder.wants(action):
+            return await forwarder.answer(role, action, payload, message_id)
+        return await role._answer(action, payload), True
 
     async def _once(
         self, role: Role, action: str, payload: dict[str, Any] | str, message_id: str
@@ -225,13 +238,19 @@ class ClusterAnswers(AnsweredCalls):
             self.finish(action, message_id, future, claimed)
             return claimed, False
         try:
-            result = await role._answer(action, payload)
+            result, handled = await self._handle(role, action, payload, message_id)
         except BaseException:
             self.forget(action, message_id)
             future.cancel()
             if claimed is not None:
                 await asyncio.shield(self._store.forget(self.charge_point_id, action, message_id, claimed))
             raise
+        if not handled:  # no worker answered: as if never begun, so that a retry is handled
+            self.forget(action, message_id)
+            future.cancel()
+            if claimed is not None:
+                await self._store.forget(self.charge_point_id, action, message_id, claimed)
+            return result, False
         bare = InboundResult(result.payload, result.error)  # a retry does not rerun after-hooks
         self.finish(action, message_id, future, bare)
         if claimed is not None:

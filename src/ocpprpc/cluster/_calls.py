@@ -23,13 +23,14 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from .._identity import loggable
+from .._link import RawAnswer
 from .._versions import VERSIONS
 from ..errors import CallTimeout, ConnectionClosed, OcppRpcError, UsageError
 from ..messages._base import OcppModel, OcppRequest, Side
@@ -42,14 +43,20 @@ from ._wire import (
     NODE_HEADER,
     ClusterError,
     NotHere,
+    RawRequest,
     RemoteRequest,
+    as_object,
+    decode_raw_answer,
     decode_reply,
+    decode_text,
     encode_error,
     encode_payload,
+    encode_raw_answer,
+    encode_text,
     json_object,
 )
 
-__all__ = ["Caller", "ClusterUnavailable", "Responder"]
+__all__ = ["Caller", "ClusterUnavailable", "NoWorker", "Responder"]
 
 R = TypeVar("R", bound=OcppModel)
 
@@ -70,17 +77,31 @@ class ClusterUnavailable(ConnectionClosed):
     elsewhere is unknown; a charge point connected to this node is still called directly."""
 
 
+class NoWorker(OcppRpcError):
+    """No worker subscribes to the subject a node hands an inbound call to (NATS's "no responders")."""
+
+
 @dataclass(eq=False)
 class _Pending:
     charge_point_id: str
     action: str
+    nobody: Callable[[], OcppRpcError]
+    """What NATS's "no responders" means for this request."""
     messages: asyncio.Queue[Msg] = field(default_factory=lambda: asyncio.Queue[Msg]())
-    node: str | None = None
+    watched: str | None = None
+    """The ping subject of the node (or worker) that acknowledged the request."""
+    gone: str = ""
+    """What to say when it is gone."""
     failure: asyncio.Future[OcppRpcError] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+T = TypeVar("T")
+
+
 class Caller:
-    """Sends calls to charge points held by other nodes (any member: a node or a :class:`ClusterClient`)."""
+    """Sends requests through NATS and waits for their replies, watching whoever acknowledged them: calls to
+    charge points held by other nodes (any member: a node or a :class:`ClusterClient`), and a node's inbound
+    calls handed to the worker pool."""
 
     def __init__(self, bus: Bus, names: Names) -> None:
         self._bus = bus
@@ -96,25 +117,62 @@ class Caller:
         spec, version = _resolve(request)
         if timeout is not None and timeout <= 0:
             raise UsageError("a call's timeout is a positive number of seconds")
-        body = RemoteRequest(version, spec.name, request.to_json_dict(), timeout).encode()
+        payload = await self.call_payload(charge_point_id, version, spec.name, request.to_json_dict(), timeout)
+        try:
+            response: R = spec.response.model_validate(payload)
+        except ValidationError as exc:
+            raise ClusterError(f"the {spec.name} response relayed for {charge_point_id} is invalid: {exc}") from None
+        return response
+
+    async def call_payload(
+        self, charge_point_id: str, version: str, action: str, payload: dict[str, Any], timeout: float | None
+    ) -> dict[str, Any]:
+        """:meth:`call` with the request as data (a valid payload of ``action`` in ``version``); the response's."""
+        body = RemoteRequest(version, action, payload, timeout).encode()
+        return await self._to_holder(charge_point_id, action, body, decode_reply)
+
+    async def call_raw(
+        self, charge_point_id: str, action: str, payload: dict[str, Any], timeout: float | None
+    ) -> RawAnswer:
+        """:meth:`Role.call_raw <ocpprpc.roles.Role.call_raw>` of a charge point connected to another node."""
+        if timeout is not None and timeout <= 0:
+            raise UsageError("a call's timeout is a positive number of seconds")
+        body = RawRequest("call", action, payload, timeout).encode()
+        return await self._to_holder(charge_point_id, action, body, decode_raw_answer)
+
+    async def send_raw(self, charge_point_id: str, text: str) -> str | None:
+        """:meth:`Role.send_raw <ocpprpc.roles.Role.send_raw>` of a charge point connected to another node."""
+        return await self._to_holder(charge_point_id, "send_raw", RawRequest("send", text=text).encode(), decode_text)
+
+    async def forward(self, subject: str, charge_point_id: str, action: str, body: bytes) -> dict[str, Any]:
+        """Hand an inbound call to the worker pool; the response payload. Raises the handler's
+        :class:`~ocpprpc.errors.OcppError`, or :class:`NoWorker`, :class:`CallTimeout`,
+        :class:`ConnectionClosed` (the worker died), :class:`ClusterUnavailable`, :class:`ClusterError`."""
+
+        def nobody() -> OcppRpcError:
+            return NoWorker(f"no worker takes {subject}")
+
+        return decode_reply(await self._send(subject, charge_point_id, action, body, nobody))
+
+    async def _to_holder(self, charge_point_id: str, action: str, body: bytes, decode: Callable[[bytes], T]) -> T:
+        """Send a request to the node holding the charge point; sent again when it answers NotHere."""
+
+        def nobody() -> OcppRpcError:
+            return UnknownChargePoint(f"no charge point {charge_point_id!r} is connected in the cluster")
+
+        subject = self._names.call(charge_point_id)
         for delay in (*_NOT_HERE_RETRIES, None):
             try:
-                payload = await self._send(charge_point_id, spec.name, body)
+                return decode(await self._send(subject, charge_point_id, action, body, nobody))
             except NotHere:
                 if delay is None:
                     break
                 await asyncio.sleep(delay)
-                continue
-            try:
-                response: R = spec.response.model_validate(payload)
-            except ValidationError as exc:
-                raise ClusterError(
-                    f"the {spec.name} response relayed for {charge_point_id} is invalid: {exc}"
-                ) from None
-            return response
         raise UnknownChargePoint(f"charge point {charge_point_id!r} keeps moving between nodes; not reached")
 
-    async def _send(self, charge_point_id: str, action: str, body: bytes) -> dict[str, Any]:
+    async def _send(
+        self, subject: str, charge_point_id: str, action: str, body: bytes, nobody: Callable[[], OcppRpcError]
+    ) -> bytes:
         if not self._bus.up:
             raise ClusterUnavailable(
                 f"charge point {charge_point_id!r} is not connected to this node, and the cluster (NATS) is unreachable"
@@ -122,27 +180,32 @@ class Caller:
         inbox = await self._reply_inbox()
         self._sequence += 1
         token = str(self._sequence)
-        pending = self._pending[token] = _Pending(charge_point_id, action)
+        pending = self._pending[token] = _Pending(charge_point_id, action, nobody)
         try:
-            await self._bus.publish(
-                self._names.call(charge_point_id), body, reply=f"{inbox}.{token}", headers={ACK_HEADER: "1"}
-            )
-            first = await self._next(pending, ACK_TIMEOUT, f"no node acknowledged the call to {charge_point_id!r}")
+            await self._bus.publish(subject, body, reply=f"{inbox}.{token}", headers={ACK_HEADER: "1"})
+            first = await self._next(pending, ACK_TIMEOUT, f"nobody acknowledged {action} on {subject}")
             if first.headers and first.headers.get(ACK_HEADER):
                 ack = json_object(first.data) or {}
-                pending.node = str(ack.get("node") or first.headers.get(NODE_HEADER) or "")
+                worker = ack.get("worker")
+                if isinstance(worker, str) and worker:
+                    pending.watched = self._names.worker_ping(worker)
+                    pending.gone = f"worker {worker} handling {action} of {charge_point_id!r} is gone"
+                else:
+                    node = str(ack.get("node") or first.headers.get(NODE_HEADER) or "")
+                    pending.watched = self._names.ping(node) if node else None
+                    pending.gone = f"node {node} holding charge point {charge_point_id!r} is gone"
                 wait = ack.get("timeout")
-                wait = float(wait) if isinstance(wait, int | float) else 30.0
-                self._probe(pending.node)
-                first = await self._next(pending, wait + REPLY_GRACE, f"no reply from {charge_point_id!r} relayed")
-            return decode_reply(first.data)
+                wait = float(wait) if isinstance(wait, int | float) and not isinstance(wait, bool) else 30.0
+                self._probe(pending.watched)
+                first = await self._next(pending, wait + REPLY_GRACE, f"no answer to {action} of {charge_point_id!r}")
+            return first.data
         except BusDown as exc:
-            raise ClusterUnavailable(f"the call to {charge_point_id!r} could not be sent: {exc}") from None
+            raise ClusterUnavailable(f"{action} for {charge_point_id!r} could not be sent: {exc}") from None
         finally:
             del self._pending[token]
 
     async def _next(self, pending: _Pending, timeout: float, why: str) -> Msg:
-        """The next message for a pending call, or what made it fail (node gone, NATS lost, no responders)."""
+        """The next message for a pending request, or what made it fail (node gone, NATS lost, no responders)."""
         getting = asyncio.ensure_future(pending.messages.get())
         either: list[asyncio.Future[Any]] = [getting, pending.failure]
         try:
@@ -155,7 +218,7 @@ class Caller:
             raise CallTimeout(f"{why} within {timeout:g} s", action=pending.action, timeout=timeout)
         message = getting.result()
         if message.headers and message.headers.get("Status") == "503":
-            raise UnknownChargePoint(f"no charge point {pending.charge_point_id!r} is connected in the cluster")
+            raise pending.nobody()
         return message
 
     async def _reply_inbox(self) -> str:
@@ -170,29 +233,27 @@ class Caller:
         if pending is not None:
             pending.messages.put_nowait(message)
 
-    def _probe(self, node: str) -> None:
-        if node and node not in self._probes:
-            self._probes[node] = asyncio.create_task(self._watch_node(node), name=f"ocpprpc-cluster-probe-{node}")
+    def _probe(self, subject: str | None) -> None:
+        if subject and subject not in self._probes:
+            self._probes[subject] = asyncio.create_task(self._watch(subject), name=f"ocpprpc-cluster-probe-{subject}")
 
-    async def _watch_node(self, node: str) -> None:
-        """While calls wait for ``node``, check every second that it is there; fail them when it is not."""
+    async def _watch(self, subject: str) -> None:
+        """While requests wait for a node (or worker), check every second that it is there (``subject``: its
+        ping); fail them when it is not."""
         try:
-            while any(p.node == node for p in self._pending.values()):
+            while any(p.watched == subject for p in self._pending.values()):
                 await asyncio.sleep(PROBE_INTERVAL)
                 started = time.monotonic()
                 try:
-                    await self._bus.request(self._names.ping(node), b"", timeout=PROBE_INTERVAL)
+                    await self._bus.request(subject, b"", timeout=PROBE_INTERVAL)
                 except NoResponders:
-                    self._fail(
-                        lambda p: p.node == node,
-                        lambda p: ConnectionClosed(f"node {node} holding charge point {p.charge_point_id!r} is gone"),
-                    )
+                    self._fail(lambda p: p.watched == subject, lambda p: ConnectionClosed(p.gone))
                     return
                 except BusDown:
                     pass  # a slow node, or NATS lost (failed separately): the call's own deadline holds
                 await asyncio.sleep(max(0.0, PROBE_INTERVAL - (time.monotonic() - started)))
         finally:
-            self._probes.pop(node, None)
+            self._probes.pop(subject, None)
 
     def connection_lost(self) -> None:
         """NATS went away: no reply can reach us any more."""
@@ -284,29 +345,57 @@ class Responder:
         if role is None:
             await self._reply(reply, encode_error(NotHere(f"{charge_point_id!r} is not connected to {self._node}")))
             return
+        work: Callable[[], Awaitable[bytes]]
         try:
-            request = RemoteRequest.decode(message.data)
-            spec = VERSIONS[request.version].initiated_by(Side.CENTRAL_SYSTEM)[request.action]
-            model = spec.request.model_validate(request.payload)
+            body = json.loads(message.data)
+            body = as_object(body)
+            if body is None:
+                raise ValueError("not a JSON object")
+            if "raw" in body:
+                raw = RawRequest.from_object(body)
+                timeout = raw.timeout if raw.timeout is not None else role.call_timeout
+                work = self._raw_work(role, raw, timeout)
+            else:
+                request = RemoteRequest.from_object(body)
+                spec = VERSIONS[request.version].initiated_by(Side.CENTRAL_SYSTEM)[request.action]
+                model = spec.request.model_validate(request.payload)
+                timeout = request.timeout if request.timeout is not None else role.call_timeout
+                work = self._typed_work(role, model, timeout)
         except (ValueError, KeyError) as exc:  # ValidationError is a ValueError
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             _log.warning("cluster: a malformed call to %s refused: %s", loggable(charge_point_id), loggable(why))
             await self._reply(reply, encode_error(UsageError(f"malformed cluster call: {why}")))
             return
-        timeout = request.timeout if request.timeout is not None else role.call_timeout
         if message.headers and message.headers.get(ACK_HEADER):
             ack = json.dumps({"node": self._node, "timeout": timeout}).encode()
             await self._reply(reply, ack, {ACK_HEADER: "1"})
-        task = asyncio.create_task(
-            self._run(role, model, timeout, reply), name=f"ocpprpc-cluster-call-{charge_point_id}"
-        )
+        task = asyncio.create_task(self._run(role, work, reply), name=f"ocpprpc-cluster-call-{charge_point_id}")
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _run(self, role: CentralSystem, request: OcppRequest[OcppModel], timeout: float, reply: str) -> None:
-        try:
+    @staticmethod
+    def _typed_work(
+        role: CentralSystem, request: OcppRequest[OcppModel], timeout: float
+    ) -> Callable[[], Awaitable[bytes]]:
+        async def work() -> bytes:
             response = await role.call(request, timeout=timeout)
-            data = encode_payload(response.to_json_dict())
+            return encode_payload(response.to_json_dict())
+
+        return work
+
+    @staticmethod
+    def _raw_work(role: CentralSystem, raw: RawRequest, timeout: float) -> Callable[[], Awaitable[bytes]]:
+        async def work() -> bytes:
+            if raw.kind == "send":
+                return encode_text(await role.send_raw(raw.text))
+            assert raw.payload is not None
+            return encode_raw_answer(await role.call_raw(raw.action, raw.payload, timeout=timeout))
+
+        return work
+
+    async def _run(self, role: CentralSystem, work: Callable[[], Awaitable[bytes]], reply: str) -> None:
+        try:
+            data = await work()
         except asyncio.CancelledError:
             data = encode_error(ConnectionClosed(f"node {self._node} is closing"))
             await self._reply(reply, data)

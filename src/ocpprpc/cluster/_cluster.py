@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._identity import loggable
+from .._link import RawAnswer
 from ..connection import Link
 from ..errors import UsageError
 from ..messages._base import OcppModel, OcppRequest, OcppVersion
@@ -37,6 +38,7 @@ from ._bus import Bucket, Bus, BusDown, Msg, Subscription
 from ._calls import Caller, Responder
 from ._embedded import EmbeddedNats
 from ._events import EventPublisher
+from ._pool import Forwarder
 from ._presence import ChargePointInfo, Held, Presence
 from ._subjects import Names, encode_token
 
@@ -204,9 +206,25 @@ class ClusterClient:
         holding it goes away meanwhile), :class:`~ocpprpc.errors.UsageError`; and
         :class:`ClusterUnavailable` (a ConnectionClosed) when NATS is unreachable from here.
         """
+        return await self._started().call(charge_point_id, request, timeout=timeout)
+
+    async def call_raw(
+        self, charge_point_id: str, action: str, payload: dict[str, Any], *, timeout: float | None = None
+    ) -> RawAnswer:
+        """:meth:`Role.call_raw <ocpprpc.roles.Role.call_raw>` (a test tool) of ``charge_point_id`` wherever it
+        is connected: the charge point's answer as data, its CALLERROR included; raises as :meth:`call`."""
+        return await self._started().call_raw(charge_point_id, action, payload, timeout)
+
+    async def send_raw(self, charge_point_id: str, text: str) -> str | None:
+        """:meth:`Role.send_raw <ocpprpc.roles.Role.send_raw>` (a test tool) of ``charge_point_id`` wherever it
+        is connected. Over OCPP-J None, and the charge point's answer to the text, if any, reaches the role
+        object on the node holding it (its ``on_unmatched_frame``); over SOAP the HTTP response body."""
+        return await self._started().send_raw(charge_point_id, text)
+
+    def _started(self) -> Caller:
         if self._caller is None:
             raise UsageError("start the cluster member first (await cluster.start(), or async with)")
-        return await self._caller.call(charge_point_id, request, timeout=timeout)
+        return self._caller
 
     # -- joining ----------------------------------------------------------------------------------------
 
@@ -324,7 +342,13 @@ class Cluster(ClusterClient):
     points then leave presence). ``events``: True publishes every inbound call and its answer to the
     event stream, a collection of action names only those (``{"StartTransaction", "StopTransaction",
     "MeterValues"}``); ``events_max_age`` is the stream's history in seconds when this node creates it.
-    See :class:`ClusterClient` for the other options.
+    ``worker_pool``: True hands every inbound call, once validated, to the worker pool
+    (:class:`~ocpprpc.cluster.ClusterWorker` processes) instead of this node's handlers, a collection of
+    action names only those; the node keeps the protocol (validation, exactly once, events), see
+    :mod:`._pool`. It is the node's option, not the server's, because it is a routing decision on the
+    cluster like ``events`` (a server without a cluster has nowhere to forward to), and the server keeps
+    making its role objects for the protocol work either way. See :class:`ClusterClient` for the other
+    options.
     """
 
     def __init__(
@@ -338,9 +362,14 @@ class Cluster(ClusterClient):
         heartbeat: float = DEFAULT_HEARTBEAT,
         node_ttl: float = DEFAULT_NODE_TTL,
         events_max_age: float = DEFAULT_EVENTS_MAX_AGE,
+        worker_pool: bool | Collection[str] = False,
         join_timeout: float = 10.0,
         nats_options: Mapping[str, Any] | None = None,
     ) -> None:
+        if isinstance(worker_pool, str) or (
+            not isinstance(worker_pool, bool) and not all(isinstance(a, str) for a in worker_pool)
+        ):
+            raise UsageError("worker_pool is True, False or a collection of action names")
         if heartbeat <= 0 or node_ttl < 2 * heartbeat:
             raise UsageError("heartbeat is positive and node_ttl at least twice the heartbeat")
         if node_id is not None and (not isinstance(node_id, str) or not node_id or len(node_id) > 64):
@@ -370,6 +399,10 @@ class Cluster(ClusterClient):
         self._answer_store = AnswerStore(self.names, self.node_id, self.presence.node_alive)
         self._events: EventPublisher | None = None
         self._responder: Responder | None = None
+        self._forwarder: Forwarder | None = None
+        if worker_pool is True or (not isinstance(worker_pool, bool) and worker_pool):
+            pool_actions = None if worker_pool is True else frozenset(worker_pool)
+            self._forwarder = self._answer_store.forwarder = Forwarder(self.names, self.node_id, pool_actions)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.presence.on_entry = self._on_entry
         self.presence.on_node_gone = self._on_node_gone
@@ -520,7 +553,16 @@ class Cluster(ClusterClient):
                 replicas=self.replicas,
             )
 
+    @property
+    def worker_pool(self) -> frozenset[str] | bool:
+        """The actions handed to the worker pool: True for all, False for none (see ``worker_pool=``)."""
+        if self._forwarder is None:
+            return False
+        return True if self._forwarder.actions is None else self._forwarder.actions
+
     def _made(self, bus: Bus) -> None:
+        if self._forwarder is not None:
+            self._forwarder.caller = self._caller
         self._responder = Responder(bus, self.names, self.node_id, self._local)
         if self._events_on:
             self._events = EventPublisher(bus, self.names, self.node_id, self._event_actions)

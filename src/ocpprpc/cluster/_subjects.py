@@ -70,6 +70,19 @@ class Names:
         """A node answers requests here while it is up (callers check a node they wait for)."""
         return f"{self.prefix}.node.{encode_token(node)}.ping"
 
+    def work(self, version: str, action: str) -> str:
+        """Inbound calls a node hands to the worker pool (queue group :attr:`worker_queue`), per version and action."""
+        return f"{self.prefix}.work.{version_token(version)}.{encode_token(action)}"
+
+    def worker_ping(self, worker: str) -> str:
+        """A worker answers requests here while it is up (a node waiting for its answer checks)."""
+        return f"{self.prefix}.worker.{encode_token(worker)}.ping"
+
+    @property
+    def worker_queue(self) -> str:
+        """The NATS queue group of the workers: each forwarded call reaches one worker of those subscribed."""
+        return "workers"
+
     def beat(self, node: str) -> str:
         """A node's heartbeats (core NATS, no JetStream: liveness holds while a NATS cluster elects leaders)."""
         return f"{self.prefix}.node.{encode_token(node)}.beat"

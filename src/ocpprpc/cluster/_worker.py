@@ -1,0 +1,264 @@
+"""Handlers in a worker pool, the worker's side: :class:`ClusterWorker` runs an ordinary role class's handlers.
+
+Nodes given ``Cluster(worker_pool=...)`` hand the valid inbound calls of their charge points to
+``<prefix>.work.<version>.<action>``; every worker subscribes to the subjects of the actions it serves in
+one NATS queue group (``workers``), so each call reaches one worker, and starting more worker processes
+(on any machine) spreads the load. A worker makes a role object of the call's charge point and version
+with the role class (or factory) it was given, runs the ``@on`` handler, replies with the response (or
+the handler's OCPP error), then runs the ``@after`` hooks. The node checks and remembers the answer.
+
+Inside a handler the role object is what it is on a node: ``self.id`` is the charge point's id,
+``self.version`` its connection's version, and ``await self.call(...)`` (also ``call_raw`` and
+``send_raw``) reaches the charge point through the cluster, wherever it is connected. What differs: the
+role object lives for one call (keep state in a database, not on ``self``), its ``on_connect`` /
+``on_disconnect`` run on the node (with the node's role object), and ``self.close()`` closes nothing.
+
+Bounds: at most ``max_concurrent`` handlers run at once; further calls wait in NATS's buffer of each
+subscription (``max_waiting`` each; NATS drops what overflows, and the node answers those
+InternalError once its acknowledgement wait is over). A call is acknowledged when its handler starts,
+so a node waits at most five seconds for a worker to start it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from .._identity import loggable
+from .._link import RawAnswer
+from .._versions import DEFAULT_VERSIONS, resolve_version
+from ..errors import ConnectionClosed, UsageError
+from ..messages._base import ActionSpec, Side
+from ..roles import CentralSystem
+from ..server import RoleFactory
+from ._bus import Bucket, Bus, BusDown, Msg, Subscription
+from ._calls import Caller
+from ._cluster import ClusterClient
+from ._wire import ACK_HEADER, WORKER_HEADER, WorkRequest, encode_error, encode_payload
+
+__all__ = ["DEFAULT_MAX_CONCURRENT", "DEFAULT_MAX_WAITING", "ClusterWorker"]
+
+CS = TypeVar("CS", bound=CentralSystem)
+
+_log = logging.getLogger("ocpprpc.cluster")
+
+DEFAULT_MAX_CONCURRENT = 100
+"""Handlers a worker runs at once by default."""
+DEFAULT_MAX_WAITING = 1000
+"""Calls that wait for a free handler slot, per subscribed subject, by default (beyond: dropped by NATS)."""
+_DRAIN_TIMEOUT = 5.0
+"""Seconds a closing worker lets the handlers running finish (then they are cancelled, and their nodes
+answer InternalError, which the charge point may retry)."""
+
+
+class _ClusterLink:
+    """A worker's role object's way to its charge point: through the cluster, to the node holding it."""
+
+    def __init__(self, caller: Caller, charge_point_id: str, version: str) -> None:
+        self._caller = caller
+        self._charge_point_id = charge_point_id
+        self._version = version
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    async def request(
+        self, spec: ActionSpec, payload: dict[str, Any], timeout: float, message_id: str | None = None
+    ) -> dict[str, Any]:
+        return await self._caller.call_payload(self._charge_point_id, self._version, spec.name, payload, timeout)
+
+    async def call_raw(self, action: str, payload: dict[str, Any], timeout: float) -> RawAnswer:
+        return await self._caller.call_raw(self._charge_point_id, action, payload, timeout)
+
+    async def send_raw(self, text: str) -> str | None:
+        return await self._caller.send_raw(self._charge_point_id, text)
+
+    async def close(self, reason: str = "") -> None:
+        """Nothing: the connection is the node's."""
+
+
+class ClusterWorker(ClusterClient, Generic[CS]):
+    """A process of the worker pool: runs the handlers of ``factory`` for the nodes' charge points.
+
+    ``ClusterWorker(MyCentralSystem, "nats://nats:4222")``, then ``async with worker:`` for as long as it
+    should serve. ``factory`` is a :class:`~ocpprpc.CentralSystem` subclass (the same class a node would
+    serve) or a function ``(charge_point_id, version) -> role`` as for
+    :class:`~ocpprpc.server.CentralSystemServer`. ``versions`` (default: the role class's) and ``actions``
+    (default: every action a central system receives) choose what this worker serves, so a pool of its own
+    can serve, say, only the transaction messages. ``max_concurrent``: handlers run at once at most;
+    ``max_waiting``: calls waiting for a slot, per action and version. ``worker_id`` names it in
+    acknowledgements and logs (default: host name, process id, a random suffix). The member's other
+    options are :class:`ClusterClient`'s; :meth:`call` and :attr:`presence` work as there.
+    """
+
+    def __init__(
+        self,
+        factory: type[CS] | RoleFactory[CS],
+        nats_url: str | Sequence[str],
+        *,
+        actions: Collection[str] | None = None,
+        versions: Sequence[str] | None = None,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        max_waiting: int = DEFAULT_MAX_WAITING,
+        worker_id: str | None = None,
+        prefix: str = "ocpprpc",
+        replicas: int = 1,
+        join_timeout: float = 10.0,
+        nats_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not callable(factory):
+            raise UsageError(f"a factory (charge_point_id, version) -> role is needed, not {factory!r}")
+        role_class = factory if isinstance(factory, type) else None
+        if role_class is not None and not issubclass(role_class, CentralSystem):
+            raise UsageError(f"{role_class.__name__} is not a CentralSystem subclass")
+        if not nats_url or (isinstance(nats_url, str) and not nats_url.strip()):  # (None: untyped callers)
+            raise UsageError("a worker joins an existing cluster: give the NATS URL of its nodes")
+        if max_concurrent < 1 or max_waiting < 1:
+            raise UsageError("max_concurrent and max_waiting are at least 1")
+        if worker_id is not None and (not isinstance(worker_id, str) or not worker_id or len(worker_id) > 64):
+            raise UsageError("a worker id is 1 to 64 characters")
+        if isinstance(actions, str):
+            raise UsageError("actions is a collection of action names, not one string")
+        if versions is None:
+            versions = role_class.versions if role_class is not None else DEFAULT_VERSIONS
+        self.versions: tuple[str, ...] = tuple(dict.fromkeys(resolve_version(v).version for v in versions))
+        """The OCPP versions served."""
+        if role_class is not None and not set(self.versions) <= set(role_class.versions):
+            raise UsageError(f"{role_class.__name__} speaks OCPP {', '.join(role_class.versions)}")
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        """This worker's id in acknowledgements and logs."""
+        super().__init__(
+            nats_url,
+            prefix=prefix,
+            replicas=replicas,
+            join_timeout=join_timeout,
+            name=f"ocpprpc-worker-{self.worker_id}",
+            nats_options=nats_options,
+        )
+        self.factory: type[CS] | RoleFactory[CS] = factory
+        served = {
+            (version, action)
+            for version in self.versions
+            for action in resolve_version(version).received_by(Side.CENTRAL_SYSTEM)
+            if actions is None or action in actions
+        }
+        unknown = set(actions or ()) - {action for _, action in served}
+        if unknown:
+            raise UsageError(
+                f"not an action a central system receives in OCPP {', '.join(self.versions)}: "
+                + ", ".join(sorted(unknown))
+            )
+        self.subjects: tuple[str, ...] = tuple(sorted(self.names.work(v, a) for v, a in served))
+        """The subjects this worker takes calls on (in the queue group ``workers``)."""
+        self.max_concurrent = max_concurrent
+        self.max_waiting = max_waiting
+        self.handled = 0
+        """Calls answered so far (a handler's error included)."""
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._subscriptions: list[Subscription] = []
+        self._ping: Subscription | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        """Handlers running now."""
+        return len(self._running)
+
+    # -- joining ----------------------------------------------------------------------------------------
+
+    async def _joined_as_member(self, bus: Bus, nodes: Bucket, presence: Bucket) -> None:
+        await super()._joined_as_member(bus, nodes, presence)
+        if self._ping is None:  # once: nats-py restores subscriptions after a reconnection
+            self._ping = await bus.subscribe(self.names.worker_ping(self.worker_id), self._on_ping)
+        if not self._subscriptions:
+            for subject in self.subjects:
+                self._subscriptions.append(
+                    await bus.subscribe(subject, self._on_work, queue=self.names.worker_queue, pending=self.max_waiting)
+                )
+            _log.info("cluster: worker %s takes %d subjects", self.worker_id, len(self.subjects))
+
+    async def _leave(self) -> None:
+        """Stop taking calls, let those running finish (a while), then stop answering pings."""
+        for subscription in self._subscriptions:
+            await Bus.unsubscribe(subscription)
+        self._subscriptions.clear()
+        if self._running:
+            await asyncio.wait(list(self._running), timeout=_DRAIN_TIMEOUT)
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        if self._ping is not None:
+            await Bus.unsubscribe(self._ping)
+            self._ping = None
+
+    # -- calls ------------------------------------------------------------------------------------------
+
+    async def _on_ping(self, message: Msg) -> None:
+        if message.reply and self._bus is not None:
+            with contextlib.suppress(BusDown):
+                await self._bus.publish(message.reply, b"pong")
+
+    async def _on_work(self, message: Msg) -> None:
+        reply = message.reply
+        if not reply:
+            _log.warning("cluster: worker %s dropped a call without a reply subject", self.worker_id)
+            return
+        await self._slots.acquire()  # holds this subject's deliveries while every slot is taken
+        try:
+            request = WorkRequest.decode(message.data)
+            if request.version not in self.versions:
+                raise ValueError(f"OCPP {request.version} is not served here")
+            role = self.factory(request.charge_point_id, request.version)
+            if not isinstance(role, CentralSystem):
+                raise TypeError(f"the factory made {type(role).__name__}, not a CentralSystem")
+        except Exception as exc:  # ValueError (garbage, made up), or the factory's failure
+            self._slots.release()
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            _log.warning("cluster: worker %s refused a call: %s", self.worker_id, loggable(why))
+            await self._reply(reply, encode_error(UsageError(f"not handled by worker {self.worker_id}: {why}")))
+            return
+        assert self._caller is not None
+        role._link = _ClusterLink(self._caller, request.charge_point_id, request.version)
+        if message.headers and message.headers.get(ACK_HEADER):
+            ack = json.dumps({"worker": self.worker_id, "timeout": role.handler_timeout}).encode()
+            await self._reply(reply, ack, {ACK_HEADER: "1"})
+        task = asyncio.get_running_loop().create_task(
+            self._handle(role, request, reply), name=f"ocpprpc-worker-{request.action}"
+        )
+        self._running.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._slots.release()
+
+    async def _handle(self, role: CentralSystem, request: WorkRequest, reply: str) -> None:
+        try:
+            result = await role._answer(request.action, request.payload)
+        except asyncio.CancelledError:
+            await self._reply(reply, encode_error(ConnectionClosed(f"worker {self.worker_id} is closing")))
+            raise
+        self.handled += 1
+        if result.error is not None:
+            data = encode_error(result.error)
+        else:
+            assert result.payload is not None
+            data = encode_payload(result.payload)
+        await self._reply(reply, data)
+        if result.after is not None:
+            await result.after()
+
+    async def _reply(self, subject: str, data: bytes, headers: dict[str, str] | None = None) -> None:
+        try:
+            assert self._bus is not None
+            await self._bus.publish(subject, data, headers={WORKER_HEADER: self.worker_id, **(headers or {})})
+        except BusDown as exc:
+            _log.info("cluster: worker %s lost a reply with NATS: %s", self.worker_id, exc)
