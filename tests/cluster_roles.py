@@ -1,8 +1,9 @@
-"""The roles of the cluster tests (also run by ``tests/cluster_node.py`` in its own process).
+"""The roles of the cluster tests (also run by ``tests/cluster_node.py`` and ``tests/cluster_worker.py``).
 
 :class:`Csms` is a central system that notes every transaction message it handles (a retry answered from
-memory is not handled again) on the node that handled it; :class:`Charger` answers Reset (a hard reset
-refused with SecurityError) and GetConfiguration after ``slow`` seconds; :class:`Station` is a 2.0.1
+memory is not handled again) on the node (or worker) that handled it, and answers a DataTransfer with
+what it learns by calling the charge point back; :class:`Charger` answers Reset (a hard reset refused
+with SecurityError, each one noted) and GetConfiguration after ``slow`` seconds; :class:`Station` is a 2.0.1
 charging station whose Reset handler refuses with FormatViolation.
 """
 
@@ -21,11 +22,18 @@ from ocpprpc.messages import v16, v201
 
 @dataclass
 class Handled:
-    """What the nodes of one test handled: (node, charge point, action, message id) in order."""
+    """What the nodes (or workers) of one test handled: (node, charge point, action) in order."""
 
     messages: list[tuple[str, str, str]] = field(default_factory=list[tuple[str, str, str]])
     on_stop: Callable[[str], Awaitable[None]] | None = None
     """Run (with the node's id) inside the StopTransaction handler, before it answers."""
+    delay: float = 0.0
+    """Seconds the Heartbeat and MeterValues handlers take."""
+    transaction_id: int = 7
+    """What StartTransaction answers."""
+    running: int = 0
+    """Heartbeat handlers running now, and the most at once (``peak``)."""
+    peak: int = 0
 
 
 class Csms(CentralSystem):
@@ -41,18 +49,34 @@ class Csms(CentralSystem):
         return v16.BootNotificationResponse(status="Accepted", current_time=datetime.now(UTC), interval=300)
 
     @on(v16.HeartbeatRequest)
-    def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
+    async def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
+        self.handled.running += 1
+        self.handled.peak = max(self.handled.peak, self.handled.running)
+        try:
+            await asyncio.sleep(self.handled.delay)
+        finally:
+            self.handled.running -= 1
         return v16.HeartbeatResponse(current_time=datetime.now(UTC))
 
     @on(v16.StartTransactionRequest)
     def start(self, request: v16.StartTransactionRequest) -> v16.StartTransactionResponse:
         self.handled.messages.append((self.node, self.id, "StartTransaction"))
-        return v16.StartTransactionResponse(transaction_id=7, id_tag_info={"status": "Accepted"})
+        return v16.StartTransactionResponse(
+            transaction_id=self.handled.transaction_id, id_tag_info={"status": "Accepted"}
+        )
 
     @on(v16.MeterValuesRequest)
-    def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
+    async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
+        await asyncio.sleep(self.handled.delay)
         self.handled.messages.append((self.node, self.id, "MeterValues"))
         return v16.MeterValuesResponse()
+
+    @on(v16.DataTransferRequest)
+    async def data_transfer(self, request: v16.DataTransferRequest) -> v16.DataTransferResponse:
+        """Asks the charge point who it is (a call back from inside a handler), answers what it knows."""
+        configuration = await self.call(v16.GetConfigurationRequest(key=["Who"]))
+        who = configuration.configuration_key[0].value if configuration.configuration_key else None
+        return v16.DataTransferResponse(status="Accepted", data=f"{self.id} {self.version} {who} {self.node}")
 
     @on(v16.StopTransactionRequest)
     async def stop(self, request: v16.StopTransactionRequest) -> v16.StopTransactionResponse:
@@ -76,8 +100,14 @@ class Charger(ChargePoint):
     versions = ("1.6",)
     slow = 0.0
 
+    def __init__(self, id: str, version: str | None = None) -> None:
+        super().__init__(id, version)
+        self.resets: list[str] = []
+        """The types of the resets asked for."""
+
     @on(v16.ResetRequest)
     def reset(self, request: v16.ResetRequest) -> v16.ResetResponse:
+        self.resets.append(request.type.value)
         if request.type == v16.ResetType.HARD:
             raise SecurityError("no hard reset here")
         return v16.ResetResponse(status="Accepted")

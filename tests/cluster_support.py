@@ -4,8 +4,8 @@
 127.0.0.1 and it forwards each new connection to the node it currently points at; ``drop()`` cuts the
 connections it carries (a network failure between a charge point and its node).
 
-``NodeProcess`` runs ``tests/cluster_node.py``, a cluster node in a process of its own, to be killed
-with SIGKILL.
+``NodeProcess`` runs ``tests/cluster_node.py``, a cluster node in a process of its own, and
+``WorkerProcess`` ``tests/cluster_worker.py``, a worker of the pool, to be killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -112,18 +112,11 @@ class Balancer:
                 transport.abort()
 
 
-class NodeProcess:
-    """``tests/cluster_node.py`` in a subprocess: a cluster node with a WebSocket listener, killable."""
+class _ScriptProcess:
+    """A test script in a subprocess that prints ``READY <port>`` once ready, killable."""
 
-    def __init__(self, nats_url: str, node_id: str, *, heartbeat: float, node_ttl: float) -> None:
-        self.arguments = [
-            sys.executable,
-            str(HERE / "cluster_node.py"),
-            nats_url,
-            node_id,
-            str(heartbeat),
-            str(node_ttl),
-        ]
+    def __init__(self, *arguments: str) -> None:
+        self.arguments = [sys.executable, *arguments]
         self.port = 0
         self._process: asyncio.subprocess.Process | None = None
 
@@ -150,3 +143,17 @@ class NodeProcess:
         if self._process is not None:
             with contextlib.suppress(ProcessLookupError):
                 await self._process.wait()
+
+
+class NodeProcess(_ScriptProcess):
+    """``tests/cluster_node.py`` in a subprocess: a cluster node with a WebSocket listener, killable."""
+
+    def __init__(self, nats_url: str, node_id: str, *, heartbeat: float, node_ttl: float) -> None:
+        super().__init__(str(HERE / "cluster_node.py"), nats_url, node_id, str(heartbeat), str(node_ttl))
+
+
+class WorkerProcess(_ScriptProcess):
+    """``tests/cluster_worker.py`` in a subprocess: a worker of the pool running :class:`Csms`, killable."""
+
+    def __init__(self, nats_url: str, worker_id: str, *, delay: float = 0.0, transaction_id: int = 7) -> None:
+        super().__init__(str(HERE / "cluster_worker.py"), nats_url, worker_id, str(delay), str(transaction_id))

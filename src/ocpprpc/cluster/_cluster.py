@@ -25,7 +25,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._identity import loggable
 from .._link import RawAnswer
@@ -185,7 +185,7 @@ class ClusterClient:
         if self.embedded is not None:
             await self.embedded.stop()
 
-    async def __aenter__(self) -> ClusterClient:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -1,0 +1,290 @@
+"""Handlers in a worker pool (``Cluster(worker_pool=)`` and ``ClusterWorker``), and the test tools across nodes.
+
+Real nats-server processes and real sockets on 127.0.0.1. Nodes run in this process (their role objects
+are :class:`~tests.cluster_roles.Csms` noting their node's id, so a call handled on a node shows), workers
+either in this process or, where one is killed or must be another process, ``tests/cluster_worker.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect as raw_connect
+
+from ocpprpc import UnknownChargePoint
+from ocpprpc.cluster import ClusterClient, ClusterWorker, EmbeddedNats
+from ocpprpc.errors import CallTimeout, SecurityError, UsageError
+from ocpprpc.messages import v16
+from ocpprpc.transports import websocket
+
+from .cluster_roles import Charger, Csms, Handled
+from .cluster_support import Balancer, WorkerProcess, nats_server_or_skip
+from .test_cluster import start_node
+from .timing import FAST, bounded, eventually
+
+TRANSACTIONS = {"StartTransaction", "StopTransaction", "MeterValues"}
+
+
+@pytest.fixture
+async def nats_server() -> AsyncIterator[EmbeddedNats]:
+    nats_server_or_skip()
+    async with EmbeddedNats() as server:
+        yield server
+
+
+async def start_worker(
+    stack: contextlib.AsyncExitStack, nats_url: str, worker_id: str, handled: Handled, **options: Any
+) -> ClusterWorker[Csms]:
+    """A worker in this process running :class:`Csms`, its role objects noting ``worker_id``."""
+
+    def factory(charge_point_id: str, version: str) -> Csms:
+        return Csms(charge_point_id, version, node=worker_id, handled=handled)
+
+    worker = ClusterWorker(factory, nats_url, worker_id=worker_id, versions=["1.6", "2.0.1"], **options)
+    return await stack.enter_async_context(worker)
+
+
+def boot() -> v16.BootNotificationRequest:
+    return v16.BootNotificationRequest(charge_point_vendor="ACME", charge_point_model="X1")
+
+
+def start_transaction() -> v16.StartTransactionRequest:
+    return v16.StartTransactionRequest(connector_id=1, id_tag="T", meter_start=0, timestamp=datetime.now(UTC))
+
+
+def meter_values_frame(message_id: str) -> str:
+    value = {"timestamp": "2026-11-29T10:00:00Z", "sampledValue": [{"value": "12"}]}
+    return json.dumps([2, message_id, "MeterValues", {"connectorId": 1, "transactionId": 7, "meterValue": [value]}])
+
+
+# -- handled by workers ----------------------------------------------------------------------------------
+
+
+@bounded(30)
+async def test_a_worker_process_handles_the_calls_of_a_charge_point_connected_to_a_node(
+    nats_server: EmbeddedNats,
+) -> None:
+    handled = Handled()
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a", handled, worker_pool=True)
+        worker = WorkerProcess(nats_server.url, "w-process", transaction_id=4242)
+        stack.push_async_callback(worker.close)
+        await worker.start()
+        charger = Charger("CP1", "1.6")
+        await stack.enter_async_context(websocket.connect(charger, a.ws.url_for("CP1")))
+
+        booted = await charger.call(boot())
+        assert booted.status == v16.RegistrationStatus.ACCEPTED
+        started = await charger.call(start_transaction())
+        assert started.transaction_id == 4242  # the worker process's answer
+        assert handled.messages == []  # nothing ran on node a
+        assert "CP1" in a.server and a.server["CP1"].node == "a"  # the connection is the node's
+        assert a.cluster.worker_pool is True
+
+
+@bounded(30)
+async def test_workers_share_the_calls_and_each_bounds_its_handlers(nats_server: EmbeddedNats) -> None:
+    handled, slow = Handled(), Handled(delay=0.2)
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a", worker_pool=True)
+        one = await start_worker(stack, nats_server.url, "w1", handled)
+        two = await start_worker(stack, nats_server.url, "w2", handled)
+        chargers = [Charger(f"CP{i}", "1.6") for i in range(3)]
+        for charger in chargers:
+            await stack.enter_async_context(websocket.connect(charger, a.ws.url_for(charger.id)))
+
+        await asyncio.gather(*(charger.call(v16.HeartbeatRequest()) for charger in chargers for _ in range(20)))
+        assert one.handled + two.handled == 60
+        assert one.handled > 0 and two.handled > 0  # the queue group spreads them
+
+        # A worker runs at most max_concurrent handlers at once; the others wait for a slot, and all are answered.
+        await one.close()  # (closed early: the two stop taking calls)
+        await two.close()
+        bounded_worker = await start_worker(stack, nats_server.url, "w3", slow, max_concurrent=2)
+        await asyncio.gather(*(charger.call(v16.HeartbeatRequest()) for charger in chargers for _ in range(2)))
+        assert bounded_worker.handled == 6 and slow.peak == 2
+
+
+@bounded(30)
+async def test_a_worker_handler_knows_its_charge_point_and_calls_it_back(nats_server: EmbeddedNats) -> None:
+    handled = Handled()
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a", worker_pool=True)
+        await start_node(stack, nats_server.url, "b")  # a node without a pool, holding nothing
+        await start_worker(stack, nats_server.url, "w1", handled)
+        charger = Charger("CP1", "1.6")
+        await stack.enter_async_context(websocket.connect(charger, a.ws.url_for("CP1")))
+        answer = await charger.call(v16.DataTransferRequest(vendor_id="ACME"))
+        # The worker's role object: CP1's id and version; its GetConfiguration reached CP1 through node a.
+        assert answer.data == "CP1 1.6 CP1 w1"
+
+
+@bounded(30)
+async def test_a_bad_request_is_answered_by_the_node_and_never_reaches_a_worker(
+    nats_server: EmbeddedNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    handled = Handled()
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a", worker_pool=True)
+        worker = await start_worker(stack, nats_server.url, "w1", handled)
+        charger = Charger("CP1", "1.6")
+        await stack.enter_async_context(websocket.connect(charger, a.ws.url_for("CP1")))
+        caplog.set_level(logging.WARNING)
+
+        invalid = await charger.call_raw("StartTransaction", {"connectorId": "one", "idTag": "T"})
+        assert invalid.error is not None and invalid.error.raw_code in {"FormationViolation", "TypeConstraintViolation"}
+        unknown = await charger.call_raw("Teleport", {})
+        assert unknown.error is not None and unknown.error.raw_code == "NotImplemented"
+        wrong_way = await charger.call_raw("Reset", {"type": "Soft"})  # a central system does not take it
+        assert wrong_way.error is not None and wrong_way.error.raw_code == "NotSupported"
+        assert worker.handled == 0 and handled.messages == []
+        assert [r for r in caplog.records if "refused StartTransaction" in r.getMessage()]  # the node said so
+
+        valid = await charger.call(start_transaction())  # and the worker still serves the valid ones
+        assert valid.transaction_id == 7 and worker.handled == 1
+
+
+@bounded(30)
+async def test_no_worker_means_internal_error_at_once_and_one_log_line(
+    nats_server: EmbeddedNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    handled = Handled()
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a", handled, worker_pool=TRANSACTIONS)
+        charger = Charger("CP1", "1.6")
+        await stack.enter_async_context(websocket.connect(charger, a.ws.url_for("CP1")))
+        caplog.set_level(logging.WARNING, "ocpprpc.cluster")
+
+        assert (await charger.call(boot())).status == v16.RegistrationStatus.ACCEPTED  # not for the pool: here
+        started = time.monotonic()
+        answer = await charger.call_raw("StartTransaction", start_transaction().to_json_dict())
+        assert time.monotonic() - started < 0.5  # NATS's "no responders", not a timeout
+        assert answer.error is not None and answer.error.raw_code == "InternalError"
+        lines = [r for r in caplog.records if "no worker is available" in r.getMessage()]
+        assert len(lines) == 1 and "StartTransaction" in lines[0].getMessage()
+        assert handled.messages == []
+
+        # A worker that serves only some actions: the others still find nobody.
+        await start_worker(stack, nats_server.url, "w1", handled, actions={"StartTransaction"})
+        assert (await charger.call(start_transaction())).transaction_id == 7
+        meter = await charger.call_raw("MeterValues", json.loads(meter_values_frame("x"))[3])
+        assert meter.error is not None and meter.error.raw_code == "InternalError"
+        assert handled.messages == [("w1", "CP1", "StartTransaction")]
+
+
+@bounded(40)
+async def test_a_worker_killed_mid_call_fails_the_call_fast_and_a_retry_is_handled(
+    nats_server: EmbeddedNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    handled = Handled()
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a", worker_pool=True)
+        doomed = WorkerProcess(nats_server.url, "doomed", delay=30.0)
+        stack.push_async_callback(doomed.close)
+        await doomed.start()
+        caplog.set_level(logging.WARNING, "ocpprpc.cluster")
+        peer = await stack.enter_async_context(raw_connect(a.ws.url_for("CP1"), subprotocols=["ocpp1.6"]))  # type: ignore[list-item]
+
+        await peer.send(meter_values_frame("m-1"))
+        await asyncio.sleep(0.5)  # the worker is in its 30 s handler
+        doomed.kill()
+        killed_at = time.monotonic()
+        async with asyncio.timeout(5):
+            answer = json.loads(await peer.recv())
+        assert answer[:3] == [4, "m-1", "InternalError"]
+        assert time.monotonic() - killed_at < 3.0  # noticed (the node checks its worker every second)
+        assert [r for r in caplog.records if "is gone" in r.getMessage()]
+
+        # That answer was no handler's: the charge point's retry (same id) is handled, by the worker there now.
+        await start_worker(stack, nats_server.url, "w1", handled)
+        await peer.send(meter_values_frame("m-1"))
+        async with asyncio.timeout(5):
+            assert json.loads(await peer.recv()) == [3, "m-1", {}]
+        assert handled.messages == [("w1", "CP1", "MeterValues")]
+
+
+@bounded(30)
+async def test_a_retry_on_another_node_is_answered_once_with_workers(nats_server: EmbeddedNats) -> None:
+    handled = Handled()
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a", worker_pool=True)
+        b = await start_node(stack, nats_server.url, "b", worker_pool=True)
+        await start_worker(stack, nats_server.url, "w1", handled)
+        await start_worker(stack, nats_server.url, "w2", handled)
+        balancer = await stack.enter_async_context(Balancer(a.ws.port))
+
+        async def lose_the_answer(worker: str) -> None:
+            if balancer.target == a.ws.port:  # the first attempt: the connection to a breaks meanwhile
+                balancer.target = b.ws.port
+                balancer.drop()
+                await asyncio.sleep(0.05)
+
+        handled.on_stop = lose_the_answer
+        charger = Charger("CP1", "1.6")
+        await stack.enter_async_context(websocket.connect(charger, balancer.url("CP1"), **FAST))
+        stop = v16.StopTransactionRequest(transaction_id=7, meter_stop=12, timestamp=datetime.now(UTC))
+        answer = await charger.call(stop)  # retried by the charge point's outbox, on node b
+        assert answer.id_tag_info is not None and answer.id_tag_info.status == v16.AuthorizationStatus.ACCEPTED
+        assert [(cp, action) for _, cp, action in handled.messages] == [("CP1", "StopTransaction")]
+        await eventually(lambda: "CP1" in b.server)
+
+
+# -- test tools across nodes -----------------------------------------------------------------------------
+
+
+@bounded(30)
+async def test_call_raw_and_send_raw_reach_a_charge_point_on_another_node(nats_server: EmbeddedNats) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a")
+        b = await start_node(stack, nats_server.url, "b")
+        charger = Charger("CP1", "1.6")
+        await stack.enter_async_context(websocket.connect(charger, a.ws.url_for("CP1")))
+        await b.cluster.presence.wait_for("CP1", node="a", timeout=5)
+
+        configuration = await b.server.call_raw("CP1", "GetConfiguration", {})
+        assert configuration.error is None and configuration.payload is not None
+        assert configuration.payload["configurationKey"][0]["value"] == "CP1"
+        assert configuration.frame[0] == 3 and configuration.unique_id
+
+        for payload in ({"type": "Hard"}, {"type": "Never"}):  # refused by the charger, or by its validation
+            here, there = (
+                await a.server.call_raw("CP1", "Reset", payload),
+                await b.server.call_raw("CP1", "Reset", payload),
+            )
+            assert there.error is not None and here.error is not None
+            assert (there.error.raw_code, there.error.description, there.error.remote) == (
+                here.error.raw_code,
+                here.error.description,
+                True,
+            )
+        with pytest.raises(SecurityError):
+            (await b.server.call_raw("CP1", "Reset", {"type": "Hard"})).result()
+
+        charger.slow = 2.0
+        with pytest.raises(CallTimeout):
+            await b.server.call_raw("CP1", "GetConfiguration", {}, timeout=0.3)
+        charger.slow = 0.0
+
+        assert await b.server.send_raw("CP1", '[2,"raw-1","Reset",{"type":"Soft"}]') is None  # OCPP-J: no body
+        await eventually(lambda: charger.resets[-1:] == ["Soft"])
+
+        started = time.monotonic()
+        with pytest.raises(UnknownChargePoint):
+            await b.server.call_raw("NOBODY", "Reset", {"type": "Soft"})
+        with pytest.raises(UnknownChargePoint):
+            await b.server.send_raw("NOBODY", "[]")
+        assert time.monotonic() - started < 0.5
+
+        async with ClusterClient(nats_server.url) as backend:  # a process holding no sockets
+            answer = await backend.call_raw("CP1", "Reset", {"type": "Soft"})
+            assert answer.payload == {"status": "Accepted"}
+            with pytest.raises(UsageError):
+                await backend.call_raw("CP1", "Reset", {"type": "Soft"}, timeout=0)
