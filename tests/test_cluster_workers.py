@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from nats.aio.msg import Msg
 from websockets.asyncio.client import connect as raw_connect
 
 from ocpprpc import UnknownChargePoint
@@ -26,7 +27,7 @@ from ocpprpc.messages import v16
 from ocpprpc.transports import websocket
 
 from .cluster_roles import Charger, Csms, Handled
-from .cluster_support import Balancer, WorkerProcess, nats_server_or_skip
+from .cluster_support import Balancer, WorkerProcess, nats_client, nats_server_or_skip
 from .test_cluster import start_node
 from .timing import FAST, bounded, eventually
 
@@ -91,8 +92,8 @@ async def test_a_worker_process_handles_the_calls_of_a_charge_point_connected_to
 
 
 @bounded(30)
-async def test_workers_share_the_calls_and_each_bounds_its_handlers(nats_server: EmbeddedNats) -> None:
-    handled, slow = Handled(), Handled(delay=0.2)
+async def test_workers_share_the_calls(nats_server: EmbeddedNats) -> None:
+    handled = Handled()
     async with contextlib.AsyncExitStack() as stack:
         a = await start_node(stack, nats_server.url, "a", worker_pool=True)
         one = await start_worker(stack, nats_server.url, "w1", handled)
@@ -105,12 +106,35 @@ async def test_workers_share_the_calls_and_each_bounds_its_handlers(nats_server:
         assert one.handled + two.handled == 60
         assert one.handled > 0 and two.handled > 0  # the queue group spreads them
 
-        # A worker runs at most max_concurrent handlers at once; the others wait for a slot, and all are answered.
-        await one.close()  # (closed early: the two stop taking calls)
-        await two.close()
-        bounded_worker = await start_worker(stack, nats_server.url, "w3", slow, max_concurrent=2)
-        await asyncio.gather(*(charger.call(v16.HeartbeatRequest()) for charger in chargers for _ in range(2)))
-        assert bounded_worker.handled == 6 and slow.peak == 2
+
+@bounded(30)
+async def test_a_worker_bounds_its_handlers_and_refuses_what_it_cannot_queue(
+    nats_server: EmbeddedNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a", worker_pool=True)
+        chargers = [Charger(f"CP{i}", "1.6") for i in range(6)]
+        for charger in chargers:
+            await stack.enter_async_context(websocket.connect(charger, a.ws.url_for(charger.id)))
+        caplog.set_level(logging.WARNING, "ocpprpc.cluster")
+
+        # Two running, one waiting: the three others are refused as busy (the node tried the pool three times).
+        slow = Handled(delay=0.5)
+        small = await start_worker(stack, nats_server.url, "small", slow, max_concurrent=2, max_waiting=1)
+        answers = await asyncio.gather(*(charger.call_raw("Heartbeat", {}) for charger in chargers))
+        assert sorted(answer.error.raw_code if answer.error else "ok" for answer in answers) == 3 * [
+            "InternalError"
+        ] + 3 * ["ok"]
+        assert small.handled == 3 and slow.peak == 2
+        assert len([r for r in caplog.records if "worker pool is busy" in r.getMessage()]) == 3
+        await small.close()
+
+        # With room to wait, every call is answered, two at a time.
+        slow = Handled(delay=0.1)
+        roomy = await start_worker(stack, nats_server.url, "roomy", slow, max_concurrent=2)
+        answers = await asyncio.gather(*(charger.call_raw("Heartbeat", {}) for charger in chargers))
+        assert all(answer.error is None for answer in answers)
+        assert roomy.handled == 6 and slow.peak == 2
 
 
 @bounded(30)
@@ -288,3 +312,49 @@ async def test_call_raw_and_send_raw_reach_a_charge_point_on_another_node(nats_s
             assert answer.payload == {"status": "Accepted"}
             with pytest.raises(UsageError):
                 await backend.call_raw("CP1", "Reset", {"type": "Soft"}, timeout=0)
+
+
+@bounded(30)
+async def test_a_worker_in_any_language_speaks_the_json_contract(
+    nats_server: EmbeddedNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker written against the documented JSON (plain NATS here): the node checks what it answers."""
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a", worker_pool={"Authorize"})
+        client = await nats_client(nats_server.url)
+        stack.push_async_callback(client.close)
+        seen: list[dict[str, Any]] = []
+
+        async def serve(message: Msg) -> None:
+            request = json.loads(message.data)
+            seen.append(request)
+            replies: dict[str, dict[str, Any]] = {
+                "good": {"payload": {"idTagInfo": {"status": "Accepted"}}},
+                "bad": {"error": {"kind": "OcppError", "code": "SecurityError", "description": "not you"}},
+                "odd": {"payload": {"idTagInfo": {"status": "Maybe"}}},
+            }
+            await client.publish(message.reply, json.dumps(replies[request["payload"]["idTag"]]).encode())
+
+        await client.subscribe("ocpprpc.work.v16.Authorize", queue="workers", cb=serve)  # pyright: ignore[reportUnknownMemberType]
+        charger = Charger("CP1", "1.6")
+        await stack.enter_async_context(websocket.connect(charger, a.ws.url_for("CP1")))
+        caplog.set_level(logging.WARNING)
+
+        good = await charger.call(v16.AuthorizeRequest(id_tag="good"))
+        assert good.id_tag_info.status == v16.AuthorizationStatus.ACCEPTED
+        assert seen[0] == {
+            "charge_point_id": "CP1",
+            "node": "a",
+            "version": "1.6",
+            "action": "Authorize",
+            "message_id": seen[0]["message_id"],
+            "payload": {"idTag": "good"},
+        }
+        assert isinstance(seen[0]["message_id"], str) and seen[0]["message_id"]
+        with pytest.raises(SecurityError, match="not you"):  # the worker's OCPP error is the charge point's CALLERROR
+            await charger.call(v16.AuthorizeRequest(id_tag="bad"))
+        odd = await charger.call_raw("Authorize", {"idTag": "odd"})  # not a valid response: never sent on
+        assert odd.error is not None and odd.error.raw_code == "InternalError"
+        assert [r for r in caplog.records if "response for CP1 is invalid" in r.getMessage()]
+        assert (await charger.call(boot())).status == v16.RegistrationStatus.ACCEPTED  # not for the pool
+        assert len(seen) == 3

@@ -19,6 +19,7 @@ as the message's answer: a retry of it is handled, by whichever worker is there 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Collection
 from typing import Any
@@ -30,11 +31,14 @@ from ..errors import CallTimeout, ConnectionClosed, InternalError, OcppError, Oc
 from ..roles import InboundResult, Role
 from ._calls import Caller, NoWorker
 from ._subjects import Names
-from ._wire import WorkRequest
+from ._wire import PoolBusy, WorkRequest
 
 __all__ = ["Forwarder"]
 
 _log = logging.getLogger("ocpprpc.cluster")
+
+_BUSY_RETRIES = (0.0, 0.02, None)
+"""A call a busy worker refused is sent to the pool again after these pauses (None: no more)."""
 
 
 class Forwarder:
@@ -67,7 +71,18 @@ class Forwarder:
             caller = self.caller
             if caller is None:
                 raise ConnectionClosed("the node has not started its cluster")
-            answer = await caller.forward(subject, role.id, spec.name, body)
+            for delay in _BUSY_RETRIES:
+                try:
+                    answer = await caller.forward(subject, role.id, spec.name, body)
+                    break
+                except PoolBusy:
+                    if delay is None:
+                        raise
+                    await asyncio.sleep(delay)  # the queue group picks a worker at random: maybe another
+            else:  # (never: the last attempt breaks or raises)
+                raise PoolBusy("busy")
+        except PoolBusy as exc:
+            return self._failed(role, action, message_id, "the worker pool is busy", str(exc))
         except OcppError as error:  # the handler's own error, for the charge point
             return InboundResult(None, error), True
         except NoWorker:

@@ -40,7 +40,8 @@ With the header ``Ocpprpc-Ack: 1`` the worker first acknowledges, when its handl
 checks ``<prefix>.worker.<worker id>.ping`` every second while it waits. The reply is a payload or an
 error as above: ``{"payload": {…the response…}}`` or ``{"error": {"kind": "OcppError", "code":
 "…", "description": "…", "details": {…}}}`` (the handler's error, sent to the charge point as its
-CALLERROR); any other ``kind`` means the worker failed.
+CALLERROR); ``kind`` ``Busy``: the worker has no room (the node tries again, twice); any other
+``kind`` means the worker failed.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from ..server import UnknownChargePoint
 __all__ = [
     "ClusterError",
     "NotHere",
+    "PoolBusy",
     "RawRequest",
     "RemoteRequest",
     "WorkRequest",
@@ -92,6 +94,10 @@ def json_object(data: bytes | str | None) -> dict[str, Any] | None:
 
 class ClusterError(OcppRpcError):
     """The cluster could not carry a call: the node holding the charge point failed, or a reply made no sense."""
+
+
+class PoolBusy(OcppRpcError):
+    """The worker that got a call has every handler slot and every waiting place taken."""
 
 
 class NotHere(OcppRpcError):
@@ -320,6 +326,7 @@ _KINDS: dict[str, type[OcppRpcError]] = {
     "OcppError": OcppError,
     "UnknownChargePoint": UnknownChargePoint,
     "NotHere": NotHere,
+    "Busy": PoolBusy,
     "CallTimeout": CallTimeout,
     "ConnectionClosed": ConnectionClosed,
     "UnreadableAnswer": UnreadableAnswer,

@@ -13,21 +13,24 @@ Inside a handler the role object is what it is on a node: ``self.id`` is the cha
 role object lives for one call (keep state in a database, not on ``self``), its ``on_connect`` /
 ``on_disconnect`` run on the node (with the node's role object), and ``self.close()`` closes nothing.
 
-Bounds: at most ``max_concurrent`` handlers run at once; further calls wait in NATS's buffer of each
-subscription (``max_waiting`` each; NATS drops what overflows, and the node answers those
-InternalError once its acknowledgement wait is over). A call is acknowledged when its handler starts,
-so a node waits at most five seconds for a worker to start it.
+Bounds: at most ``max_concurrent`` handlers run at once, and at most ``max_waiting`` calls wait for a
+slot, in arrival order; a call arriving beyond that is refused at once as busy (the node tries the
+pool again twice, then answers InternalError), and one that waited so long that its node stopped
+waiting for the acknowledgement (five seconds) is dropped, not run late. A call is acknowledged when its
+handler starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -39,9 +42,9 @@ from ..messages._base import ActionSpec, Side
 from ..roles import CentralSystem
 from ..server import RoleFactory
 from ._bus import Bucket, Bus, BusDown, Msg, Subscription
-from ._calls import Caller
+from ._calls import ACK_TIMEOUT, Caller
 from ._cluster import ClusterClient
-from ._wire import ACK_HEADER, WORKER_HEADER, WorkRequest, encode_error, encode_payload
+from ._wire import ACK_HEADER, WORKER_HEADER, PoolBusy, WorkRequest, encode_error, encode_payload
 
 __all__ = ["DEFAULT_MAX_CONCURRENT", "DEFAULT_MAX_WAITING", "ClusterWorker"]
 
@@ -52,7 +55,9 @@ _log = logging.getLogger("ocpprpc.cluster")
 DEFAULT_MAX_CONCURRENT = 100
 """Handlers a worker runs at once by default."""
 DEFAULT_MAX_WAITING = 1000
-"""Calls that wait for a free handler slot, per subscribed subject, by default (beyond: dropped by NATS)."""
+"""Calls that wait for a free handler slot by default (beyond: refused as busy)."""
+_MAX_WAIT = ACK_TIMEOUT - 0.5
+"""Seconds a call may wait for a slot: its node waits :data:`ACK_TIMEOUT` for the acknowledgement."""
 _DRAIN_TIMEOUT = 5.0
 """Seconds a closing worker lets the handlers running finish (then they are cancelled, and their nodes
 answer InternalError, which the charge point may retry)."""
@@ -94,7 +99,7 @@ class ClusterWorker(ClusterClient, Generic[CS]):
     :class:`~ocpprpc.server.CentralSystemServer`. ``versions`` (default: the role class's) and ``actions``
     (default: every action a central system receives) choose what this worker serves, so a pool of its own
     can serve, say, only the transaction messages. ``max_concurrent``: handlers run at once at most;
-    ``max_waiting``: calls waiting for a slot, per action and version. ``worker_id`` names it in
+    ``max_waiting``: calls waiting for a slot (beyond: refused as busy). ``worker_id`` names it in
     acknowledgements and logs (default: host name, process id, a random suffix). The member's other
     options are :class:`ClusterClient`'s; :meth:`call` and :attr:`presence` work as there.
     """
@@ -162,7 +167,7 @@ class ClusterWorker(ClusterClient, Generic[CS]):
         self.max_waiting = max_waiting
         self.handled = 0
         """Calls answered so far (a handler's error included)."""
-        self._slots = asyncio.Semaphore(max_concurrent)
+        self._waiting: collections.deque[tuple[float, Msg]] = collections.deque()
         self._subscriptions: list[Subscription] = []
         self._ping: Subscription | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -180,9 +185,7 @@ class ClusterWorker(ClusterClient, Generic[CS]):
             self._ping = await bus.subscribe(self.names.worker_ping(self.worker_id), self._on_ping)
         if not self._subscriptions:
             for subject in self.subjects:
-                self._subscriptions.append(
-                    await bus.subscribe(subject, self._on_work, queue=self.names.worker_queue, pending=self.max_waiting)
-                )
+                self._subscriptions.append(await bus.subscribe(subject, self._on_work, queue=self.names.worker_queue))
             _log.info("cluster: worker %s takes %d subjects", self.worker_id, len(self.subjects))
 
     async def _leave(self) -> None:
@@ -190,6 +193,11 @@ class ClusterWorker(ClusterClient, Generic[CS]):
         for subscription in self._subscriptions:
             await Bus.unsubscribe(subscription)
         self._subscriptions.clear()
+        closing = encode_error(ConnectionClosed(f"worker {self.worker_id} is closing"))
+        while self._waiting:  # their nodes answer at once rather than after the acknowledgement wait
+            _, message = self._waiting.popleft()
+            if message.reply:
+                await self._reply(message.reply, closing)
         if self._running:
             await asyncio.wait(list(self._running), timeout=_DRAIN_TIMEOUT)
         for task in list(self._running):
@@ -207,11 +215,40 @@ class ClusterWorker(ClusterClient, Generic[CS]):
                 await self._bus.publish(message.reply, b"pong")
 
     async def _on_work(self, message: Msg) -> None:
+        """A call for the pool: started now, or queued, or refused as busy (never held in NATS's buffer, so a
+        flood costs this worker at most ``max_waiting`` messages)."""
+        if len(self._running) < self.max_concurrent:
+            self._start(message)
+        elif len(self._waiting) < self.max_waiting:
+            self._waiting.append((time.monotonic(), message))
+        elif message.reply:
+            running, waiting = self.max_concurrent, self.max_waiting
+            busy = PoolBusy(f"worker {self.worker_id} is busy ({running} running, {waiting} waiting)")
+            await self._reply(message.reply, encode_error(busy))
+
+    def _start(self, message: Msg) -> None:
+        task = asyncio.get_running_loop().create_task(self._work(message), name="ocpprpc-worker-call")
+        self._running.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        """A slot is free: start the oldest call still worth starting (its node still waits for the ack)."""
+        self._running.discard(task)
+        now = time.monotonic()
+        while self._waiting and not self._closed:
+            since, message = self._waiting.popleft()
+            if now - since <= _MAX_WAIT:
+                self._start(message)
+                return
+            _log.warning("cluster: worker %s dropped a call that waited %.1f s for a slot", self.worker_id, now - since)
+
+    async def _work(self, message: Msg) -> None:
+        """Run one call: the role object of its charge point, the acknowledgement, the handler, the reply, the
+        after-hooks."""
         reply = message.reply
         if not reply:
             _log.warning("cluster: worker %s dropped a call without a reply subject", self.worker_id)
             return
-        await self._slots.acquire()  # holds this subject's deliveries while every slot is taken
         try:
             request = WorkRequest.decode(message.data)
             if request.version not in self.versions:
@@ -220,7 +257,6 @@ class ClusterWorker(ClusterClient, Generic[CS]):
             if not isinstance(role, CentralSystem):
                 raise TypeError(f"the factory made {type(role).__name__}, not a CentralSystem")
         except Exception as exc:  # ValueError (garbage, made up), or the factory's failure
-            self._slots.release()
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             _log.warning("cluster: worker %s refused a call: %s", self.worker_id, loggable(why))
             await self._reply(reply, encode_error(UsageError(f"not handled by worker {self.worker_id}: {why}")))
@@ -230,17 +266,6 @@ class ClusterWorker(ClusterClient, Generic[CS]):
         if message.headers and message.headers.get(ACK_HEADER):
             ack = json.dumps({"worker": self.worker_id, "timeout": role.handler_timeout}).encode()
             await self._reply(reply, ack, {ACK_HEADER: "1"})
-        task = asyncio.get_running_loop().create_task(
-            self._handle(role, request, reply), name=f"ocpprpc-worker-{request.action}"
-        )
-        self._running.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
-        self._slots.release()
-
-    async def _handle(self, role: CentralSystem, request: WorkRequest, reply: str) -> None:
         try:
             result = await role._answer(request.action, request.payload)
         except asyncio.CancelledError:
