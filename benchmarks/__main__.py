@@ -2,9 +2,9 @@
 
 The parts: ``codec``, ``codec201``, ``throughput``, ``throughput201``, ``scale``, ``hostile``, ``gateway``,
 ``cluster`` (the ``201`` ones are the OCPP 2.0.1 editions of the part before them). Without ``--only`` all
-eight run, in that order (about 20 minutes on two cores). ``--quick`` shortens every part for a smoke run (its numbers are not
-worth quoting). The results, with the machine's facts, go to ``benchmarks/results/<UTC timestamp>.json``
-(ignored by git: numbers belong to a machine, not to the code).
+eight run, in that order (about 20 minutes on two cores). ``--quick`` shortens every part for a smoke run
+(its numbers are not worth quoting). The results, with the machine's facts, go to
+``benchmarks/results/<UTC timestamp>.json`` (ignored by git: numbers belong to a machine, not to the code).
 """
 
 from __future__ import annotations

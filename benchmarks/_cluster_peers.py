@@ -8,6 +8,10 @@
   since every generator connects from 127.0.0.1 (as through a load balancer; :mod:`benchmarks._servers`
   does the same). Its role answers MeterValues and Heartbeat as the throughput part's does. Prints
   ``{"port", "pid", "node"}`` once listening (and joined).
+* ``workers``: ``--count`` central system processes on one port (``SO_REUSEPORT``), each a node of the
+  cluster at ``--nats``: the library's own entry point, :class:`ocpprpc.cluster.Workers` (what
+  ``serve_workers`` and ``python -m ocpprpc.cluster`` run), serving :class:`BenchCentralSystem` with the
+  ``node`` role's options. Prints ``{"port", "pid", "worker_pids"}`` once every worker listens and joined.
 * ``backend``: a :class:`ocpprpc.cluster.ClusterClient` (no sockets), as a billing or API process.
 * ``chargepoints``: ``--count`` charge points on ``websockets`` client connections to one node, each
   answering every CALL it gets at once: Reset → ``{"status": "Accepted"}``, GetConfiguration → one key.
@@ -42,6 +46,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ocpprpc import CentralSystem, on
+from ocpprpc.messages import v16
+
 from ._common import cpu_seconds, percentile, raise_nofile_limit
 
 CallFunction = Callable[[str, Any], Awaitable[Any]]
@@ -73,8 +80,6 @@ async def _commands(handle: Callable[[dict[str, Any]], Coroutine[Any, Any, None]
 
 
 def _requests() -> list[Any]:
-    from ocpprpc.messages import v16
-
     return [v16.ResetRequest(type="Soft"), v16.GetConfigurationRequest(key=["HeartbeatInterval"])]
 
 
@@ -151,21 +156,29 @@ async def run_nats() -> None:
         await _until_terminated()
 
 
+class BenchCentralSystem(CentralSystem):
+    """The throughput part's central system (``benchmarks._servers``): MeterValues and Heartbeat, nothing else.
+
+    At the top level of the module so worker processes (spawned) import it by name."""
+
+    versions = ("1.6",)
+
+    @on("MeterValues")
+    async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
+        return v16.MeterValuesResponse()
+
+    @on("Heartbeat")
+    async def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
+        return v16.HeartbeatResponse(current_time=datetime.now(UTC))
+
+
+WEBSOCKET_OPTIONS: dict[str, Any] = {"path": "/ocpp", "max_connections_per_address": None}
+"""``websocket.serve``'s options for every node: the defaults but the per-address cap (see the docstring)."""
+
+
 async def run_node(nats_url: str | None, node_id: str, port: int) -> None:
-    from ocpprpc import CentralSystem, CentralSystemServer, on
-    from ocpprpc.messages import v16
+    from ocpprpc import CentralSystemServer
     from ocpprpc.transports import websocket
-
-    class BenchCentralSystem(CentralSystem):
-        versions = ("1.6",)
-
-        @on("MeterValues")
-        async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
-            return v16.MeterValuesResponse()
-
-        @on("Heartbeat")
-        async def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
-            return v16.HeartbeatResponse(current_time=datetime.now(UTC))
 
     async with contextlib.AsyncExitStack() as stack:
         if nats_url is None:
@@ -176,9 +189,7 @@ async def run_node(nats_url: str | None, node_id: str, port: int) -> None:
             cluster = Cluster(nats_url, node_id=node_id)
             server = CentralSystemServer(BenchCentralSystem, cluster=cluster)
             await stack.enter_async_context(cluster)
-        ws_server = await stack.enter_async_context(
-            websocket.serve(server, "127.0.0.1", port, path="/ocpp", max_connections_per_address=None)
-        )
+        ws_server = await stack.enter_async_context(websocket.serve(server, "127.0.0.1", port, **WEBSOCKET_OPTIONS))
 
         async def handle(command: dict[str, Any]) -> None:
             if command["op"] == "calls":
@@ -188,6 +199,22 @@ async def run_node(nats_url: str | None, node_id: str, port: int) -> None:
         _print({"port": ws_server.port, "pid": os.getpid(), "node": node_id})
         await _until_terminated()
         commands.cancel()
+
+
+async def run_workers(nats_url: str, count: int) -> None:
+    from ocpprpc.cluster._processes import Workers, WorkerSpec  # (not exported by ocpprpc.cluster yet)
+
+    spec = WorkerSpec(
+        f"{__name__}:BenchCentralSystem",
+        host="127.0.0.1",
+        port=0,
+        nats_url=nats_url,
+        websocket_options=WEBSOCKET_OPTIONS,
+        node_name="bench",
+    )
+    async with Workers(spec, count) as workers:
+        _print({"port": workers.port, "pid": os.getpid(), "worker_pids": sorted(workers.pids.values())})
+        await _until_terminated()
 
 
 async def run_backend(nats_url: str) -> None:
@@ -250,20 +277,22 @@ async def run_chargepoints(url: str, first: int, count: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
-    parser.add_argument("role", choices=("nats", "node", "backend", "chargepoints"))
+    parser.add_argument("role", choices=("nats", "node", "workers", "backend", "chargepoints"))
     parser.add_argument("--nats", help="the NATS URL (node, backend)")
     parser.add_argument("--plain", action="store_true", help="node: no cluster at all")
     parser.add_argument("--node-id", default="node")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--url", help="chargepoints: ws://127.0.0.1:PORT/ocpp")
     parser.add_argument("--first", type=int, default=0)
-    parser.add_argument("--count", type=int, default=1)
+    parser.add_argument("--count", type=int, default=1, help="charge points, or worker processes")
     args = parser.parse_args(argv)
     raise_nofile_limit()
     if args.role == "nats":
         asyncio.run(run_nats())
     elif args.role == "node":
         asyncio.run(run_node(None if args.plain else args.nats, args.node_id, args.port))
+    elif args.role == "workers":
+        asyncio.run(run_workers(args.nats, args.count))
     elif args.role == "backend":
         asyncio.run(run_backend(args.nats))
     else:

@@ -43,9 +43,9 @@ Limits
   would need both cores, so 1.7x is out of reach whenever the generators need a noticeable share; the
   part prints the cores each used and the servers' CPU-seconds per call, the figure that holds when the
   machine is saturated.
-* ``websocket.serve`` takes no ``reuse_port``/``sock`` yet, so "N workers on one port" is N processes on
-  N ports of 127.0.0.1, each generator process loading one of them, which is what SO_REUSEPORT's kernel
-  balancing does with as many connections.
+* The workers are the library's own ``Workers`` (what ``serve_workers`` / ``python -m ocpprpc.cluster``
+  run): N spawned processes on one port with ``SO_REUSEPORT``; the kernel spreads the connections by a
+  hash, so the split is near even but not exact (each run prints how many connections each worker held).
 * (c): every connection needs a file descriptor in its node and in its generator, and a local port per
   destination: with the hard RLIMIT_NOFILE and the ephemeral port range printed, the count is lowered
   (and the reason printed) when it does not fit.
@@ -55,7 +55,9 @@ from __future__ import annotations
 
 import argparse
 import array
+import contextlib
 import json
+import os
 import resource
 import shutil
 import signal
@@ -150,6 +152,18 @@ def _nats(group: _Group) -> tuple[str, int | None]:
 def _node(group: _Group, nats_url: str | None, node_id: str) -> Child:
     args = ["node", "--node-id", node_id] + (["--plain"] if nats_url is None else ["--nats", nats_url])
     return group.start("_cluster_peers", *args)
+
+
+def _sockets(pid: int) -> int:
+    """How many sockets process ``pid`` has open (the connections a worker holds, against its baseline)."""
+    count = 0
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                count += os.readlink(fd).startswith("socket:")
+    except OSError:
+        return 0
+    return count
 
 
 def _cpu(pids: Sequence[int]) -> list[float | None]:
@@ -261,12 +275,19 @@ def _one_workers_run(args: argparse.Namespace, workers: int, clustered: bool) ->
     out_dir = Path(tempfile.mkdtemp(prefix="ocpprpc-bench-cluster-"))
     try:
         with _group() as group:
-            url, nats_pid = _nats(group) if clustered else (None, None)
-            nodes = [_node(group, url, f"w{i}") for i in range(workers)]
+            if clustered:
+                url, nats_pid = _nats(group)
+                ready = group.start("_cluster_peers", "workers", "--nats", url, "--count", str(workers)).ready
+                port, server_pids = int(ready["port"]), [int(pid) for pid in ready["worker_pids"]]
+            else:
+                nats_pid = None
+                node = _node(group, None, "alone")
+                port, server_pids = int(node.ready["port"]), [node.pid]
+            sockets0 = [_sockets(pid) for pid in server_pids]
             generators = args.cluster_generators
             share, extra = divmod(args.cluster_connections_load, generators)
             counts = [share + (1 if g < extra else 0) for g in range(generators)]
-            ports = [int(nodes[g % workers].ready["port"]) for g in range(generators)]
+            ports = [port] * generators
             gens = _generators(
                 group,
                 ports,
@@ -279,8 +300,10 @@ def _one_workers_run(args: argparse.Namespace, workers: int, clustered: bool) ->
             )
             for gen in gens:
                 gen.wait_ready(120.0)
-            pids = [node.pid for node in nodes] + ([nats_pid] if nats_pid else [])
+            held = [_sockets(pid) - before for pid, before in zip(server_pids, sockets0, strict=True)]
+            pids = server_pids + ([nats_pid] if nats_pid else [])
             load = _drive(gens, pids, args.cluster_warmup, args.cluster_window)
+            load["connections_per_worker"] = held
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
     wall = load["wall"]
@@ -325,6 +348,7 @@ def run_workers(args: argparse.Namespace) -> dict[str, Any]:
             runs[label].append(r)
             print(
                 f"   rep {rep + 1} {label:<21} {fmt_num(r['calls_per_second']):>7} calls/s  "
+                f"connections {'/'.join(str(n) for n in r['connections_per_worker'])}  "
                 f"p99 {r['latency_p99_ms']:6.2f} ms  servers {fmt_num((r['server_cores'] or 0) * 100)}% "
                 f"({' + '.join(fmt_num((c or 0) * 100) for c in r['server_cores_each'])})  "
                 f"nats {fmt_num((r['nats_cores'] or 0) * 100)}%  generators {fmt_num(r['generator_cores'] * 100)}%  "
@@ -542,17 +566,30 @@ def feasible(wanted: int, nodes: int) -> tuple[int, list[str]]:
     return max(n, nodes), reasons
 
 
-def _connections_run(args: argparse.Namespace, n: int, clustered: bool) -> dict[str, Any]:
+CONNECTION_SETUPS = {
+    "cluster": "ocpprpc nodes, cluster",
+    "no cluster": "ocpprpc nodes, no cluster",
+    "bare": "bare websockets servers",
+}
+
+
+def _connections_run(args: argparse.Namespace, n: int, setup: str) -> dict[str, Any]:
+    """``setup``: ``cluster`` (nodes on one NATS, a backend watching presence), ``no cluster`` (the same
+    processes alone), ``bare`` (the throughput part's bare ``websockets`` server, as the scale part's floor)."""
+    clustered = setup == "cluster"
     nodes_count = args.cluster_nodes
     share, extra = divmod(n, nodes_count)
     counts = [share + (1 if i < extra else 0) for i in range(nodes_count)]
     out_dir = Path(tempfile.mkdtemp(prefix="ocpprpc-bench-cluster-"))
     interval = 5.0
-    out: dict[str, Any] = {"clustered": clustered, "connections": n}
+    out: dict[str, Any] = {"setup": setup, "connections": n}
     try:
         with _group() as group:
             url, nats_pid = _nats(group) if clustered else (None, None)
-            nodes = [_node(group, url, f"n{i}") for i in range(nodes_count)]
+            if setup == "bare":
+                nodes = [group.start("_servers", "bare") for _ in range(nodes_count)]
+            else:
+                nodes = [_node(group, url, f"n{i}") for i in range(nodes_count)]
             backend = group.start("_cluster_peers", "backend", "--nats", url) if url else None
             time.sleep(1.0)
             for node in nodes:
@@ -585,6 +622,9 @@ def _connections_run(args: argparse.Namespace, n: int, clustered: bool) -> dict[
                 seen = backend.result(300.0, wait=False)
                 out["presence_count"] = seen["count"]
                 out["presence_seconds"] = seen["reached_at"] - t0 if "reached_at" in seen else None
+                out["presence_lag_s"] = (
+                    seen["reached_at"] - (t0 + out["connected_after_s"]) if "reached_at" in seen else None
+                )
             for node in nodes:
                 _wait_idle(node.pid)
             out["node_cpu_connect_s"] = _delta(cpu0, _cpu(pids))
@@ -621,10 +661,10 @@ def run_connections(args: argparse.Namespace) -> dict[str, Any]:
     for reason in reasons:
         print(f"   note: {args.cluster_connections:,} connections do not fit: {reason}; using {n:,}")
     runs: dict[str, dict[str, Any]] = {}
-    for clustered in (True, False):
-        label = "cluster" if clustered else "no cluster"
-        r = _connections_run(args, n, clustered)
+    for label in CONNECTION_SETUPS:
+        r = _connections_run(args, n, label)
         runs[label] = r
+        clustered = label == "cluster"
         print(
             f"   {label:<10} connected {r['connected']:,}/{n:,} in {r['connect_seconds']:.1f} s, "
             + (f"presence {r['presence_count']:,} after {fmt_num(r['presence_seconds'], 1)} s, " if clustered else "")
@@ -642,12 +682,16 @@ def run_connections(args: argparse.Namespace) -> dict[str, Any]:
             lambda s: fmt_num(s["presence_seconds"], 1) if "presence_count" in s else "-",
         ),
         (
-            "node CPU to connect, ms per connection",
+            "  ... after the generators' last connection, s",
+            lambda s: fmt_num(s["presence_lag_s"], 1) if "presence_count" in s else "-",
+        ),
+        (
+            "server CPU to connect, ms per connection",
             lambda s: fmt_num(sum(x or 0 for x in s["node_cpu_connect_s"]) / max(1, s["connected"]) * 1e3, 2),
         ),
-        ("node RSS before, MiB (each)", lambda s: " / ".join(fmt_num(x, 0) for x in s["rss_base_mib"])),
-        ("node RSS connected, MiB (each)", lambda s: " / ".join(fmt_num(x, 0) for x in s["rss_connected_mib"])),
-        ("memory per connection, KiB (all nodes)", lambda s: fmt_num(s["kib_per_connection_mean"], 1)),
+        ("server RSS before, MiB (each)", lambda s: " / ".join(fmt_num(x, 0) for x in s["rss_base_mib"])),
+        ("server RSS connected, MiB (each)", lambda s: " / ".join(fmt_num(x, 0) for x in s["rss_connected_mib"])),
+        ("memory per connection, KiB (all servers)", lambda s: fmt_num(s["kib_per_connection_mean"], 1)),
         (
             "nats-server RSS before / connected, MiB",
             lambda s: (
@@ -664,20 +708,36 @@ def run_connections(args: argparse.Namespace) -> dict[str, Any]:
         ("errors", lambda s: f"{s['errors']} {s['error_kinds'] or ''}".strip()),
     ]
     print()
-    print(table(["", "cluster", "no cluster"], [[label, f(c), f(p)] for label, f in metrics]))
+    print(
+        table(
+            ["", *CONNECTION_SETUPS.values()],
+            [[label, *(f(runs[setup]) for setup in CONNECTION_SETUPS)] for label, f in metrics],
+        )
+    )
     print(
         "   memory per connection = sum over nodes of (RSS connected and idle - RSS before any connection) / connected"
     )
     ratio = c["kib_per_connection_mean"] / p["kib_per_connection_mean"] if p["kib_per_connection_mean"] else None
-    if ratio is not None:
-        print(f"   memory per connection, cluster / no cluster: {ratio:.2f}x")
+    bare = runs["bare"]["kib_per_connection_mean"]
+    ratios = {
+        "cluster_vs_no_cluster": ratio,
+        "cluster_vs_bare": c["kib_per_connection_mean"] / bare if bare else None,
+        "no_cluster_vs_bare": p["kib_per_connection_mean"] / bare if bare else None,
+    }
+    print(
+        "   memory per connection: cluster / no cluster "
+        f"{fmt_num(ratios['cluster_vs_no_cluster'], 2)}x, cluster / bare {fmt_num(ratios['cluster_vs_bare'], 2)}x, "
+        f"no cluster / bare {fmt_num(ratios['no_cluster_vs_bare'], 2)}x; nats-server "
+        f"{fmt_num(((c['nats_rss_connected_mib'] or 0) - (c['nats_rss_base_mib'] or 0)) * 1024 / max(1, n), 2)} "
+        "KiB per connection more"
+    )
     return {
         "connections_wanted": args.cluster_connections,
         "connections": n,
         "reduced_because": reasons,
         "nofile": {"soft": soft, "hard": hard},
         "runs": runs,
-        "memory_ratio_cluster_vs_plain": ratio,
+        "memory_ratios": ratios,
         "targets": {
             "presence_complete": {
                 "wanted": n,
