@@ -15,7 +15,9 @@ than a handler may take). The node's own memory (:class:`~ocpprpc.roles.Answered
 retry on the same node, and stands in alone while NATS is unreachable (exactly-once then holds per node).
 
 The same object publishes the events (:mod:`._events`): it sees every request the charge point makes and
-the answer it gets.
+the answer it gets. And it hands a request to the worker pool instead of the role's handler when the
+node has one (:mod:`._pool`): the marks, the answers and the events are the same; an InternalError the
+node gave because no worker answered is neither remembered nor published, so a retry is handled.
 """
 
 from __future__ import annotations

@@ -185,16 +185,8 @@ class Bus:
         except _DOWN_ERRORS as exc:
             raise BusDown(f"cannot publish: {exc or type(exc).__name__}") from exc
 
-    async def subscribe(
-        self, subject: str, handler: Handler, *, queue: str = "", pending: int | None = None
-    ) -> Subscription:
-        """Run ``handler`` for each message, one at a time; at most ``pending`` messages wait for it (nats-py's
-        default: half a million), beyond which NATS's messages are dropped (a "slow consumer" error)."""
-        if pending is None:
-            return await self.nc.subscribe(subject, queue=queue, cb=handler)  # pyright: ignore[reportUnknownMemberType]
-        return await self.nc.subscribe(  # pyright: ignore[reportUnknownMemberType]
-            subject, queue=queue, cb=handler, pending_msgs_limit=pending
-        )
+    async def subscribe(self, subject: str, handler: Handler, *, queue: str = "") -> Subscription:
+        return await self.nc.subscribe(subject, queue=queue, cb=handler)  # pyright: ignore[reportUnknownMemberType]
 
     @staticmethod
     async def unsubscribe(subscription: Subscription) -> None:
