@@ -4,6 +4,7 @@ Commands (from the process command line and then stdin, one per line):
 
     start_cs <port> [-p protocols] [-u endpoint] [-i ping] [-t websocket|soap] [--host HOST]
              [--user NAME --password SECRET | --credentials FILE]
+             [--cluster [nats://HOST:PORT]] [--workers N] [--node NAME]
     start_cp <url> <id> [-p protocol] [-i ping] [-t websocket|soap] [-f from-url] [-r remote-port]
              [--host HOST] [--user NAME] [--password SECRET]
     <action> [--id CP] [field=value ...]                 a charge point sends <action>, e.g. heartbeat
@@ -11,6 +12,7 @@ Commands (from the process command line and then stdin, one per line):
     remote_<action> [--remote-id CP] [field=value ...]    the central system sends <action>, e.g. remote_reset
     send <Action> <json> / remote_send <Action> <json>    any action and payload in a valid frame, unchecked
     send_raw <text> / remote_send_raw <text>              any text as the frame (SOAP: as the HTTP body)
+    list                                                  the charge points connected (cluster-wide in a cluster)
     set cs|cp websocket_ping_interval=N | print_xml=true|false
     websocket_ping_cs / websocket_ping_cp                 one WebSocket ping now
     plugins | load <name> | unload <name>
@@ -32,6 +34,14 @@ Safe by default: every server of the simulator (a central system, a SOAP charge 
 port) listens on 127.0.0.1 unless ``--host`` says otherwise. A central system given ``--user`` and
 ``--password``, or ``--credentials FILE``, demands HTTP Basic credentials of every charge point (see
 ``auth``); ``start_cp ... --password SECRET`` presents them (user name: ``--user``, else the charge point id).
+
+In a cluster (:mod:`ocpprpc.cluster`): ``start_cs PORT --cluster nats://HOST:PORT`` makes the central
+system a node of that NATS cluster (``--cluster`` alone: an embedded nats-server, whose URL it prints for
+the others), named ``--node NAME`` (default ``cs-<port>``). ``--workers N`` serves PORT with N worker
+processes sharing the cluster (``SO_REUSEPORT``; see ``workers``); the console stays here. Then
+``remote_<action> --remote-id CP1`` reaches a charge point connected to any node (through the cluster,
+its answer printed here; its frames are printed by the node holding it), and ``list`` shows every charge
+point connected cluster-wide: id, node, transport, version, since when.
 """
 
 from __future__ import annotations
@@ -39,12 +49,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO, cast
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -57,6 +70,7 @@ from ocpprpc import (
     ChargePoint,
     OcppError,
     OcppModel,
+    OcppRequest,
     OcppRpcError,
     OcppVersion,
     RawAnswer,
@@ -74,6 +88,10 @@ from .commands import Command, CommandError, parse
 from .plugin import Plugin, available, load_class
 from .state import Counters, Memory, is_2x
 
+if TYPE_CHECKING:  # the cluster extra is imported only when a command asks for a cluster
+    from ocpprpc.cluster import ChargePointInfo, Cluster, ClusterClient
+    from ocpprpc.cluster._processes import Workers
+
 log = logging.getLogger("simulator")
 
 SIM_VERSIONS: tuple[str, ...] = (*DEFAULT_VERSIONS, "2.1", "2.0.1")
@@ -87,7 +105,8 @@ TWO_X_OVER_SOAP = "OCPP {} has no SOAP binding (OCPP 2.x is OCPP-J only): use -t
 
 USAGE = {
     "start_cs": "start_cs <port> [-p ocpp1.6,ocpp1.5,ocpp1.2,ocpp2.1,ocpp2.0.1] [-u endpoint] [-i ping-seconds]"
-    " [-t websocket|soap] [--host HOST, default 127.0.0.1] [--user NAME --password SECRET | --credentials FILE]",
+    " [-t websocket|soap] [--host HOST, default 127.0.0.1] [--user NAME --password SECRET | --credentials FILE]"
+    " [--cluster [nats://HOST:PORT], alone: an embedded NATS] [--workers N] [--node NAME]",
     "start_cp": "start_cp <url> <id> [-p ocpp1.6|ocpp2.0.1|ocpp2.1|...] [-i ping-seconds] [-t websocket|soap]"
     " [-f from-url] [-r port]"
     " [--host HOST (SOAP remote action port), default 127.0.0.1] [--user NAME (default: the id)] [--password SECRET]",
@@ -96,6 +115,7 @@ USAGE = {
     "remote": 'remote_<action> [--remote-id CP] [field=value ...]   e.g. remote_reset type="Hard"',
     "send": "send [--id CP] <Action> <json-object>   /   remote_send [--remote-id CP] <Action> <json-object>",
     "send_raw": "send_raw [--id CP] <text>   /   remote_send_raw [--remote-id CP] <text>",
+    "list": "list   (the charge points connected: id, node, transport, version, since)",
     "set": "set cs|cp websocket_ping_interval=<seconds, 0 disables> | print_xml=true|false",
     "ping": "websocket_ping_cs [--remote-id CP]   /   websocket_ping_cp [--id CP]",
     "plugins": "plugins   /   load <name>   /   unload <name>",
@@ -231,6 +251,7 @@ class StartedCs:
     server: CentralSystemServer[SimCentralSystem]
     transport: str
     endpoint: websocket.WebSocketServer[SimCentralSystem] | soap.SoapServer
+    cluster: Cluster | None = None
 
 
 @dataclass
@@ -257,9 +278,14 @@ class Simulator:
             "cs": {"websocket_ping_interval": 300.0, "print_xml": False},
             "cp": {"websocket_ping_interval": 300.0, "print_xml": False},
         }
+        self.cluster: ClusterClient | None = None
+        """The cluster member that remote commands and ``list`` go through (the first node or client)."""
+        self.workers: list[Workers] = []
+        self._clients: list[ClusterClient] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._commands: dict[str, Callable[[Command], Awaitable[None]]] = {
             "start_cs": self.start_cs,
+            "list": self.list_charge_points,
             "start_cp": self.start_cp,
             "send": self.send,
             "remote_send": self.remote_send,
@@ -336,8 +362,12 @@ class Simulator:
         _refuse_2x_over_soap(transport, versions)
         host = command.options.get("host", self.host)
         auth = central_system_auth(command)
+        if "workers" in command.options:
+            await self._start_workers(command, port, transport, versions, host)
+            return
         role_class = type("SimCentralSystem", (SimCentralSystem,), {"simulator": self, "versions": versions})
-        server: CentralSystemServer[SimCentralSystem] = CentralSystemServer(role_class)
+        cluster = self._node(command, port)
+        server: CentralSystemServer[SimCentralSystem] = CentralSystemServer(role_class, cluster=cluster)
         endpoint_path = command.options.get("u", "")
         endpoint: websocket.WebSocketServer[SimCentralSystem] | soap.SoapServer
         if transport == "soap":
@@ -345,13 +375,78 @@ class Simulator:
         else:
             interval = _seconds(command.options.get("i"), self.settings["cs"]["websocket_ping_interval"] or 0)
             endpoint = websocket.serve(server, host, port, path=endpoint_path or "/", ping_interval=interval, auth=auth)
-        await endpoint.start()
-        self.central_systems.append(StartedCs(server, transport, endpoint))
+        if cluster is not None:
+            await cluster.start()
+            self.cluster = self.cluster or cluster
+            self.say(f"cs: node {cluster.node_id} joined the cluster at {cluster.nats_url}")
+            if cluster.embedded is not None:
+                self.say(
+                    f"cs: embedded nats-server at {cluster.nats_url} (others join with --cluster {cluster.nats_url})"
+                )
+        try:
+            await endpoint.start()
+        except BaseException:
+            if cluster is not None:
+                await cluster.close()
+            raise
+        self.central_systems.append(StartedCs(server, transport, endpoint, cluster))
         if transport == "soap":  # the WebSocket server announces itself (ocpprpc.websocket at INFO)
             protocols = ",".join("ocpp" + v for v in versions)
             self.say(f"cs: listening on {endpoint.url} (soap, {protocols})")
         if auth is not None:
             self.say(f"cs: charge points must present HTTP Basic credentials ({auth.describe()})")
+
+    def _node(self, command: Command, port: int) -> Cluster | None:
+        """The cluster node ``--cluster [URL]`` asks for (None without it)."""
+        if "cluster" not in command.options:
+            if "node" in command.options:
+                raise CommandError("--node names a cluster node: give --cluster too")
+            return None
+        _need_cluster_extra()
+        from ocpprpc.cluster import Cluster
+
+        node = command.options.get("node") or (f"cs-{port}" if port else f"cs-{os.getpid()}")
+        return Cluster(command.options["cluster"] or None, node_id=node)
+
+    async def _start_workers(
+        self, command: Command, port: int, transport: str, versions: tuple[str, ...], host: str
+    ) -> None:
+        """``start_cs PORT --workers N``: N worker processes on PORT, joined to the cluster; a client here."""
+        count = command.options["workers"]
+        if not count.isdigit() or int(count) < 1:
+            raise CommandError(f"--workers takes a number of processes, not {count!r}")
+        if "node" in command.options:
+            raise CommandError("worker nodes are named <node>-w<i>-<pid>: --node does not apply to --workers")
+        _need_cluster_extra()
+        from ocpprpc.cluster import ClusterClient
+        from ocpprpc.cluster._processes import Workers, WorkerSpec
+
+        auth = central_system_auth(command)
+        path = command.options.get("u", "") or "/"
+        interval = _seconds(command.options.get("i"), self.settings["cs"]["websocket_ping_interval"] or 0)
+        spec = WorkerSpec(
+            "sim.workers:WorkerCentralSystem",
+            host=host,
+            port=None if transport == "soap" else port,
+            soap_port=port if transport == "soap" else None,
+            versions=versions,
+            nats_url=command.options.get("cluster") or None,
+            setup="sim.workers:setup_worker",
+            websocket_options={"path": path, "ping_interval": interval, "auth": auth},
+            soap_options={"path": path, "auth": auth},
+            node_name="sim",
+        )
+        workers = Workers(spec, int(count))
+        await workers.start()
+        self.workers.append(workers)
+        client = ClusterClient(workers.nats_url)
+        self._clients.append(client)
+        await client.start()
+        self.cluster = self.cluster or client
+        scheme = "http" if transport == "soap" else "ws"
+        listening = f"{scheme}://{host}:{workers.soap_port if transport == 'soap' else workers.port}{path}"
+        nodes = ", ".join(workers.nodes.values())
+        self.say(f"cs: {count} workers listening on {listening} (nodes {nodes}), cluster {workers.nats_url}")
 
     async def start_cp(self, command: Command) -> None:
         if len(command.args) != 2:
@@ -397,12 +492,29 @@ class Simulator:
         return [role for started in self.central_systems for role in started.server.charge_points.values()]
 
     def remote_target(self, cp_id: str | None) -> SimCentralSystem:
+        target = self.remote_target_anywhere(cp_id)
+        if not isinstance(target, SimCentralSystem):
+            raise CommandError(
+                f"charge point {target.charge_point_id} is connected to node {target.node}: this command reaches"
+                " only charge points connected to this simulator (the cluster carries typed calls)"
+            )
+        return target
+
+    def remote_target_anywhere(self, cp_id: str | None) -> SimCentralSystem | ChargePointInfo:
+        """A charge point connected here (its role), else one connected to another node of the cluster
+        (its presence entry); without an id the latest connected, here first."""
         connected = self.connected_charge_points()
         if cp_id is not None:
             connected = [role for role in connected if role.id == cp_id]
-        if not connected:
-            raise CommandError(f"no charge point {cp_id} connected" if cp_id else "no charge point connected")
-        return connected[-1]
+        if connected:
+            return connected[-1]
+        if self.cluster is not None:
+            presence = self.cluster.presence
+            if cp_id is not None and cp_id in presence:
+                return presence[cp_id]
+            if cp_id is None and len(presence):
+                return max(presence.values(), key=lambda info: info.since)
+        raise CommandError(f"no charge point {cp_id} connected" if cp_id else "no charge point connected")
 
     def memory_for(self, role: Role) -> Memory:
         """What ``role``'s side remembers of its connection: a charge point's own, or the central system's."""
@@ -439,17 +551,53 @@ class Simulator:
 
     def remote_action(self, command: Command) -> None:
         name = command.name.removeprefix("remote_")
-        role = self.remote_target(command.options.get("remote-id"))
-        actions = role.ocpp_version.initiated_by(Side.CENTRAL_SYSTEM)
+        target = self.remote_target_anywhere(command.options.get("remote-id"))
+        version = target.ocpp_version if isinstance(target, Role) else _version(target.version)
+        cp_id = target.id if isinstance(target, Role) else target.charge_point_id
+        actions = version.initiated_by(Side.CENTRAL_SYSTEM)
         # remote_starttransaction: RemoteStartTransaction in 1.x, RequestStartTransaction in 2.x
         spec = next((s for a, s in actions.items() if a.lower() in (name, "remote" + name, "request" + name)), None)
         if spec is None:
             raise CommandError(f"unknown command {command.name!r}; type help for the list")
-        memory = self.memory_for(role)
-        payload = payloads.request(role.ocpp_version, spec.request, spec.name, memory, command.fields)
+        memory = self.cs_memory.setdefault(cp_id, Memory(self.cs_counters))
+        payload = payloads.request(version, spec.request, spec.name, memory, command.fields)
         request = spec.request.model_validate(payload | command.fields)
-        memory.sent(role.ocpp_version, spec.name, request.to_json_dict())
-        self.spawn("cs", spec.name, role.call(request))
+        memory.sent(version, spec.name, request.to_json_dict())
+        if isinstance(target, Role):
+            self.spawn("cs", spec.name, target.call(request))
+        else:
+            self.spawn("cs", spec.name, self._through_cluster(target, spec.name, request))
+
+    async def _through_cluster(self, info: ChargePointInfo, action: str, request: OcppModel) -> None:
+        """Call a charge point held by another node; its frames are printed there, its answer here."""
+        assert self.cluster is not None
+        who = f"cs: cp#{info.charge_point_id} (node {info.node})"
+        self.say(f"{who}: {action} {_compact(request)} sent through the cluster")
+        response = await self.cluster.call(info.charge_point_id, cast("OcppRequest[OcppModel]", request))
+        memory = self.cs_memory.setdefault(info.charge_point_id, Memory(self.cs_counters))
+        memory.answered(_version(info.version), action, response.to_json_dict())
+        self.say(f"{who}: {action} answered {_compact(response)}")
+
+    async def list_charge_points(self, command: Command) -> None:
+        """``list``: every charge point connected (cluster-wide in a cluster), oldest connection first."""
+        entries: list[tuple[str, str, str, str, datetime | None]]
+        if self.cluster is None:
+            entries = [
+                (role.id, "-", _transport_of(self, role), role.ocpp_version.version, None)
+                for role in self.connected_charge_points()
+            ]
+            where = "to this simulator"
+        else:
+            presence = self.cluster.presence
+            ordered = sorted(presence.values(), key=lambda info: (info.since, info.charge_point_id))
+            entries = [(i.charge_point_id, i.node, i.transport, i.version, i.since) for i in ordered]
+            where = f"cluster-wide (nodes: {', '.join(sorted(presence.nodes)) or 'none'})"
+        self.say(f"cs: {len(entries)} charge point(s) connected {where}")
+        width = max((len(entry[0]) for entry in entries), default=0)
+        nodes = max((len(entry[1]) for entry in entries), default=0)
+        for cp_id, node, transport, version, since in entries:
+            when = f"  since {since.strftime('%Y-%m-%d %H:%M:%S')}Z" if since is not None else ""
+            self.say(f"cs:   {cp_id:<{width}}  node={node:<{nodes}}  {transport:<9}  ocpp{version:<5}{when}")
 
     def _raw_call(self, command: Command) -> tuple[str, dict[str, Any]]:
         if len(command.args) < 1:
@@ -470,9 +618,16 @@ class Simulator:
         self.spawn(f"cp#{cp.id}", action, _raised(cp.call_raw(action, payload)))
 
     async def remote_send(self, command: Command) -> None:
-        role = self.remote_target(command.options.get("remote-id"))
+        target = self.remote_target_anywhere(command.options.get("remote-id"))
         action, payload = self._raw_call(command)
-        self.spawn("cs", action, _raised(role.call_raw(action, payload)))
+        if isinstance(target, Role):
+            self.spawn("cs", action, _raised(target.call_raw(action, payload)))
+            return
+        # Another node's charge point: the cluster carries typed calls, so the payload must be valid
+        spec = _version(target.version).initiated_by(Side.CENTRAL_SYSTEM).get(action)
+        if spec is None:
+            raise CommandError(f"{action} is not an action a central system sends in OCPP {target.version}")
+        self.spawn("cs", action, self._through_cluster(target, action, spec.request.model_validate(payload)))
 
     def _raw_text(self, command: Command) -> str:
         """The text after the command name and its ``--id`` / ``--remote-id`` option, exactly as typed."""
@@ -634,6 +789,13 @@ class Simulator:
             await started_cp.client.close()
         for started_cs in self.central_systems:
             await started_cs.endpoint.close()
+        for client in self._clients:
+            await client.close()
+        for workers in self.workers:
+            await workers.close()
+        for started_cs in reversed(self.central_systems):  # the node that embeds NATS (the first) last
+            if started_cs.cluster is not None:
+                await started_cs.cluster.close()
 
 
 class _SideFilter(logging.Filter):
@@ -654,6 +816,33 @@ class _SideFilter(logging.Filter):
 
 def _all_versions() -> list[OcppVersion]:
     return [v21.VERSION, v201.VERSION, v16.VERSION, v15.VERSION, v12.VERSION]
+
+
+def _need_cluster_extra() -> None:
+    """A CommandError saying which extra is missing when ``ocpprpc.cluster`` cannot be imported."""
+    try:
+        importlib.import_module("ocpprpc.cluster")
+    except ImportError as error:
+        raise CommandError(f"{error} (--cluster and --workers need it)") from None
+
+
+def _version(name: str) -> OcppVersion:
+    """The OCPP version named in a presence entry (``"1.6"``)."""
+    for version in _all_versions():
+        if version.version == name:
+            return version
+    raise CommandError(f"the cluster names an OCPP version this simulator does not know: {name!r}")
+
+
+def _compact(model: OcppModel) -> str:
+    return json.dumps(model.to_json_dict(), separators=(",", ":"), ensure_ascii=False)
+
+
+def _transport_of(simulator: Simulator, role: SimCentralSystem) -> str:
+    for started in simulator.central_systems:
+        if started.server.charge_points.get(role.id) is role:
+            return started.transport
+    return "?"
 
 
 def _remote_name(action: str) -> str:

@@ -80,19 +80,32 @@ def _is_number(word: str) -> bool:
     return True
 
 
+OPTIONAL_VALUE = frozenset({"cluster"})
+"""Options whose value may be left out (``--cluster`` alone: an embedded NATS); then their value is ``""``."""
+
+
+def _is_option(word: str) -> bool:
+    return word.startswith("-") and len(word) > 1 and not _is_number(word)
+
+
 def parse(line: str) -> Command | None:
-    """One command line; None for a blank line or a comment. Every ``-x`` / ``--name`` option takes a value."""
+    """One command line; None for a blank line or a comment. Every ``-x`` / ``--name`` option takes a value
+    (but those of :data:`OPTIONAL_VALUE`, which take the next word only when it is a URL, ``nats://...``)."""
     words = split_words(line.strip())
     if not words or words[0].startswith("#"):
         return None
     command = Command(words[0].lower(), raw=line.strip()[len(words[0]) :].strip())
-    rest = iter(words[1:])
-    for word in rest:
-        if word.startswith("-") and len(word) > 1 and not _is_number(word):
-            try:
-                command.options[word.lstrip("-")] = next(rest)
-            except StopIteration:
-                raise CommandError(f"{word} needs a value") from None
+    rest = words[1:]
+    while rest:
+        word = rest.pop(0)
+        if _is_option(word):
+            name = word.lstrip("-")
+            if name in OPTIONAL_VALUE and (not rest or _is_option(rest[0]) or "://" not in rest[0]):
+                command.options[name] = ""
+            elif not rest:
+                raise CommandError(f"{word} needs a value")
+            else:
+                command.options[name] = rest.pop(0)
         elif "=" in word and word[0] not in "{[\"'":
             key, _, value = word.partition("=")
             command.fields[key] = parse_value(value)
