@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LINTED := $(wildcard src codegen tests examples benchmarks)
 
-.PHONY: setup demo demo-gateway test lint typecheck unit regenerate docs bench clean
+.PHONY: setup demo demo-gateway demo-cluster test lint typecheck unit regenerate docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 ## A 1.5 SOAP charge point's charging session on a 1.6 OCPP-J central system, through the protocol gateway.
 demo-gateway: $(STAMP)
 	$(BIN)/python examples/demo_gateway.py
+
+## Two simulator central systems sharing an embedded NATS: a reset typed on one reaches a charge point on the other.
+demo-cluster: $(STAMP)
+	$(BIN)/python examples/demo_cluster.py
 
 ## The whole test suite: lint, strict typing (mypy and basedpyright, no plugins), then every test.
 test: lint typecheck unit

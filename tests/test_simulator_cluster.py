@@ -7,11 +7,15 @@ nats-server of the cluster extra (skipped without it).
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from .cluster_support import nats_server_or_skip
 from .sim_driver import Sim
 
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo_cluster.py"
 LISTENING = r"cs: listening on ws://127\.0\.0\.1:(\d+)"
 LIST_LINE = r"cs:\s+(CP\d+)\s+node=(\S+)\s+websocket\s+ocpp1\.6\s+since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ"
 
@@ -101,3 +105,16 @@ def test_start_cs_with_workers_serves_one_port_from_two_processes_and_the_consol
         )
     cs.send("quit")
     assert cs.close() == 0
+
+
+def test_the_cluster_demo_resets_a_charge_point_of_one_simulator_from_the_other_and_says_ok() -> None:
+    nats_server_or_skip()
+    result = subprocess.run([sys.executable, str(DEMO)], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("demo: OK")
+    assert any(
+        re.search(r'^ +cs-one \| .* cs: >>cp#CP1 \[2,"[\w-]+","Reset",\{"type":"Soft"\}\]', line) for line in lines
+    )
+    assert any(re.search(r'^ +cs-two \| .* Reset answered \{"status":"Accepted"\}', line) for line in lines)
+    assert any(re.search(r"^ +cs-two \| .* CP1\s+node=cs-one\s+websocket", line) for line in lines)
