@@ -13,7 +13,8 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ import pytest
 from websockets.asyncio.client import connect as raw_connect
 from websockets.typing import Subprotocol
 
-from ocpprpc.cluster import ClusterClient
+from ocpprpc import CentralSystemServer
+from ocpprpc.cluster import Cluster, ClusterClient
 from ocpprpc.cluster._processes import WorkerFailed, Workers, WorkerSpec
 from ocpprpc.errors import UsageError
 from ocpprpc.messages import v16
@@ -34,6 +36,16 @@ from .timing import FAST, bounded, eventually
 REPO = Path(__file__).resolve().parents[1]
 QUICK: dict[str, Any] = {"heartbeat": 0.2, "node_ttl": 1.0}
 SPEC = WorkerSpec("tests.cluster_roles:Csms", port=0, cluster_options=QUICK)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(server: CentralSystemServer[Any], cluster: Cluster) -> AsyncGenerator[None]:
+    """A worker's setup (imported by name in the worker): notes its start and its end in a folder the test names."""
+    folder = Path(os.environ["LIFESPAN_DIR"])
+    assert cluster.connected and server.cluster is cluster  # joined before setup runs
+    (folder / f"{cluster.node_id}.entered").touch()
+    yield
+    (folder / f"{cluster.node_id}.exited").touch()
 
 
 @pytest.fixture
@@ -98,6 +110,20 @@ async def test_a_killed_worker_is_started_again_and_its_charge_points_reconnect(
         for cp_id in sorted(victims)[:3]:
             reset = await client.call(cp_id, v16.ResetRequest(type="Soft"))
             assert reset.status == v16.ResetStatus.ACCEPTED
+
+
+@bounded(30)
+async def test_setup_runs_in_every_worker_and_what_it_entered_is_left_when_the_workers_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nats_server_or_skip()
+    monkeypatch.setenv("LIFESPAN_DIR", str(tmp_path))  # spawned workers inherit the environment
+    async with Workers(replace(SPEC, setup="tests.test_cluster_processes:lifespan"), 2) as running:
+        nodes = set(running.nodes.values())
+        assert {path.name for path in tmp_path.iterdir()} == {f"{node}.entered" for node in nodes}
+    assert {path.name for path in tmp_path.iterdir()} == {
+        f"{node}.{what}" for node in nodes for what in ("entered", "exited")
+    }
 
 
 @bounded(30)
