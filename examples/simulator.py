@@ -14,6 +14,13 @@ credentials when started with ``--user NAME --password SECRET`` or ``--credentia
 
     python examples/simulator.py start_cs 9000 --host 0.0.0.0 --credentials cps.txt
     python examples/simulator.py start_cp ws://127.0.0.1:9000 CP1 --password SECRET
+
+Central systems in a cluster (the ``cluster`` extra): ``--cluster`` alone starts an embedded nats-server
+and prints its URL, ``--cluster URL`` joins one, ``--workers N`` serves the port with N processes; then
+``remote_reset --remote-id CP1`` reaches CP1 on whichever of them holds it, and ``list`` shows them all:
+
+    python examples/simulator.py start_cs 9000 --cluster nats://127.0.0.1:4222
+    python examples/simulator.py start_cs 9001 --cluster nats://127.0.0.1:4222 --workers 2
 """
 
 from __future__ import annotations
