@@ -26,7 +26,12 @@
   seconds of this process and of each of ``pids`` (read from ``/proc`` at the window's start and end).
 * ``{"op": "presence", "count": N, "timeout": s}`` (backend): answered at once with ``{"watching": n}``,
   then, when the backend's presence view first holds N charge points, with ``{"reached_at": <unix time>,
-  "count": n}`` (or ``{"timeout": true, "count": n}``).
+  "count": n}`` (or ``{"timeout": true, "count": n}``). From then on the backend notes the fewest charge
+  points its view held (``{"op": "count"}`` answers ``{"count": now, "min_since_reached": ...}``): a
+  view that loses charge points that are still connected shows there.
+* ``{"op": "logs"}``: the log records of WARNING and above since the start, counted by message (the
+  first text of each kind kept): ``node`` and ``backend`` log through a counting handler instead of
+  writing to the terminal, so the parent prints how many there were and what they said.
 
 All of them run until SIGTERM.
 """
@@ -37,6 +42,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -52,6 +58,26 @@ from ocpprpc.messages import v16
 from ._common import cpu_seconds, percentile, raise_nofile_limit
 
 CallFunction = Callable[[str, Any], Awaitable[Any]]
+
+
+class _CountingHandler(logging.Handler):
+    """Counts the records by message template and keeps the first text of each (see the ``logs`` command)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: dict[str, int] = {}
+        self.first: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        key = str(record.msg)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.first.setdefault(key, f"{record.levelname} {record.name}: {record.getMessage()}"[:300])
+
+    def report(self) -> dict[str, Any]:
+        return {"logs": [{"count": n, "first": self.first[key]} for key, n in self.counts.items()]}
+
+
+_logs = _CountingHandler()
 
 
 def _print(data: dict[str, Any]) -> None:
@@ -194,6 +220,8 @@ async def run_node(nats_url: str | None, node_id: str, port: int) -> None:
         async def handle(command: dict[str, Any]) -> None:
             if command["op"] == "calls":
                 _print(await measure_calls(server.call, command))
+            elif command["op"] == "logs":
+                _print(_logs.report())
 
         commands = asyncio.create_task(_commands(handle))
         _print({"port": ws_server.port, "pid": os.getpid(), "node": node_id})
@@ -221,10 +249,20 @@ async def run_backend(nats_url: str) -> None:
     from ocpprpc.cluster import ClusterClient
 
     async with ClusterClient(nats_url) as client:
+        fewest: list[int] = []
+
+        async def follow() -> None:
+            while True:
+                fewest[0] = min(fewest[0], len(client.presence))
+                await asyncio.sleep(0.01)
 
         async def handle(command: dict[str, Any]) -> None:
             if command["op"] == "calls":
                 _print(await measure_calls(client.call, command))
+            elif command["op"] == "logs":
+                _print(_logs.report())
+            elif command["op"] == "count":
+                _print({"count": len(client.presence), "min_since_reached": fewest[0] if fewest else None})
             elif command["op"] == "presence":
                 wanted, timeout = int(command["count"]), float(command["timeout"])
                 _print({"watching": len(client.presence)})
@@ -234,6 +272,11 @@ async def run_backend(nats_url: str) -> None:
                 count = len(client.presence)
                 reached = {"reached_at": time.time()} if count >= wanted else {"timeout": True}
                 _print({**reached, "count": count})
+                if count >= wanted and not fewest:
+                    fewest.append(count)
+                    following.append(asyncio.create_task(follow()))
+
+        following: list[asyncio.Task[None]] = []
 
         commands = asyncio.create_task(_commands(handle))
         _print({"pid": os.getpid()})
@@ -287,6 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=1, help="charge points, or worker processes")
     args = parser.parse_args(argv)
     raise_nofile_limit()
+    logging.basicConfig(level=logging.WARNING, handlers=[_logs], force=True)
     if args.role == "nats":
         asyncio.run(run_nats())
     elif args.role == "node":

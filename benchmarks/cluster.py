@@ -94,13 +94,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cluster-call-window", type=float, default=4.0, help="(b) seconds measured (default 4)")
     group.add_argument("--cluster-connections", type=int, default=30_000, help="(c) connections (default 30000)")
     group.add_argument("--cluster-nodes", type=int, default=3, help="(c) node processes (default 3)")
+    group.add_argument(
+        "--cluster-heartbeat-window",
+        type=float,
+        default=5.0,
+        help="(c) seconds in which every connection sends a Heartbeat (default 5)",
+    )
 
 
 def quick(args: argparse.Namespace) -> None:
     """Settings for ``--quick``."""
     args.cluster_repetitions, args.cluster_warmup, args.cluster_window = 1, 1.0, 2.0
     args.cluster_call_window = 1.5
-    args.cluster_connections = min(args.cluster_connections, 3000)
+    args.cluster_connections = min(args.cluster_connections, 1500)
+    args.cluster_heartbeat_window = 2.0
 
 
 # -- processes --------------------------------------------------------------------------------------------
@@ -164,6 +171,17 @@ def _sockets(pid: int) -> int:
     except OSError:
         return 0
     return count
+
+
+def _collect_logs(children: dict[str, Child]) -> dict[str, list[dict[str, Any]]]:
+    """The warnings each ``_cluster_peers`` process logged (counted there, not written); printed as notes."""
+    logs: dict[str, list[dict[str, Any]]] = {}
+    for label, child in children.items():
+        child.send_line(json.dumps({"op": "logs"}))
+        logs[label] = child.result(10.0, wait=False)["logs"]
+        for entry in logs[label]:
+            print(f"   note: {label} logged {entry['count']} x {entry['first']}")
+    return logs
 
 
 def _cpu(pids: Sequence[int]) -> list[float | None]:
@@ -430,8 +448,14 @@ def run_workers(args: argparse.Namespace) -> dict[str, Any]:
     met = speedup is not None and speedup >= TARGET_WORKERS_SPEEDUP
     print(
         f"   2 workers / 1 worker (both clustered): {fmt_num(speedup, 2)}x calls/s "
-        f"(target >= {TARGET_WORKERS_SPEEDUP:g}x: {verdict(met)}); servers' CPU per call {fmt_num(cpu_ratio, 2)}x"
+        f"(target >= {TARGET_WORKERS_SPEEDUP:g}x: {verdict(met)}); "
+        f"servers' CPU-seconds per call {fmt_num(cpu_ratio, 2)}x"
     )
+    if cpu_ratio:
+        print(
+            f"   with a core per worker (nats-server and generators elsewhere) the servers' CPU per call allows "
+            f"at most 2 / {cpu_ratio:.2f} = {2 / cpu_ratio:.2f}x"
+        )
     if ceiling is not None and one["calls_per_second"]:
         print(
             f"   with 2 workers every call cost {per_call:.1f} CPU-us in all (servers + nats-server + generators): "
@@ -441,6 +465,7 @@ def run_workers(args: argparse.Namespace) -> dict[str, Any]:
         "summary": summary,
         "speedup": speedup,
         "server_cpu_per_call_ratio": cpu_ratio,
+        "speedup_bound_core_per_worker": 2 / cpu_ratio if cpu_ratio else None,
         "two_workers_cpu_us_per_call_all": per_call,
         "two_core_ceiling_calls_per_second": ceiling,
         "runs": runs,
@@ -509,6 +534,7 @@ def run_remote(args: argparse.Namespace) -> dict[str, Any]:
                     + (f"  errors {r['errors']}" if r["errors"] else ""),
                     flush=True,
                 )
+        logs = _collect_logs({"node A": a, "node B": b, "backend": backend})
     rows: list[list[str]] = []
     for key, r in results.items():
         label, mode = key.split(" | ")
@@ -545,7 +571,7 @@ def run_remote(args: argparse.Namespace) -> dict[str, Any]:
         )
     )
     print("   us/call: CPU-microseconds each process spent per completed call in the window")
-    return {"results": results}
+    return {"results": results, "logs": logs}
 
 
 # -- (c) connections --------------------------------------------------------------------------------------
@@ -581,7 +607,7 @@ def _connections_run(args: argparse.Namespace, n: int, setup: str) -> dict[str, 
     share, extra = divmod(n, nodes_count)
     counts = [share + (1 if i < extra else 0) for i in range(nodes_count)]
     out_dir = Path(tempfile.mkdtemp(prefix="ocpprpc-bench-cluster-"))
-    interval = 5.0
+    interval = args.cluster_heartbeat_window
     out: dict[str, Any] = {"setup": setup, "connections": n}
     try:
         with _group() as group:
@@ -631,6 +657,14 @@ def _connections_run(args: argparse.Namespace, n: int, setup: str) -> dict[str, 
             connected = [rss_bytes(node.pid) for node in nodes]
             out["nats_rss_connected_mib"] = (rss_bytes(nats_pid) or 0) / 2**20 if nats_pid else None
             load = _drive(gens, pids, 0.5, interval)
+            if backend is not None:
+                backend.send_line(json.dumps({"op": "count"}))
+                end = backend.result(10.0, wait=False)
+                out["presence_count_end"] = end["count"]
+                out["presence_min_since_reached"] = end["min_since_reached"]
+            if setup != "bare":
+                peers = {f"node n{i}": node for i, node in enumerate(nodes)}
+                out["logs"] = _collect_logs({**peers, "backend": backend} if backend is not None else peers)
             out["rss_base_mib"] = [(b or 0) / 2**20 for b in base]
             out["rss_connected_mib"] = [(c or 0) / 2**20 for c in connected]
             out["nats_rss_base_mib"] = (nats_base or 0) / 2**20 if nats_pid else None
@@ -684,6 +718,14 @@ def run_connections(args: argparse.Namespace) -> dict[str, Any]:
         (
             "  ... after the generators' last connection, s",
             lambda s: fmt_num(s["presence_lag_s"], 1) if "presence_count" in s else "-",
+        ),
+        (
+            "  ... fewest after that / at the end",
+            lambda s: (
+                f"{fmt_num(s['presence_min_since_reached'])} / {fmt_num(s['presence_count_end'])}"
+                if "presence_count" in s
+                else "-"
+            ),
         ),
         (
             "server CPU to connect, ms per connection",
@@ -742,7 +784,8 @@ def run_connections(args: argparse.Namespace) -> dict[str, Any]:
             "presence_complete": {
                 "wanted": n,
                 "seen": c.get("presence_count"),
-                "met": c.get("presence_count") == n,
+                "fewest_after": c.get("presence_min_since_reached"),
+                "met": c.get("presence_count") == n and c.get("presence_min_since_reached") == n,
             }
         },
     }
