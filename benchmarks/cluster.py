@@ -185,7 +185,8 @@ def _collect_logs(children: dict[str, Child]) -> dict[str, list[dict[str, Any]]]
 
 
 def _cpu(pids: Sequence[int]) -> list[float | None]:
-    return [cpu_seconds(pid) for pid in pids]
+    """CPU seconds of each process so far (None for a pid of 0: no such process in this setup)."""
+    return [cpu_seconds(pid) if pid else None for pid in pids]
 
 
 def _delta(before: Sequence[float | None], after: Sequence[float | None]) -> list[float | None]:
@@ -242,13 +243,24 @@ def _generators(
     return gens
 
 
-def _drive(gens: Sequence[Child], pids: Sequence[int], warmup: float, window: float) -> dict[str, Any]:
-    """Start the (ready) generators together; CPU of ``pids`` and of the machine over the measured window."""
+def _drive(
+    gens: Sequence[Child],
+    pids: Sequence[int],
+    warmup: float,
+    window: float,
+    before_end: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Start the (ready) generators together; CPU of ``pids`` and of the machine over the measured window.
+
+    ``before_end`` runs 0.3 s before the window ends, while every connection is still open."""
     start = time.time() + 0.5
     for gen in gens:
         gen.send_line(repr(start))
     time.sleep(max(0.0, start + warmup - time.time()))
     cpu0, busy0, t0 = _cpu(pids), machine_busy_seconds(), time.monotonic()
+    if before_end is not None:
+        time.sleep(max(0.0, start + warmup + window - 0.3 - time.time()))
+        before_end()
     time.sleep(max(0.0, start + warmup + window - time.time()))
     cpu1, busy1, t1 = _cpu(pids), machine_busy_seconds(), time.monotonic()
     results = [gen.result(warmup + window + 120.0) for gen in gens]
@@ -297,8 +309,9 @@ def _one_workers_run(args: argparse.Namespace, workers: int, clustered: bool) ->
                 url, nats_pid = _nats(group)
                 ready = group.start("_cluster_peers", "workers", "--nats", url, "--count", str(workers)).ready
                 port, server_pids = int(ready["port"]), [int(pid) for pid in ready["worker_pids"]]
+                supervisor: int | None = int(ready["pid"])
             else:
-                nats_pid = None
+                nats_pid = supervisor = None
                 node = _node(group, None, "alone")
                 port, server_pids = int(node.ready["port"]), [node.pid]
             sockets0 = [_sockets(pid) for pid in server_pids]
@@ -319,21 +332,27 @@ def _one_workers_run(args: argparse.Namespace, workers: int, clustered: bool) ->
             for gen in gens:
                 gen.wait_ready(120.0)
             held = [_sockets(pid) - before for pid, before in zip(server_pids, sockets0, strict=True)]
-            pids = server_pids + ([nats_pid] if nats_pid else [])
+            pids = [*server_pids, supervisor or 0, nats_pid or 0]
             load = _drive(gens, pids, args.cluster_warmup, args.cluster_window)
             load["connections_per_worker"] = held
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
     wall = load["wall"]
     server_cpu = load["cpu"][:workers]
-    nats_cpu = load["cpu"][workers] if nats_pid else None
+    supervisor_cpu = load["cpu"][workers] if supervisor else None
+    nats_cpu = load["cpu"][workers + 1] if nats_pid else None
+    # The servers: the worker processes and the process supervising them (it polls them: it is part of the
+    # central system an operator runs).
     servers = None if any(c is None for c in server_cpu) else sum(c for c in server_cpu if c is not None)
+    if servers is not None and supervisor_cpu is not None:
+        servers += supervisor_cpu
     known = (servers or 0) + (nats_cpu or 0) + sum(load["generator_cpu"])
     load.update(
         workers=workers,
         clustered=clustered,
         server_cores=None if servers is None else servers / wall,
         server_cores_each=[None if c is None else c / wall for c in server_cpu],
+        supervisor_cores=None if supervisor_cpu is None else supervisor_cpu / wall,
         nats_cores=None if nats_cpu is None else nats_cpu / wall,
         generator_cores=sum(load["generator_cpu"]) / wall,
         other_cores=None if load["machine_cpu"] is None else max(0.0, load["machine_cpu"] - known) / wall,
@@ -368,7 +387,9 @@ def run_workers(args: argparse.Namespace) -> dict[str, Any]:
                 f"   rep {rep + 1} {label:<21} {fmt_num(r['calls_per_second']):>7} calls/s  "
                 f"connections {'/'.join(str(n) for n in r['connections_per_worker'])}  "
                 f"p99 {r['latency_p99_ms']:6.2f} ms  servers {fmt_num((r['server_cores'] or 0) * 100)}% "
-                f"({' + '.join(fmt_num((c or 0) * 100) for c in r['server_cores_each'])})  "
+                f"({' + '.join(fmt_num((c or 0) * 100) for c in r['server_cores_each'])}"
+                + (f", supervisor {fmt_num(r['supervisor_cores'] * 100)}" if r["supervisor_cores"] is not None else "")
+                + ")  "
                 f"nats {fmt_num((r['nats_cores'] or 0) * 100)}%  generators {fmt_num(r['generator_cores'] * 100)}%  "
                 f"other {fmt_num((r['other_cores'] or 0) * 100)}%  errors {r['errors']}",
                 flush=True,
@@ -656,12 +677,15 @@ def _connections_run(args: argparse.Namespace, n: int, setup: str) -> dict[str, 
             out["node_cpu_connect_s"] = _delta(cpu0, _cpu(pids))
             connected = [rss_bytes(node.pid) for node in nodes]
             out["nats_rss_connected_mib"] = (rss_bytes(nats_pid) or 0) / 2**20 if nats_pid else None
-            load = _drive(gens, pids, 0.5, interval)
-            if backend is not None:
-                backend.send_line(json.dumps({"op": "count"}))
-                end = backend.result(10.0, wait=False)
-                out["presence_count_end"] = end["count"]
-                out["presence_min_since_reached"] = end["min_since_reached"]
+
+            def count_presence() -> None:  # at the end of the window, every connection still open
+                if backend is not None:
+                    backend.send_line(json.dumps({"op": "count"}))
+                    end = backend.result(10.0, wait=False)
+                    out["presence_count_end"] = end["count"]
+                    out["presence_min_since_reached"] = end["min_since_reached"]
+
+            load = _drive(gens, pids, 0.5, interval, count_presence)
             if setup != "bare":
                 peers = {f"node n{i}": node for i, node in enumerate(nodes)}
                 out["logs"] = _collect_logs({**peers, "backend": backend} if backend is not None else peers)
