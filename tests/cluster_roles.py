@@ -31,6 +31,8 @@ class Handled:
     """Seconds the Heartbeat and MeterValues handlers take."""
     transaction_id: int = 7
     """What StartTransaction answers."""
+    gate: asyncio.Event | None = None
+    """When given, Heartbeat handlers wait for it to be set."""
     running: int = 0
     """Heartbeat handlers running now, and the most at once (``peak``)."""
     peak: int = 0
@@ -54,6 +56,8 @@ class Csms(CentralSystem):
         self.handled.peak = max(self.handled.peak, self.handled.running)
         try:
             await asyncio.sleep(self.handled.delay)
+            if self.handled.gate is not None:
+                await self.handled.gate.wait()
         finally:
             self.handled.running -= 1
         return v16.HeartbeatResponse(current_time=datetime.now(UTC))

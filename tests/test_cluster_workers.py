@@ -119,14 +119,19 @@ async def test_a_worker_bounds_its_handlers_and_refuses_what_it_cannot_queue(
         caplog.set_level(logging.WARNING, "ocpprpc.cluster")
 
         # Two running, one waiting: the three others are refused as busy (the node tried the pool three times).
-        slow = Handled(delay=0.5)
-        small = await start_worker(stack, nats_server.url, "small", slow, max_concurrent=2, max_waiting=1)
-        answers = await asyncio.gather(*(charger.call_raw("Heartbeat", {}) for charger in chargers))
-        assert sorted(answer.error.raw_code if answer.error else "ok" for answer in answers) == 3 * [
-            "InternalError"
-        ] + 3 * ["ok"]
-        assert small.handled == 3 and slow.peak == 2
+        gate = asyncio.Event()
+        held = Handled(gate=gate)
+        small = await start_worker(stack, nats_server.url, "small", held, max_concurrent=2, max_waiting=1)
+        calls = [asyncio.ensure_future(charger.call_raw("Heartbeat", {})) for charger in chargers]
+        await eventually(lambda: sum(call.done() for call in calls) == 3, timeout=5)
+        for refused in [call.result() for call in calls if call.done()]:
+            assert refused.error is not None and refused.error.raw_code == "InternalError"
+        assert small.in_flight == 2 and held.running == 2
         assert len([r for r in caplog.records if "worker pool is busy" in r.getMessage()]) == 3
+        gate.set()
+        answers = await asyncio.gather(*calls)
+        assert sum(answer.error is None for answer in answers) == 3
+        assert small.handled == 3 and held.peak == 2
         await small.close()
 
         # With room to wait, every call is answered, two at a time.

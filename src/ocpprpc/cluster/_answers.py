@@ -192,22 +192,16 @@ class ClusterAnswers(AnsweredCalls):
         events = self._store.events
         received_at = datetime.now(UTC) if events is not None and events.wants(action) else None
         if message_id is None or action not in TRANSACTION_ACTIONS:
-            result, handled = await self._handle(role, action, payload, message_id)
+            forwarder = self._store.forwarder
+            if forwarder is not None and forwarder.wants(action):  # handled is False when no worker answered
+                result, handled = await forwarder.answer(role, action, payload, message_id)
+            else:
+                result, handled = await role._answer(action, payload), True
         else:
             result, handled = await self._once(role, action, payload, message_id)
         if handled and events is not None and received_at is not None:
             await events.publish(self.charge_point_id, role.version, action, message_id, payload, result, received_at)
         return result
-
-    async def _handle(
-        self, role: Role, action: str, payload: dict[str, Any] | str, message_id: str | None
-    ) -> tuple[InboundResult, bool]:
-        """The answer to a request, by the role's handler here or by the worker pool; and whether a handler
-        gave it (False: the pool failed, a retry is to be handled, nothing is remembered or published)."""
-        forwarder = self._store.forwarder
-        if forwarder is not None and forwarder.wants(action):
-            return await forwarder.answer(role, action, payload, message_id)
-        return await role._answer(action, payload), True
 
     async def _once(
         self, role: Role, action: str, payload: dict[str, Any] | str, message_id: str
@@ -239,8 +233,12 @@ class ClusterAnswers(AnsweredCalls):
             )
             self.finish(action, message_id, future, claimed)
             return claimed, False
+        forwarder = self._store.forwarder
         try:
-            result, handled = await self._handle(role, action, payload, message_id)
+            if forwarder is not None and forwarder.wants(action):
+                result, handled = await forwarder.answer(role, action, payload, message_id)
+            else:
+                result, handled = await role._answer(action, payload), True
         except BaseException:
             self.forget(action, message_id)
             future.cancel()

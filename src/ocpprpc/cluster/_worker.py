@@ -186,6 +186,7 @@ class ClusterWorker(ClusterClient, Generic[CS]):
         if not self._subscriptions:
             for subject in self.subjects:
                 self._subscriptions.append(await bus.subscribe(subject, self._on_work, queue=self.names.worker_queue))
+            await bus.flush()  # joined means taking calls: the server knows the subscriptions
             _log.info("cluster: worker %s takes %d subjects", self.worker_id, len(self.subjects))
 
     async def _leave(self) -> None:
