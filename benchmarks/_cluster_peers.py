@@ -23,7 +23,8 @@
   worker *i* calling charge point ``cps[i % len(cps)]`` back to back (``server.call`` on a node,
   ``ClusterClient.call`` on the backend), Reset and GetConfiguration in turn, for ``warmup + window``
   seconds; the answer has the calls completed in the window, their latency p50 / p99, errors, and the CPU
-  seconds of this process and of each of ``pids`` (read from ``/proc`` at the window's start and end).
+  seconds of this process, of each of ``pids`` and of the whole machine (read from ``/proc`` at the
+  window's start and end).
 * ``{"op": "presence", "count": N, "timeout": s}`` (backend): answered at once with ``{"watching": n}``,
   then, when the backend's presence view first holds N charge points, with ``{"reached_at": <unix time>,
   "count": n}`` (or ``{"timeout": true, "count": n}``). From then on the backend notes the fewest charge
@@ -55,7 +56,7 @@ from typing import Any
 from ocpprpc import CentralSystem, on
 from ocpprpc.messages import v16
 
-from ._common import cpu_seconds, percentile, raise_nofile_limit
+from ._common import cpu_seconds, machine_busy_seconds, percentile, raise_nofile_limit
 
 CallFunction = Callable[[str, Any], Awaitable[Any]]
 
@@ -140,18 +141,18 @@ async def measure_calls(call: CallFunction, spec: dict[str, Any]) -> dict[str, A
                 latencies.append(done - sent)
             n += 1
 
-    async def sample() -> tuple[list[float | None], list[float | None], float, float]:
+    async def sample() -> tuple[list[float | None], list[float | None], float, float, float | None]:
         await asyncio.sleep(max(0.0, start - clock()))
-        t0, own0 = clock(), time.process_time()
+        t0, own0, busy0 = clock(), time.process_time(), machine_busy_seconds()
         before = [cpu_seconds(pid) for pid in pids]
         await asyncio.sleep(max(0.0, end - clock()))
-        t1, own1 = clock(), time.process_time()
+        t1, own1, busy1 = clock(), time.process_time(), machine_busy_seconds()
         after = [cpu_seconds(pid) for pid in pids]
-        return before, after, t1 - t0, own1 - own0
+        return before, after, t1 - t0, own1 - own0, None if busy0 is None or busy1 is None else busy1 - busy0
 
     sampler = asyncio.create_task(sample())
     await asyncio.gather(*(worker(i) for i in range(int(spec["workers"]))))
-    before, after, wall, own = await sampler
+    before, after, wall, own, machine = await sampler
     ordered = sorted(latencies)
     return {
         "calls": len(ordered),
@@ -161,6 +162,7 @@ async def measure_calls(call: CallFunction, spec: dict[str, Any]) -> dict[str, A
         "latency_p99": percentile(ordered, 0.99),
         "latency_mean": sum(ordered) / len(ordered) if ordered else float("nan"),
         "caller_cpu": own,
+        "machine_cpu": machine,
         "cpu": {
             str(pid): None if a is None or b is None else b - a for pid, a, b in zip(pids, before, after, strict=True)
         },
