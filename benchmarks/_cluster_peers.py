@@ -204,18 +204,19 @@ WEBSOCKET_OPTIONS: dict[str, Any] = {"path": "/ocpp", "max_connections_per_addre
 """``websocket.serve``'s options for every node: the defaults but the per-address cap (see the docstring)."""
 
 
-async def run_node(nats_url: str | None, node_id: str, port: int) -> None:
+async def run_node(nats_url: str | None, node_id: str, port: int, replay_memory_ttl: float | None = None) -> None:
     from ocpprpc import CentralSystemServer
     from ocpprpc.transports import websocket
 
     async with contextlib.AsyncExitStack() as stack:
+        memory: dict[str, Any] = {} if replay_memory_ttl is None else {"replay_memory_ttl": replay_memory_ttl}
         if nats_url is None:
-            server = CentralSystemServer(BenchCentralSystem)
+            server = CentralSystemServer(BenchCentralSystem, **memory)
         else:
             from ocpprpc.cluster import Cluster
 
             cluster = Cluster(nats_url, node_id=node_id)
-            server = CentralSystemServer(BenchCentralSystem, cluster=cluster)
+            server = CentralSystemServer(BenchCentralSystem, cluster=cluster, **memory)
             await stack.enter_async_context(cluster)
         ws_server = await stack.enter_async_context(websocket.serve(server, "127.0.0.1", port, **WEBSOCKET_OPTIONS))
 
@@ -327,6 +328,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plain", action="store_true", help="node: no cluster at all")
     parser.add_argument("--node-id", default="node")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--replay-memory-ttl",
+        type=float,
+        help="node: the server's replay_memory_ttl (0: it remembers no answers, so a cluster shares none)",
+    )
     parser.add_argument("--url", help="chargepoints: ws://127.0.0.1:PORT/ocpp")
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--count", type=int, default=1, help="charge points, or worker processes")
@@ -336,7 +342,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.role == "nats":
         asyncio.run(run_nats())
     elif args.role == "node":
-        asyncio.run(run_node(None if args.plain else args.nats, args.node_id, args.port))
+        asyncio.run(run_node(None if args.plain else args.nats, args.node_id, args.port, args.replay_memory_ttl))
     elif args.role == "workers":
         asyncio.run(run_workers(args.nats, args.count))
     elif args.role == "backend":

@@ -3,27 +3,36 @@
 What is measured
 ----------------
 Three sections, each with its own processes (``benchmarks._cluster_peers``: an embedded ``nats-server``,
-central system nodes, a ``ClusterClient`` backend, answering charge points; ``benchmarks._loadgen``: the
-load generators of the throughput and scale parts), all on 127.0.0.1:
+central system nodes, the library's ``Workers``, a ``ClusterClient`` backend, answering charge points;
+``benchmarks._loadgen``: the load generator of the throughput and scale parts), all on 127.0.0.1:
 
 (a) **workers**: the throughput part's workload (``--cluster-connections-load`` charge points, default
-    100, sending MeterValues with five sampled values x4 + Heartbeat back to back) against 1 and then 2
-    central system processes sharing one cluster, the same generator processes and connections both
-    times; and, for reference, 1 process without a cluster. Calls/s, latency, the CPU of every process
-    (servers, ``nats-server``, generators, the rest of the machine) and the servers' CPU-seconds per
-    call. The target (>= 1.7x the calls/s of one worker) is checked; the CPU figures say whether the
-    machine could reach it.
-(b) **remote calls**: charge points connected to node A (``websockets`` clients answering Reset and
-    GetConfiguration at once); the same calls made by node A itself (``server.call``, local: nothing
-    leaves the process), by node B (``server.call`` routed through NATS to A) and by a backend process
-    (``ClusterClient.call``): latency p50 / p99 with one call in flight, then calls/s with
-    ``--cluster-in-flight`` calls in flight (default 100, one per charge point), with CPU per call.
+    100, sending MeterValues with five sampled values x4 + Heartbeat back to back, from
+    ``--cluster-generators`` processes) against the library's ``Workers`` (what ``serve_workers`` and
+    ``python -m ocpprpc.cluster`` run: N processes on one port with ``SO_REUSEPORT``, each a node of
+    the cluster) with 1 and then 2 workers, the same generators and connections both times; for
+    reference, one process without a cluster, and one node that keeps no answers
+    (``replay_memory_ttl=0``: no exactly-once across nodes), which shows what the answers bucket costs
+    (MeterValues are transaction messages: each is marked there before its handler runs and its answer
+    written there after). Calls/s, latency, the CPU of every process (workers and their supervisor,
+    ``nats-server``, generators, the rest of the machine) and CPU-microseconds per call. Target: 2
+    workers >= 1.7x the calls/s of 1; the part also prints what the machine allowed (see Limits).
+(b) **remote calls**: ``--cluster-in-flight`` charge points (default 100) connected to node A
+    (``websockets`` clients answering Reset and GetConfiguration at once); the same calls made by node A
+    itself (``server.call``, local: nothing leaves the process), by node B (``server.call`` routed
+    through NATS to A) and by a backend process (``ClusterClient.call``): latency p50 / p99 with one call
+    in flight, then calls/s with one call in flight per charge point, and each process's CPU per call.
 (c) **connections**: ``--cluster-connections`` (default 30,000) across ``--cluster-nodes`` node
-    processes (default 3) on one NATS, one generator process per node holding its share; the nodes'
-    resident memory per connection (against each process's own baseline, read from ``/proc``), the
-    ``nats-server``'s memory, how long until a backend's presence view counts every connection, and a
-    Heartbeat from every connection; then the same nodes without a cluster.
+    processes (default 3) on one NATS, one generator process per node holding its share: the nodes'
+    resident memory per connection (each process's RSS once connected and idle, against its own
+    baseline before any connection, from ``/proc``), the ``nats-server``'s memory, how long until a
+    backend's presence view counts every connection and the fewest it counted after that (a node taken
+    for silent drops its charge points from the view), a Heartbeat from every connection (p50 / p99);
+    then the same nodes without a cluster, and bare ``websockets`` servers (the scale part's floor).
 (d) The single-process ratio to a bare server is the throughput part (``--only throughput``).
+
+Warnings the nodes and the backend log (a node taken for silent, say) are counted in those processes
+and printed as notes after their section.
 
 Why it is fair
 --------------
@@ -31,7 +40,9 @@ Why it is fair
   client, no OCPP library, the same code whatever it loads. In (a) the same generators and the same
   connections load one worker and two: only the number of server processes changes.
 * Every process runs alone; the parent only coordinates and reads ``/proc``. The CPU of each process in
-  the window is printed, so on a small machine the reader sees who took the cores.
+  the window is printed, so on a small machine the reader sees who took the cores. A run in which the
+  rest of the machine took more than ``--cluster-max-other`` of a core (other people's work) is run
+  again, ``--cluster-retries`` times at most; the discarded runs are in the JSON.
 * The nodes are ``CentralSystemServer`` + ``Cluster`` + ``websocket.serve`` with their defaults (but the
   per-address cap, lifted because every load generator connects from 127.0.0.1, as through a balancer).
 * (b) makes the same calls to the same charge points from three places, one after the other, in the same
@@ -39,13 +50,12 @@ Why it is fair
 
 Limits
 ------
-* Two cores: servers, ``nats-server`` and generators share them. With two workers the servers alone
-  would need both cores, so 1.7x is out of reach whenever the generators need a noticeable share; the
-  part prints the cores each used and the servers' CPU-seconds per call, the figure that holds when the
-  machine is saturated.
-* The workers are the library's own ``Workers`` (what ``serve_workers`` / ``python -m ocpprpc.cluster``
-  run): N spawned processes on one port with ``SO_REUSEPORT``; the kernel spreads the connections by a
-  hash, so the split is near even but not exact (each run prints how many connections each worker held).
+* Two cores: workers, ``nats-server`` and generators share them. With two workers the servers alone
+  would need both cores, so 1.7x is out of reach whenever the generators and ``nats-server`` need a
+  noticeable share: the part prints the CPU every call cost in all and the calls/s two cores hold at
+  that cost, and the speedup the workers' own CPU per call would allow with a core each.
+* ``SO_REUSEPORT`` spreads connections by a hash: near even, not exact (each run prints how many
+  connections each worker held).
 * (c): every connection needs a file descriptor in its node and in its generator, and a local port per
   destination: with the hard RLIMIT_NOFILE and the ephemeral port range printed, the count is lowered
   (and the reason printed) when it does not fit.
@@ -85,7 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--cluster-repetitions", type=int, default=3, help="(a) runs per setup (default 3)")
     group.add_argument("--cluster-warmup", type=float, default=3.0, help="(a) seconds not measured (default 3)")
-    group.add_argument("--cluster-window", type=float, default=8.0, help="(a) seconds measured (default 8)")
+    group.add_argument("--cluster-window", type=float, default=6.0, help="(a) seconds measured (default 6)")
     group.add_argument(
         "--cluster-connections-load", type=int, default=100, help="(a) charge points sending calls (default 100)"
     )
@@ -114,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def quick(args: argparse.Namespace) -> None:
     """Settings for ``--quick``."""
     args.cluster_repetitions, args.cluster_warmup, args.cluster_window = 1, 1.0, 2.0
-    args.cluster_call_window = 1.5
+    args.cluster_call_window, args.cluster_retries = 1.5, 0
     args.cluster_connections = min(args.cluster_connections, 1500)
     args.cluster_heartbeat_window = 2.0
 
@@ -307,20 +317,36 @@ def _drive(
 
 # -- (a) workers ------------------------------------------------------------------------------------------
 
-WORKER_SETUPS = (("1 worker, no cluster", 1, False), ("1 worker, cluster", 1, True), ("2 workers, cluster", 2, True))
+WORKER_SETUPS = (
+    ("1 worker, no cluster", 1, "alone"),
+    ("1 worker, cluster", 1, "workers"),
+    ("2 workers, cluster", 2, "workers"),
+    ("1 node, no answers kept", 1, "no answers"),
+)
+"""(label, processes, how): ``alone``: one ``_cluster_peers node --plain``; ``workers``: the library's
+``Workers``; ``no answers``: one node with ``replay_memory_ttl=0``, so it shares no answers through NATS
+(no exactly-once across nodes): what the exactly-once bookkeeping of MeterValues costs, for the reader."""
 
 
-def _one_workers_run(args: argparse.Namespace, workers: int, clustered: bool) -> dict[str, Any]:
+def _one_workers_run(args: argparse.Namespace, workers: int, how: str) -> dict[str, Any]:
     out_dir = Path(tempfile.mkdtemp(prefix="ocpprpc-bench-cluster-"))
+    clustered = how != "alone"
+    supervisor: int | None = None
     try:
         with _group() as group:
-            if clustered:
+            if how == "workers":
                 url, nats_pid = _nats(group)
                 ready = group.start("_cluster_peers", "workers", "--nats", url, "--count", str(workers)).ready
                 port, server_pids = int(ready["port"]), [int(pid) for pid in ready["worker_pids"]]
-                supervisor: int | None = int(ready["pid"])
+                supervisor = int(ready["pid"])
+            elif how == "no answers":
+                url, nats_pid = _nats(group)
+                node = group.start(
+                    "_cluster_peers", "node", "--nats", url, "--node-id", "alone", "--replay-memory-ttl", "0"
+                )
+                port, server_pids = int(node.ready["port"]), [node.pid]
             else:
-                nats_pid = supervisor = None
+                nats_pid = None
                 node = _node(group, None, "alone")
                 port, server_pids = int(node.ready["port"]), [node.pid]
             sockets0 = [_sockets(pid) for pid in server_pids]
@@ -381,19 +407,19 @@ def _median(values: Sequence[float | None]) -> float | None:
 
 
 def _quiet_workers_run(
-    args: argparse.Namespace, label: str, workers: int, clustered: bool, rep: int, discarded: list[dict[str, Any]]
+    args: argparse.Namespace, label: str, workers: int, how: str, rep: int, discarded: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """One run; run again (up to ``--cluster-retries`` times) while other processes took too much CPU."""
     attempt = 0
     while True:
-        r = _one_workers_run(args, workers, clustered)
+        r = _one_workers_run(args, workers, how)
         r["noisy"] = (r["other_cores"] or 0.0) > args.cluster_max_other
         if not r["noisy"] or attempt >= args.cluster_retries:
             return r
         attempt += 1
         discarded.append({"setup": label, **r})
         print(
-            f"   rep {rep + 1} {label:<21} {fmt_num(r['calls_per_second']):>7} calls/s  other "
+            f"   rep {rep + 1} {label:<23} {fmt_num(r['calls_per_second']):>7} calls/s  other "
             f"{fmt_num((r['other_cores'] or 0) * 100)}% > {args.cluster_max_other * 100:.0f}%: discarded, run again",
             flush=True,
         )
@@ -409,11 +435,11 @@ def run_workers(args: argparse.Namespace) -> dict[str, Any]:
     discarded: list[dict[str, Any]] = []
     for rep in range(args.cluster_repetitions):
         order = WORKER_SETUPS[rep % len(WORKER_SETUPS) :] + WORKER_SETUPS[: rep % len(WORKER_SETUPS)]
-        for label, workers, clustered in order:
-            r = _quiet_workers_run(args, label, workers, clustered, rep, discarded)
+        for label, workers, how in order:
+            r = _quiet_workers_run(args, label, workers, how, rep, discarded)
             runs[label].append(r)
             print(
-                f"   rep {rep + 1} {label:<21} {fmt_num(r['calls_per_second']):>7} calls/s  "
+                f"   rep {rep + 1} {label:<23} {fmt_num(r['calls_per_second']):>7} calls/s  "
                 f"connections {'/'.join(str(n) for n in r['connections_per_worker'])}  "
                 f"p99 {r['latency_p99_ms']:6.2f} ms  servers {fmt_num((r['server_cores'] or 0) * 100)}% "
                 f"({' + '.join(fmt_num((c or 0) * 100) for c in r['server_cores_each'])}"
@@ -506,6 +532,14 @@ def run_workers(args: argparse.Namespace) -> dict[str, Any]:
         print(
             f"   with a core per worker (nats-server and generators elsewhere) the servers' CPU per call allows "
             f"at most 2 / {cpu_ratio:.2f} = {2 / cpu_ratio:.2f}x"
+        )
+    alone, forgetful = summary["1 worker, no cluster"], summary["1 node, no answers kept"]
+    if alone["server_us_per_call"] and forgetful["server_us_per_call"] and one["server_us_per_call"]:
+        print(
+            f"   server CPU per call: {fmt_num(alone['server_us_per_call'], 1)} us alone, "
+            f"{fmt_num(forgetful['server_us_per_call'], 1)} us on a node keeping no answers, "
+            f"{fmt_num(one['server_us_per_call'], 1)} us on a node sharing them (exactly once across nodes: "
+            "MeterValues, 4 calls in 5, are marked and answered in the answers bucket)"
         )
     if ceiling is not None and one["calls_per_second"]:
         print(
