@@ -49,6 +49,9 @@ Guarantees:
   calls; ``Cluster(worker_pool=True)`` (or a set of action names) hands them, once validated, to
   :class:`ClusterWorker` processes sharing a NATS queue group, which run the same role class. The node
   keeps the protocol (validation, exactly once, events); see :mod:`._pool` and :mod:`._worker`.
+* **Every core**: :func:`serve_workers` (``python -m ocpprpc.cluster module:RoleClass --workers N``) runs
+  N node processes on one port (``SO_REUSEPORT``) sharing one cluster (an embedded NATS when no URL is
+  given), restarting a worker that dies and stopping them all on SIGINT / SIGTERM; see :mod:`._processes`.
 * **Test tools from anywhere**: ``server.call_raw`` / ``send_raw`` (and :class:`ClusterClient`'s) reach a
   charge point on any node, with the results they have locally.
 
@@ -83,6 +86,7 @@ from ._cluster import Cluster, ClusterClient
 from ._embedded import EmbeddedNats, find_nats_server
 from ._events import Event
 from ._presence import ChargePointInfo, NodeInfo, Presence
+from ._processes import WorkerFailed, Workers, WorkerSpec, run_worker, serve_workers
 from ._subjects import Names, decode_token, encode_token
 from ._wire import ClusterError
 from ._worker import ClusterWorker
@@ -100,7 +104,12 @@ __all__ = [
     "Names",
     "NodeInfo",
     "Presence",
+    "WorkerFailed",
+    "WorkerSpec",
+    "Workers",
     "decode_token",
     "encode_token",
     "find_nats_server",
+    "run_worker",
+    "serve_workers",
 ]
