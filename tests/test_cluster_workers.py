@@ -341,6 +341,13 @@ async def test_a_worker_in_any_language_speaks_the_json_contract(
             await client.publish(message.reply, json.dumps(replies[request["payload"]["idTag"]]).encode())
 
         await client.subscribe("ocpprpc.work.v16.Authorize", queue="workers", cb=serve)  # pyright: ignore[reportUnknownMemberType]
+
+        async def echo(message: Msg) -> None:
+            await client.publish(message.reply, b"")
+
+        # A round trip after subscribing: the server has the subscription (nats-py's flush() does not prove it).
+        await client.subscribe("probe", cb=echo)  # pyright: ignore[reportUnknownMemberType]
+        await client.request("probe", b"", timeout=3)
         charger = Charger("CP1", "1.6")
         await stack.enter_async_context(websocket.connect(charger, a.ws.url_for("CP1")))
         caplog.set_level(logging.WARNING)

@@ -188,13 +188,6 @@ class Bus:
     async def subscribe(self, subject: str, handler: Handler, *, queue: str = "") -> Subscription:
         return await self.nc.subscribe(subject, queue=queue, cb=handler)  # pyright: ignore[reportUnknownMemberType]
 
-    async def flush(self, timeout: int = 2) -> None:
-        """Wait until the server has processed what was sent so far (subscriptions included); BusDown else."""
-        try:
-            await self.nc.flush(timeout=timeout)
-        except _DOWN_ERRORS as exc:
-            raise BusDown(f"no flush: {exc or type(exc).__name__}") from exc
-
     @staticmethod
     async def unsubscribe(subscription: Subscription) -> None:
         with contextlib.suppress(*_DOWN_ERRORS):

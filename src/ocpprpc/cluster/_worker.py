@@ -41,7 +41,7 @@ from ..errors import ConnectionClosed, UsageError
 from ..messages._base import ActionSpec, Side
 from ..roles import CentralSystem
 from ..server import RoleFactory
-from ._bus import Bucket, Bus, BusDown, Msg, Subscription
+from ._bus import Bucket, Bus, BusDown, Msg, NoResponders, Subscription
 from ._calls import ACK_TIMEOUT, Caller
 from ._cluster import ClusterClient
 from ._wire import ACK_HEADER, WORKER_HEADER, PoolBusy, WorkRequest, encode_error, encode_payload
@@ -58,6 +58,8 @@ DEFAULT_MAX_WAITING = 1000
 """Calls that wait for a free handler slot by default (beyond: refused as busy)."""
 _MAX_WAIT = ACK_TIMEOUT - 0.5
 """Seconds a call may wait for a slot: its node waits :data:`ACK_TIMEOUT` for the acknowledgement."""
+_FLUSH_TIMEOUT = 5.0
+"""Seconds a join waits for NATS to confirm the worker's subscriptions."""
 _DRAIN_TIMEOUT = 5.0
 """Seconds a closing worker lets the handlers running finish (then they are cancelled, and their nodes
 answer InternalError, which the charge point may retry)."""
@@ -181,12 +183,21 @@ class ClusterWorker(ClusterClient, Generic[CS]):
 
     async def _joined_as_member(self, bus: Bus, nodes: Bucket, presence: Bucket) -> None:
         await super()._joined_as_member(bus, nodes, presence)
-        if self._ping is None:  # once: nats-py restores subscriptions after a reconnection
+        # Each subscription once (nats-py restores them after a reconnection); a join that failed half-way
+        # subscribes the rest the next time.
+        if self._ping is None:
             self._ping = await bus.subscribe(self.names.worker_ping(self.worker_id), self._on_ping)
-        if not self._subscriptions:
-            for subject in self.subjects:
-                self._subscriptions.append(await bus.subscribe(subject, self._on_work, queue=self.names.worker_queue))
-            await bus.flush()  # joined means taking calls: the server knows the subscriptions
+        fresh = len(self._subscriptions) < len(self.subjects)
+        for subject in self.subjects[len(self._subscriptions) :]:
+            self._subscriptions.append(await bus.subscribe(subject, self._on_work, queue=self.names.worker_queue))
+        # Joined means taking calls: a request to our own ping, sent after the subscriptions on the same
+        # connection, comes back once the server has them all (nats-py's flush() writes its PING ahead of
+        # commands still buffered, so it proves nothing about them).
+        try:
+            await bus.request(self.names.worker_ping(self.worker_id), b"", timeout=_FLUSH_TIMEOUT)
+        except NoResponders:
+            raise BusDown("the worker's subscriptions are not in place yet") from None
+        if fresh:
             _log.info("cluster: worker %s takes %d subjects", self.worker_id, len(self.subjects))
 
     async def _leave(self) -> None:
