@@ -21,7 +21,7 @@ from nats.aio.msg import Msg
 from websockets.asyncio.client import connect as raw_connect
 
 from ocpprpc import UnknownChargePoint
-from ocpprpc.cluster import ClusterClient, ClusterWorker, EmbeddedNats
+from ocpprpc.cluster import Cluster, ClusterClient, ClusterWorker, EmbeddedNats
 from ocpprpc.errors import CallTimeout, SecurityError, UsageError
 from ocpprpc.messages import v16
 from ocpprpc.transports import websocket
@@ -370,3 +370,30 @@ async def test_a_worker_in_any_language_speaks_the_json_contract(
         assert [r for r in caplog.records if "response for CP1 is invalid" in r.getMessage()]
         assert (await charger.call(boot())).status == v16.RegistrationStatus.ACCEPTED  # not for the pool
         assert len(seen) == 3
+
+
+# -- options ---------------------------------------------------------------------------------------------
+
+
+def test_pool_options_are_checked_when_made() -> None:
+    with pytest.raises(UsageError, match="Teleport"):
+        Cluster("nats://127.0.0.1:4222", worker_pool={"StartTransaction", "Teleport"})
+    with pytest.raises(UsageError, match="collection of action names"):
+        Cluster("nats://127.0.0.1:4222", worker_pool="StartTransaction")  # (a str is a collection of str)
+    assert Cluster("nats://127.0.0.1:4222", worker_pool={"Authorize"}).worker_pool == frozenset({"Authorize"})
+    assert Cluster("nats://127.0.0.1:4222").worker_pool is False
+
+    with pytest.raises(UsageError, match="Teleport"):
+        ClusterWorker(Csms, "nats://127.0.0.1:4222", actions={"Teleport"})
+    with pytest.raises(UsageError, match="Reset"):  # a central system sends Reset, it does not handle one
+        ClusterWorker(Csms, "nats://127.0.0.1:4222", actions={"Reset"})
+    with pytest.raises(UsageError, match="NATS URL"):
+        ClusterWorker(Csms, None)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    with pytest.raises(UsageError, match="not a CentralSystem"):
+        ClusterWorker(Charger, "nats://127.0.0.1:4222")  # type: ignore[type-var]  # pyright: ignore[reportArgumentType]
+    with pytest.raises(UsageError, match="at least 1"):
+        ClusterWorker(Csms, "nats://127.0.0.1:4222", max_concurrent=0)
+    worker = ClusterWorker(Csms, "nats://127.0.0.1:4222", actions={"StartTransaction"}, versions=["1.6"])
+    assert worker.subjects == ("ocpprpc.work.v16.StartTransaction",)
+    both = ClusterWorker(Csms, "nats://127.0.0.1:4222", prefix="csms", actions={"BootNotification"})
+    assert both.subjects == ("csms.work.v16.BootNotification", "csms.work.v201.BootNotification")

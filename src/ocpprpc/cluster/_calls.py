@@ -108,6 +108,7 @@ class Caller:
         self._names = names
         self._inbox: str | None = None
         self._inbox_subscription: Subscription | None = None
+        self._inbox_lock = asyncio.Lock()
         self._pending: dict[str, _Pending] = {}
         self._probes: dict[str, asyncio.Task[None]] = {}
         self._sequence = 0
@@ -222,10 +223,13 @@ class Caller:
         return message
 
     async def _reply_inbox(self) -> str:
+        """The subject prefix replies come to (subscribed once: concurrent first calls wait for one another)."""
         if self._inbox is None:
-            inbox = self._bus.new_inbox()
-            self._inbox_subscription = await self._bus.subscribe(f"{inbox}.*", self._on_reply)
-            self._inbox = inbox
+            async with self._inbox_lock:
+                if self._inbox is None:
+                    inbox = self._bus.new_inbox()
+                    self._inbox_subscription = await self._bus.subscribe(f"{inbox}.*", self._on_reply)
+                    self._inbox = inbox
         return self._inbox
 
     async def _on_reply(self, message: Msg) -> None:

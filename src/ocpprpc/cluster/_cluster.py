@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._identity import loggable
 from .._link import RawAnswer
+from .._versions import VERSIONS
 from ..connection import Link
 from ..errors import UsageError
-from ..messages._base import OcppModel, OcppRequest, OcppVersion
+from ..messages._base import OcppModel, OcppRequest, OcppVersion, Side
 from ..roles import REPLAY_MEMORY_TTL, CentralSystem
 from ._answers import AnswerStore, ClusterAnswers
 from ._bus import Bucket, Bus, BusDown, Msg, Subscription
@@ -370,6 +371,11 @@ class Cluster(ClusterClient):
             not isinstance(worker_pool, bool) and not all(isinstance(a, str) for a in worker_pool)
         ):
             raise UsageError("worker_pool is True, False or a collection of action names")
+        if not isinstance(worker_pool, bool):
+            known = {a for v in VERSIONS.values() for a in v.received_by(Side.CENTRAL_SYSTEM)}
+            unknown = sorted(set(worker_pool) - known)
+            if unknown:
+                raise UsageError(f"worker_pool: not an action a central system receives: {', '.join(unknown)}")
         if heartbeat <= 0 or node_ttl < 2 * heartbeat:
             raise UsageError("heartbeat is positive and node_ttl at least twice the heartbeat")
         if node_id is not None and (not isinstance(node_id, str) or not node_id or len(node_id) > 64):
