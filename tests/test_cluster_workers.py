@@ -21,13 +21,13 @@ from nats.aio.msg import Msg
 from websockets.asyncio.client import connect as raw_connect
 
 from ocpprpc import UnknownChargePoint
-from ocpprpc.cluster import Cluster, ClusterClient, ClusterWorker, EmbeddedNats
+from ocpprpc.cluster import Cluster, ClusterClient, ClusterWorker, EmbeddedNats, Event
 from ocpprpc.errors import CallTimeout, SecurityError, UsageError
 from ocpprpc.messages import v16
 from ocpprpc.transports import websocket
 
 from .cluster_roles import Charger, Csms, Handled
-from .cluster_support import Balancer, WorkerProcess, nats_client, nats_server_or_skip
+from .cluster_support import Balancer, WorkerProcess, jetstream, nats_client, nats_server_or_skip
 from .test_cluster import start_node
 from .timing import FAST, bounded, eventually
 
@@ -397,3 +397,24 @@ def test_pool_options_are_checked_when_made() -> None:
     assert worker.subjects == ("ocpprpc.work.v16.StartTransaction",)
     both = ClusterWorker(Csms, "nats://127.0.0.1:4222", prefix="csms", actions={"BootNotification"})
     assert both.subjects == ("csms.work.v16.BootNotification", "csms.work.v201.BootNotification")
+
+
+@bounded(30)
+async def test_events_come_from_the_node_and_only_for_calls_a_handler_answered(nats_server: EmbeddedNats) -> None:
+    handled = Handled()
+    async with contextlib.AsyncExitStack() as stack:
+        a = await start_node(stack, nats_server.url, "a", worker_pool=True, events=True)
+        peer = await stack.enter_async_context(raw_connect(a.ws.url_for("CP1"), subprotocols=["ocpp1.6"]))  # type: ignore[list-item]
+        start = [2, "s-1", "StartTransaction", start_transaction().to_json_dict()]
+        await peer.send(json.dumps(start, default=str))
+        assert json.loads(await peer.recv())[:3] == [4, "s-1", "InternalError"]  # no worker yet
+        await start_worker(stack, nats_server.url, "w1", handled)
+        await peer.send(json.dumps(start, default=str))  # the charge point's retry
+        assert json.loads(await peer.recv()) == [3, "s-1", {"transactionId": 7, "idTagInfo": {"status": "Accepted"}}]
+
+        client = await nats_client(nats_server.url)
+        stack.push_async_callback(client.close)
+        events = await jetstream(client).pull_subscribe("ocpprpc.events.>", "billing")
+        received = [Event.from_json(message.data) for message in await events.fetch(10, timeout=2)]
+        assert [(e.action, e.message_id, e.node, e.error) for e in received] == [("StartTransaction", "s-1", "a", None)]
+        assert received[0].response == {"transactionId": 7, "idTagInfo": {"status": "Accepted"}}
