@@ -9,12 +9,15 @@ the handler runs elsewhere: :class:`Forwarder` sends the valid request to ``<pre
 before it goes back to the charge point.
 
 When no worker answers, the charge point gets an ``InternalError`` CALLERROR and the node logs one
-warning: at once when no worker subscribes (NATS "no responders"), within about a second when the
-worker handling the call dies (the node checks it every second while it waits), after the worker's
-handler timeout plus two seconds when it stays silent. InternalError, not NotImplemented or
-NotSupported: the action is known and supported, the central system could not handle it *now*, and a
-charge point may send it again (a transaction message, typically). Such an answer is not remembered
-as the message's answer: a retry of it is handled, by whichever worker is there then.
+warning: at once when no worker subscribes (NATS "no responders") and when the workers are full (a
+worker refuses as busy what it cannot queue; the pool is tried three times), within about two seconds
+when the worker handling the call dies (the node checks it every second while it waits), after the
+worker's handler timeout plus two seconds when it stays silent, and after five seconds when a worker
+that does not acknowledge calls (one written without ocpprpc may not) does not answer either.
+InternalError, not NotImplemented or NotSupported: the action is known and supported, the central system
+could not handle it *now*, and a charge point may send it again (a transaction message, typically). Such
+an answer is not remembered as the message's answer: a retry of it is handled, by whichever worker is
+there then.
 """
 
 from __future__ import annotations
