@@ -22,10 +22,11 @@ after its connection ends, so charge points coming and going (or a peer inventin
 server's memory without bound.
 
 A server given a :class:`~ocpprpc.cluster.Cluster` (``cluster=``) is one node of a central system spread
-over several processes: :meth:`CentralSystemServer.call` reaches a charge point connected to any node,
-each connection registered here is registered in the cluster too (a charge point reconnecting to
-another node is closed here), and the memory of answers is shared by every node (see
-:mod:`ocpprpc.cluster`). The registry itself (``in``, ``len``, ``server[id]``, listeners) stays this
+over several processes: :meth:`CentralSystemServer.call` (and the test tools ``call_raw`` / ``send_raw``)
+reaches a charge point connected to any node, each connection registered here is registered in the
+cluster too (a charge point reconnecting to another node is closed here), and the memory of answers is
+shared by every node (see :mod:`ocpprpc.cluster`); the node may hand its charge points' calls to a pool
+of workers (``Cluster(worker_pool=...)``). The registry itself (``in``, ``len``, ``server[id]``, listeners) stays this
 process's; the cluster's is ``cluster.presence``.
 """
 
