@@ -67,15 +67,21 @@ class _CountingHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.counts: dict[str, int] = {}
-        self.first: dict[str, str] = {}
+        self.first: dict[str, tuple[str, float]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         key = str(record.msg)
         self.counts[key] = self.counts.get(key, 0) + 1
-        self.first.setdefault(key, f"{record.levelname} {record.name}: {record.getMessage()}"[:300])
+        if key not in self.first:
+            self.first[key] = f"{record.levelname} {record.name}: {record.getMessage()}"[:300], record.created
 
     def report(self) -> dict[str, Any]:
-        return {"logs": [{"count": n, "first": self.first[key]} for key, n in self.counts.items()]}
+        return {
+            "logs": [
+                {"count": n, "first": self.first[key][0], "first_at": self.first[key][1]}
+                for key, n in self.counts.items()
+            ]
+        }
 
 
 _logs = _CountingHandler()

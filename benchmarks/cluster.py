@@ -192,14 +192,18 @@ def _sockets(pid: int) -> int:
     return count
 
 
-def _collect_logs(children: dict[str, Child]) -> dict[str, list[dict[str, Any]]]:
-    """The warnings each ``_cluster_peers`` process logged (counted there, not written); printed as notes."""
+def _collect_logs(children: dict[str, Child], since: float, what: str) -> dict[str, list[dict[str, Any]]]:
+    """The warnings each ``_cluster_peers`` process logged (counted there, not written); printed as notes,
+    each with when it was first logged, in seconds after ``since`` (a ``time.time()``: ``what`` says which)."""
     logs: dict[str, list[dict[str, Any]]] = {}
     for label, child in children.items():
         child.send_line(json.dumps({"op": "logs"}))
         logs[label] = child.result(10.0, wait=False)["logs"]
         for entry in logs[label]:
-            print(f"   note: {label} logged {entry['count']} x {entry['first']}")
+            print(
+                f"   note: {label} logged {entry['count']} x (first {entry['first_at'] - since:.1f} s after {what}) "
+                f"{entry['first']}"
+            )
     return logs
 
 
@@ -598,6 +602,7 @@ def run_remote(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, dict[str, Any]] = {}
     discarded: list[dict[str, Any]] = []
     with _group() as group:
+        started = time.time()
         url, nats_pid = _nats(group)
         a, b = _node(group, url, "a"), _node(group, url, "b")
         backend = group.start("_cluster_peers", "backend", "--nats", url)
@@ -640,7 +645,7 @@ def run_remote(args: argparse.Namespace) -> dict[str, Any]:
                     + (f"  errors {r['errors']}" if r["errors"] else ""),
                     flush=True,
                 )
-        logs = _collect_logs({"node A": a, "node B": b, "backend": backend})
+        logs = _collect_logs({"node A": a, "node B": b, "backend": backend}, started, "the nodes started")
     rows: list[list[str]] = []
     for key, r in results.items():
         label, mode = key.split(" | ")
@@ -775,10 +780,16 @@ def _connections_run(args: argparse.Namespace, n: int, setup: str) -> dict[str, 
                     out["presence_count_end"] = end["count"]
                     out["presence_min_since_reached"] = end["min_since_reached"]
 
+            load_started = time.time()
             load = _drive(gens, pids, 0.5, interval, count_presence)
             if setup != "bare":
                 peers = {f"node n{i}": node for i, node in enumerate(nodes)}
-                out["logs"] = _collect_logs({**peers, "backend": backend} if backend is not None else peers)
+                out["logs"] = _collect_logs(
+                    {**peers, "backend": backend} if backend is not None else peers,
+                    t0,
+                    f"the generators started (all connected after {out['connected_after_s']:.1f} s, "
+                    f"the Heartbeats from {load_started - t0:.1f} s)",
+                )
             out["rss_base_mib"] = [(b or 0) / 2**20 for b in base]
             out["rss_connected_mib"] = [(c or 0) / 2**20 for c in connected]
             out["nats_rss_base_mib"] = (nats_base or 0) / 2**20 if nats_pid else None
