@@ -21,7 +21,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ocpprpc import CallTimeout, CentralSystemServer, ChargePoint, InternalError, OcppModel
+from ocpprpc import (
+    CallTimeout,
+    CentralSystemServer,
+    ChargePoint,
+    InternalError,
+    OcppModel,
+    PropertyConstraintViolation,
+)
 from ocpprpc.messages import v15, v16
 from ocpprpc.messages.examples import example
 from ocpprpc.outbox import MemoryOutbox, OutboxError, OutboxStore, SqliteOutbox
@@ -91,18 +98,45 @@ async def test_after_its_attempts_the_caller_gets_call_timeout_but_the_message_s
         assert cp.pending_transaction_messages == 0
 
 
-async def test_an_error_the_central_system_sends_completes_the_message_and_the_next_one_goes_out() -> None:
+async def test_a_refusal_the_central_system_sends_completes_the_message_and_the_next_one_goes_out() -> None:
     cp = QuickRetryChargePoint("CP1", "1.6")
     async with asyncio.timeout(5), hand_driven_peer(cp) as peer:
         refused = asyncio.create_task(cp.call(meter("100")))
         frame = json.loads(await peer.recv())
-        await peer.send(json.dumps([4, frame[1], "InternalError", "database down", {}]))
-        with pytest.raises(InternalError) as error:
+        await peer.send(json.dumps([4, frame[1], "PropertyConstraintViolation", "unknown transaction", {}]))
+        with pytest.raises(PropertyConstraintViolation) as error:
             await refused
         assert error.value.remote
-        assert cp.pending_transaction_messages == 0  # an OCPP answer: not sent again
+        assert cp.pending_transaction_messages == 0  # the message itself is refused: sending it again is futile
         following = asyncio.create_task(cp.call(meter("200")))
         assert reading(await answer_next_call(peer, {})) == "200"
+        await following
+
+
+async def test_a_failure_to_process_is_retried_with_the_same_id_then_the_message_is_skipped_after_its_attempts() -> (
+    None
+):
+    cp = QuickRetryChargePoint("CP1", "1.6")  # two attempts
+    async with asyncio.timeout(5), hand_driven_peer(cp) as peer:
+        # InternalError once, then answered: the caller sees only the answer
+        first_call = asyncio.create_task(cp.call(meter("100")))
+        first = json.loads(await peer.recv())
+        await peer.send(json.dumps([4, first[1], "InternalError", "database down", {}]))
+        again = await answer_next_call(peer, {})
+        assert again == first  # the same message with the same id
+        assert await first_call == v16.MeterValuesResponse()
+        # InternalError on every attempt: skipped after two, as OCPP permits, and the next one goes out
+        skipped = asyncio.create_task(cp.call(meter("200")))
+        for _ in range(2):
+            frame = json.loads(await peer.recv())
+            assert reading(frame) == "200"
+            await peer.send(json.dumps([4, frame[1], "InternalError", "database down", {}]))
+        with pytest.raises(InternalError) as error:
+            await skipped
+        assert error.value.remote
+        assert cp.pending_transaction_messages == 0
+        following = asyncio.create_task(cp.call(meter("300")))
+        assert reading(await answer_next_call(peer, {})) == "300"
         await following
 
 

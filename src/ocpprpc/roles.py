@@ -848,11 +848,16 @@ class ChargePoint(Role):
 
     Only a real OCPP answer takes a message out of the outbox: a response, or an error the central
     system's handler sent (a CALLERROR, a SOAP Fault; the caller gets it as an :class:`OcppError` with
-    ``remote=True``). Anything else means "not delivered", and the message is kept and sent again with
-    the id of its first attempt:
+    ``remote=True``) other than a failure to process it. Anything else means "not delivered", and the
+    message is kept and sent again with the id of its first attempt:
 
     * the connection is lost (:class:`ConnectionClosed`): sent again after the next (re)connection;
       the caller keeps waiting across reconnections;
+    * the central system failed to process it (a CALLERROR ``InternalError``, or a SOAP Fault that says
+      so): sent again after the retry interval below, as OCPP 1.6 and 2.x ask ("failure to process the
+      message"); after ``transaction_message_attempts`` such answers the message is skipped, as the
+      protocol permits, and the caller gets the :class:`InternalError`. Any other CALLERROR refuses the
+      message itself, and sending it again would not change that: it is the answer;
     * no answer in time (:class:`CallTimeout`) or an answer that is not an OCPP answer
       (:class:`UnreadableAnswer`: a garbled frame, an HTTP error without a Fault, an HTTP 401): sent
       again on the same connection after ``transaction_message_retry_interval`` seconds, doubling per
@@ -1072,7 +1077,9 @@ class ChargePoint(Role):
                 await self._wait_for_new_link(link)
                 continue
             except OcppError as exc:
-                if exc.remote:  # the central system's own answer: delivered
+                if exc.remote and not (
+                    isinstance(exc, InternalError) and failures + 1 < self.transaction_message_attempts
+                ):  # the central system's own answer: delivered (InternalError once attempts ran out: skipped)
                     await self._delivered(entry, exc)
                     failures = 0
                     continue
