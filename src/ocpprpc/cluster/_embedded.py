@@ -167,6 +167,9 @@ class EmbeddedNats:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            # Its own session: a Ctrl+C in the terminal reaches our process group, not the server, which
+            # must outlive the nodes' goodbyes (presence entries deleted) and is stopped by stop().
+            start_new_session=True,
         )
         try:
             async with asyncio.timeout(timeout):
