@@ -1,6 +1,6 @@
 """Side-by-side benchmarks of ocpprpc, run by one command: ``python -m benchmarks`` (``make bench``).
 
-Six parts, each selectable with ``--only``:
+Eight parts, each selectable with ``--only``:
 
 * :mod:`benchmarks.throughput`: calls per second and latency of one central system process under 50
   busy charge points: ocpprpc vs the mobilityhouse ``ocpp`` package vs a bare ``websockets`` server.
@@ -15,6 +15,11 @@ Six parts, each selectable with ``--only``:
 * :mod:`benchmarks.hostile`: a charge point's BootNotification latency and the server's memory while
   other peers attack the same central system process (a CALL flood, expensive SOAP bodies, 1,000
   half-open sockets), beside the quiet figure.
+* :mod:`benchmarks.gateway`: the same 1.6 central system directly and through ``ocpprpc.gateway``
+  (relaying 1.6, translating 1.5, with its outbox): latency, calls/s, CPU per call.
+* :mod:`benchmarks.cluster`: central system processes on NATS (``ocpprpc.cluster``): 1 vs 2 workers on
+  one port, calls routed through another node or a ``ClusterClient`` vs local ones, 30,000 connections
+  across 3 nodes (memory per connection, presence) vs the same nodes without a cluster.
 
 These are measurements, not tests: nothing here runs under pytest, and nothing fails on a number. Each
 run prints its tables and writes everything to ``benchmarks/results/<timestamp>.json``.
