@@ -2,7 +2,8 @@
 
 nats-py does the protocol; this module is the only one that touches it, so the rest of the package reads
 as typed Python and sees three kinds of failure (:class:`BusDown`, :class:`Conflict`, :class:`NoResponders`)
-instead of nats-py's dozen. The connection is made in the background and kept forever: nats-py retries
+instead of nats-py's dozen (and :class:`TooLarge`, a :class:`BusDown` for a message NATS would not
+take). The connection is made in the background and kept forever: nats-py retries
 the first connection and every reconnection itself; :class:`Bus` tells its owner when the connection
 comes up (first time and after each reconnection: time to re-establish what the server may have lost)
 and when it goes down.
@@ -29,7 +30,7 @@ from nats.js.kv import KeyValue
 from ..errors import OcppRpcError
 from ._wire import json_object
 
-__all__ = ["Bucket", "Bus", "BusDown", "Conflict", "KvEntry", "Msg", "NoResponders", "Subscription"]
+__all__ = ["Bucket", "Bus", "BusDown", "Conflict", "KvEntry", "Msg", "NoResponders", "Subscription", "TooLarge"]
 
 _log = logging.getLogger("ocpprpc.cluster")
 
@@ -38,6 +39,12 @@ Handler = Callable[[Msg], Awaitable[None]]
 
 class BusDown(OcppRpcError):
     """NATS (or JetStream) did not do what was asked: not connected, no answer in time, not ready."""
+
+
+class TooLarge(BusDown):
+    """A message larger than the NATS server takes (its ``max_payload``, 1 MiB by default, headers included):
+    not sent. Checked here, before nats-py sends it: a server given a message whose headers push it over the
+    limit closes the sender's connection, which would cut a whole member off the cluster for one message."""
 
 
 class Conflict(OcppRpcError):
@@ -62,6 +69,18 @@ class KvEntry:
 
 
 _DOWN_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
+_HEADER_LINE = len(b"NATS/1.0\r\n") + len(b"\r\n")
+_KV_HEADERS = {"Nats-Expected-Last-Subject-Sequence": "18446744073709551615"}
+"""The largest header nats-py adds to a key-value write (a revision check)."""
+
+
+def _check_size(client: Client, data: bytes, headers: Mapping[str, str] | None) -> None:
+    """Raise :class:`TooLarge` for a message (``data`` and ``headers``) over the server's ``max_payload``."""
+    size = len(data)
+    if headers:
+        size += _HEADER_LINE + sum(len(k.encode()) + len(v.encode()) + 4 for k, v in headers.items())
+    if size > client.max_payload:
+        raise TooLarge(f"a message of {size} bytes, over NATS' max_payload of {client.max_payload}")
 
 
 class Bus:
@@ -180,6 +199,7 @@ class Bus:
         """Send a message (at most once); raises :class:`BusDown` when not connected."""
         if not self.up:
             raise BusDown("not connected to NATS")
+        _check_size(self.nc, data, headers)
         try:
             await self.nc.publish(subject, data, reply=reply, headers=dict(headers) if headers else None)
         except _DOWN_ERRORS as exc:
@@ -199,6 +219,7 @@ class Bus:
         """One request, its first reply; :class:`NoResponders`, :class:`BusDown` (also on timeout)."""
         if not self.up:
             raise BusDown("not connected to NATS")
+        _check_size(self.nc, data, headers)
         try:
             return await self.nc.request(subject, data, timeout=timeout, headers=dict(headers) if headers else None)
         except nats.errors.NoRespondersError:
@@ -239,6 +260,7 @@ class Bus:
         """Store a message in JetStream; its stream sequence once stored. :class:`BusDown` when not acknowledged."""
         if not self.up:
             raise BusDown("not connected to NATS")
+        _check_size(self.nc, data, headers)
         try:
             ack = await self.js.publish(subject, data, timeout=timeout, headers=dict(headers))
         except _DOWN_ERRORS as exc:
@@ -280,6 +302,7 @@ class Bucket:
 
     async def put(self, key: str, value: bytes) -> int:
         """Write ``key`` whatever it holds; the new revision."""
+        _check_size(self._bus.nc, value, _KV_HEADERS)
         try:
             return await self._kv.put(key, value)
         except _DOWN_ERRORS as exc:
@@ -287,6 +310,7 @@ class Bucket:
 
     async def create(self, key: str, value: bytes) -> int:
         """Write ``key`` only if it holds nothing (or was deleted); :class:`Conflict` otherwise."""
+        _check_size(self._bus.nc, value, _KV_HEADERS)
         try:
             return await self._kv.create(key, value)
         except nats.js.errors.KeyWrongLastSequenceError:
@@ -296,6 +320,7 @@ class Bucket:
 
     async def update(self, key: str, value: bytes, last: int) -> int:
         """Write ``key`` only if its revision is still ``last``; :class:`Conflict` otherwise."""
+        _check_size(self._bus.nc, value, _KV_HEADERS)
         try:
             return await self._kv.update(key, value, last=last)
         except nats.js.errors.KeyWrongLastSequenceError:

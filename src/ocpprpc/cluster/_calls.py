@@ -36,7 +36,7 @@ from ..errors import CallTimeout, ConnectionClosed, OcppRpcError, UsageError
 from ..messages._base import OcppModel, OcppRequest, Side
 from ..roles import CentralSystem, _version_of
 from ..server import UnknownChargePoint
-from ._bus import Bus, BusDown, Msg, NoResponders, Subscription
+from ._bus import Bus, BusDown, Msg, NoResponders, Subscription, TooLarge
 from ._subjects import Names
 from ._wire import (
     ACK_HEADER,
@@ -200,6 +200,8 @@ class Caller:
                 self._probe(pending.watched)
                 first = await self._next(pending, wait + REPLY_GRACE, f"no answer to {action} of {charge_point_id!r}")
             return first.data
+        except TooLarge as exc:  # the message, not NATS: no use trying again
+            raise ClusterError(f"{action} for {charge_point_id!r} not sent: {exc}") from None
         except BusDown as exc:
             raise ClusterUnavailable(f"{action} for {charge_point_id!r} could not be sent: {exc}") from None
         finally:
@@ -359,8 +361,10 @@ class Responder:
                 raw = RawRequest.from_object(body)
                 timeout = raw.timeout if raw.timeout is not None else role.call_timeout
                 work = self._raw_work(role, raw, timeout)
+                action = raw.action if raw.kind == "call" else "send_raw"
             else:
                 request = RemoteRequest.from_object(body)
+                action = request.action
                 spec = VERSIONS[request.version].initiated_by(Side.CENTRAL_SYSTEM)[request.action]
                 model = spec.request.model_validate(request.payload)
                 timeout = request.timeout if request.timeout is not None else role.call_timeout
@@ -373,7 +377,7 @@ class Responder:
         if message.headers and message.headers.get(ACK_HEADER):
             ack = json.dumps({"node": self._node, "timeout": timeout}).encode()
             await self._reply(reply, ack, {ACK_HEADER: "1"})
-        task = asyncio.create_task(self._run(role, work, reply), name=f"ocpprpc-cluster-call-{charge_point_id}")
+        task = asyncio.create_task(self._run(role, action, work, reply), name=f"ocpprpc-cluster-call-{charge_point_id}")
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
@@ -397,7 +401,7 @@ class Responder:
 
         return work
 
-    async def _run(self, role: CentralSystem, work: Callable[[], Awaitable[bytes]], reply: str) -> None:
+    async def _run(self, role: CentralSystem, action: str, work: Callable[[], Awaitable[bytes]], reply: str) -> None:
         try:
             data = await work()
         except asyncio.CancelledError:
@@ -409,11 +413,20 @@ class Responder:
         except Exception as exc:
             _log.exception("cluster: relaying a call to %s failed", loggable(role.id))
             data = encode_error(ClusterError(f"node {self._node} failed: {type(exc).__name__}"))
-        await self._reply(reply, data)
+        try:
+            await self._reply(reply, data)
+        except TooLarge as exc:  # the charge point's answer: the caller hears why rather than waiting in vain
+            _log.warning(
+                "cluster: the answer to %s of %s cannot go back through NATS: %s", action, loggable(role.id), exc
+            )
+            await self._reply(reply, encode_error(ClusterError(f"the answer to {action} is too large: {exc}")))
 
     async def _reply(self, subject: str, data: bytes, headers: dict[str, str] | None = None) -> None:
+        """Send a reply (lost with NATS: logged); raises :class:`TooLarge` for one NATS would not take."""
         try:
             await self._bus.publish(subject, data, headers={NODE_HEADER: self._node, **(headers or {})})
+        except TooLarge:
+            raise
         except BusDown as exc:
             _log.info("cluster: a reply was lost with NATS: %s", exc)
 

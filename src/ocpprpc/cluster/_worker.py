@@ -41,10 +41,10 @@ from ..errors import ConnectionClosed, UsageError
 from ..messages._base import ActionSpec, Side
 from ..roles import CentralSystem
 from ..server import RoleFactory
-from ._bus import Bucket, Bus, BusDown, Msg, NoResponders, Subscription
+from ._bus import Bucket, Bus, BusDown, Msg, NoResponders, Subscription, TooLarge
 from ._calls import ACK_TIMEOUT, Caller
 from ._cluster import ClusterClient
-from ._wire import ACK_HEADER, WORKER_HEADER, PoolBusy, WorkRequest, encode_error, encode_payload
+from ._wire import ACK_HEADER, WORKER_HEADER, ClusterError, PoolBusy, WorkRequest, encode_error, encode_payload
 
 __all__ = ["DEFAULT_MAX_CONCURRENT", "DEFAULT_MAX_WAITING", "ClusterWorker"]
 
@@ -289,13 +289,26 @@ class ClusterWorker(ClusterClient, Generic[CS]):
         else:
             assert result.payload is not None
             data = encode_payload(result.payload)
-        await self._reply(reply, data)
+        try:
+            await self._reply(reply, data)
+        except TooLarge as exc:  # the node answers InternalError at once rather than after the handler timeout
+            _log.warning(
+                "cluster: worker %s cannot send its %s answer for %s through NATS: %s",
+                self.worker_id,
+                request.action,
+                loggable(request.charge_point_id),
+                exc,
+            )
+            await self._reply(reply, encode_error(ClusterError(f"the {request.action} answer is too large: {exc}")))
         if result.after is not None:
             await result.after()
 
     async def _reply(self, subject: str, data: bytes, headers: dict[str, str] | None = None) -> None:
+        """Send a reply (lost with NATS: logged); raises :class:`TooLarge` for one NATS would not take."""
         try:
             assert self._bus is not None
             await self._bus.publish(subject, data, headers={WORKER_HEADER: self.worker_id, **(headers or {})})
+        except TooLarge:
+            raise
         except BusDown as exc:
             _log.info("cluster: worker %s lost a reply with NATS: %s", self.worker_id, exc)
