@@ -211,3 +211,31 @@ async def test_a_request_too_large_for_nats_is_refused_before_it_leaves(nats_ser
                 await server_b.call_raw("CP1", "DataTransfer", {"vendorId": "ACME", "data": data})
         assert not isinstance(raised.value, ConnectionClosed)  # not "NATS is unreachable": it is the message
         assert a.connected and b.connected
+
+
+# -- events ---------------------------------------------------------------------------------------------
+
+
+@bounded(20)
+async def test_an_event_too_large_for_nats_does_not_hold_up_the_events_after_it(
+    nats_server: EmbeddedNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        cluster, _, ws = await node(stack, nats_server.url, "a", events=True)
+        caplog.set_level(logging.WARNING, "ocpprpc")
+        data = "x" * (MAX_PAYLOAD - 200)  # the frame fits the WebSocket limit, its event does not fit NATS'
+        async with raw_connect(ws.url_for("CP1"), subprotocols=["ocpp1.6"]) as connection:  # type: ignore[list-item]
+            await connection.send(json.dumps([2, "big", "DataTransfer", {"vendorId": "ACME", "data": data}]))
+            assert json.loads(await connection.recv())[:2] == [3, "big"]
+            await connection.send(json.dumps([2, "small", "Heartbeat", {}]))
+            assert json.loads(await connection.recv())[:2] == [3, "small"]
+
+        client = await nats_client(nats_server.url)
+        stack.push_async_callback(client.close)
+        subscription = await jetstream(client).pull_subscribe("ocpprpc.events.*.Heartbeat.>", "billing")
+        (message,) = await subscription.fetch(1, timeout=3)
+        assert json.loads(message.data)["message_id"] == "small"
+        events = cluster.events
+        assert events is not None and events.backlog == 0 and events.dropped == 1
+        lines = problems(caplog)
+        assert len(lines) == 1 and "DataTransfer" in lines[0] and "max_payload" in lines[0], lines

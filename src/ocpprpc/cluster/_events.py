@@ -25,7 +25,9 @@ The node stores the event before the answer goes back to the charge point, so wh
 answered is in the stream unless the node dies while NATS is unreachable. When NATS does not take the
 event within a second (or is unreachable), the event waits in memory (at most ``max_backlog`` of them,
 the oldest dropped with an error line beyond that) and is published, in order and with the same
-``Nats-Msg-Id``, when NATS is back.
+``Nats-Msg-Id``, when NATS is back. An event NATS cannot take at all (larger than its ``max_payload``,
+a charge point's near-1 MiB frame with its answer, say) is dropped with an error line, so that it does
+not hold up the events after it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..roles import InboundResult
-from ._bus import Bus, BusDown
+from ._bus import Bus, BusDown, TooLarge
 from ._subjects import Names, encode_token
 from ._wire import as_object, json_object
 
@@ -118,7 +120,7 @@ class EventPublisher:
         self.published = 0
         """Events stored in the stream by this node so far."""
         self.dropped = 0
-        """Events dropped because the backlog was full."""
+        """Events dropped because the backlog was full, or NATS cannot take them (too large)."""
 
     def wants(self, action: str) -> bool:
         return self._actions is None or action in self._actions
@@ -168,6 +170,8 @@ class EventPublisher:
             return
         try:
             await self._store(event)
+        except TooLarge as exc:
+            self._too_large(event, exc)
         except BusDown as exc:
             _log.warning("cluster: event of %s %s kept until NATS takes it: %s", action, charge_point_id, exc)
             self._keep(event)
@@ -177,6 +181,10 @@ class EventPublisher:
             event.subject, event.data, headers={"Nats-Msg-Id": event.msg_id}, timeout=PUBLISH_TIMEOUT
         )
         self.published += 1
+
+    def _too_large(self, event: _Pending, error: TooLarge) -> None:
+        self.dropped += 1
+        _log.error("cluster: event %s (%s) dropped: NATS cannot take it: %s", event.subject, event.msg_id, error)
 
     def _keep(self, event: _Pending) -> None:
         self._backlog.append(event)
@@ -198,6 +206,8 @@ class EventPublisher:
         while self._backlog and self._bus.up:
             try:
                 await self._store(self._backlog[0])
+            except TooLarge as exc:
+                self._too_large(self._backlog[0], exc)
             except BusDown:
                 await asyncio.sleep(0.5)
                 continue
