@@ -124,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def quick(args: argparse.Namespace) -> None:
     """Settings for ``--quick``."""
     args.cluster_repetitions, args.cluster_warmup, args.cluster_window = 1, 1.0, 2.0
-    args.cluster_call_window, args.cluster_retries = 1.5, 0
+    args.cluster_call_window, args.cluster_retries = 1.0, 0
     args.cluster_connections = min(args.cluster_connections, 1500)
     args.cluster_heartbeat_window = 2.0
 
@@ -594,10 +594,11 @@ def _quiet_calls(
 def run_remote(args: argparse.Namespace) -> dict[str, Any]:
     in_flight = args.cluster_in_flight
     window = args.cluster_call_window
+    warmup = 1.0 if window >= 2 else 0.5
     print(
         f"\n-- (b) remote calls: {in_flight} charge points on node A answering Reset / GetConfiguration; "
-        f"called by node A (local), node B (through NATS), a ClusterClient backend; 1 s warm-up + {window:g} s "
-        f"measured, 1 call in flight, then {in_flight}"
+        f"called by node A (local), node B (through NATS), a ClusterClient backend; {warmup:g} s warm-up + "
+        f"{window:g} s measured, 1 call in flight, then {in_flight}"
     )
     results: dict[str, dict[str, Any]] = {}
     discarded: list[dict[str, Any]] = []
@@ -629,7 +630,7 @@ def run_remote(args: argparse.Namespace) -> dict[str, Any]:
             ("backend: ClusterClient.call", backend),
         ):
             for mode, workers, cp_ids in (("1 in flight", 1, ids[:1]), (f"{in_flight} in flight", in_flight, ids)):
-                command = {"op": "calls", "cps": cp_ids, "workers": workers, "warmup": 1.0, "window": window}
+                command = {"op": "calls", "cps": cp_ids, "workers": workers, "warmup": warmup, "window": window}
                 r = _quiet_calls(args, caller, {**command, "pids": pids}, f"{caller_label:<30} {mode:<14}", discarded)
                 cpu = {label: r["cpu"].get(str(pid)) for label, pid in names.items()}
                 cpu["other"] = None if r["other_cores"] is None else r["other_cores"] * r["wall"]
