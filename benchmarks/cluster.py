@@ -739,6 +739,7 @@ def _connections_run(args: argparse.Namespace, n: int, setup: str) -> dict[str, 
                 _wait_idle(node.pid)
             base = [rss_bytes(node.pid) for node in nodes]
             nats_base = rss_bytes(nats_pid) if nats_pid else None
+            backend_base = rss_bytes(backend.pid) if backend is not None else None
             if backend is not None:
                 backend.send_line(json.dumps({"op": "presence", "count": n, "timeout": 300}))
                 backend.result(5.0, wait=False)
@@ -773,6 +774,10 @@ def _connections_run(args: argparse.Namespace, n: int, setup: str) -> dict[str, 
             out["node_cpu_connect_s"] = _delta(cpu0, _cpu(pids))
             connected = [rss_bytes(node.pid) for node in nodes]
             out["nats_rss_connected_mib"] = (rss_bytes(nats_pid) or 0) / 2**20 if nats_pid else None
+            if backend is not None and backend_base:
+                # The backend holds no connection, only its copy of presence: what that copy costs each member.
+                out["backend_rss_base_mib"] = backend_base / 2**20
+                out["backend_rss_connected_mib"] = (rss_bytes(backend.pid) or 0) / 2**20
 
             def count_presence() -> None:  # at the end of the window, every connection still open
                 if backend is not None:
@@ -868,6 +873,14 @@ def run_connections(args: argparse.Namespace) -> dict[str, Any]:
                 else "-"
             ),
         ),
+        (
+            "backend (ClusterClient) RSS before / connected, MiB",
+            lambda s: (
+                f"{fmt_num(s['backend_rss_base_mib'], 0)} / {fmt_num(s['backend_rss_connected_mib'], 0)}"
+                if "backend_rss_base_mib" in s
+                else "-"
+            ),
+        ),
         ("connections served a Heartbeat", lambda s: f"{s['served']:,}"),
         (
             "Heartbeat p50 / p99 ms",
@@ -887,10 +900,16 @@ def run_connections(args: argparse.Namespace) -> dict[str, Any]:
     )
     ratio = c["kib_per_connection_mean"] / p["kib_per_connection_mean"] if p["kib_per_connection_mean"] else None
     bare = runs["bare"]["kib_per_connection_mean"]
+    copy_kib = (
+        (c["backend_rss_connected_mib"] - c["backend_rss_base_mib"]) * 1024 / max(1, c["connected"])
+        if "backend_rss_base_mib" in c
+        else None
+    )
     ratios = {
         "cluster_vs_no_cluster": ratio,
         "cluster_vs_bare": c["kib_per_connection_mean"] / bare if bare else None,
         "no_cluster_vs_bare": p["kib_per_connection_mean"] / bare if bare else None,
+        "presence_copy_kib_per_charge_point": copy_kib,
     }
     print(
         "   memory per connection: cluster / no cluster "
@@ -898,6 +917,11 @@ def run_connections(args: argparse.Namespace) -> dict[str, Any]:
         f"no cluster / bare {fmt_num(ratios['no_cluster_vs_bare'], 2)}x; nats-server "
         f"{fmt_num(((c['nats_rss_connected_mib'] or 0) - (c['nats_rss_base_mib'] or 0)) * 1024 / max(1, n), 2)} "
         "KiB per connection more"
+        + (
+            f"; the backend's copy of presence {fmt_num(copy_kib, 2)} KiB per charge point (every member keeps one)"
+            if copy_kib is not None
+            else ""
+        )
     )
     return {
         "connections_wanted": args.cluster_connections,
