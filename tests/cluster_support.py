@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,15 @@ class _ScriptProcess:
     def kill(self) -> None:
         if self._process is not None and self._process.returncode is None:
             self._process.kill()
+
+    def pause(self) -> None:
+        """Stop the process without closing anything (SIGSTOP): its sockets stay open, nothing it runs moves."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.send_signal(signal.SIGCONT)
 
     async def close(self) -> None:
         self.kill()

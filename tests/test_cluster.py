@@ -355,6 +355,42 @@ async def test_a_killed_node_fails_calls_in_flight_and_its_charge_points_move(na
 
 
 @bounded(40)
+async def test_a_node_late_with_its_heartbeats_but_connected_stays_and_one_silent_too_long_is_dropped(
+    nats_server: EmbeddedNats,
+) -> None:
+    """A node's heartbeats can come late while it is alive (its event loop busy with thousands of
+    connections at once, its beats queued behind a burst of presence updates): a stopped process keeps its
+    NATS connection open, like such a node, and must not lose its charge points for a pause of a few ttls;
+    one that stays silent past three ttls (a machine gone without closing its sockets) is dropped."""
+    async with contextlib.AsyncExitStack() as stack:
+        b = await start_node(stack, nats_server.url, "b")
+        stalled = NodeProcess(nats_server.url, "a", heartbeat=QUICK["heartbeat"], node_ttl=QUICK["node_ttl"])
+        stack.push_async_callback(stalled.close)
+        stack.callback(stalled.resume)  # never leave a stopped process behind
+        await stalled.start()
+        charger = Charger("CP1", "1.6")
+        await stack.enter_async_context(websocket.connect(charger, f"ws://127.0.0.1:{stalled.port}/CP1", **FAST))
+        await b.cluster.presence.wait_for("CP1", node="a", timeout=5)
+        gone: list[str] = []
+        b.cluster.presence.add_listener(on_disconnect=lambda info: gone.append(info.charge_point_id))
+
+        stalled.pause()  # twice its ttl without a heartbeat, connected to NATS all along
+        await asyncio.sleep(2 * QUICK["node_ttl"])
+        stalled.resume()
+        await asyncio.sleep(QUICK["node_ttl"])  # its heartbeats resume
+        assert gone == [] and "a" in b.cluster.presence.nodes and "CP1" in b.cluster.presence
+        answer = await b.server.call("CP1", v16.GetConfigurationRequest(), timeout=5)
+        assert answer.configuration_key is not None
+
+        stalled.pause()  # now for good: dropped after three ttls, not before
+        paused_at = time.monotonic()
+        await b.cluster.presence.wait_until(lambda p: "a" not in p.nodes, timeout=3 * QUICK["node_ttl"] + 3)
+        assert time.monotonic() - paused_at > 3 * QUICK["node_ttl"] - QUICK["heartbeat"]
+        await eventually(lambda: gone == ["CP1"])  # its charge point left the view, heard once
+        assert "CP1" not in b.cluster.presence
+
+
+@bounded(40)
 async def test_nats_down_keeps_local_charge_points_served_and_nodes_rejoin(nats_server: EmbeddedNats) -> None:
     async with contextlib.AsyncExitStack() as stack:
         a = await start_node(stack, nats_server.url, "a")

@@ -35,7 +35,7 @@ from ..errors import UsageError
 from ..messages._base import OcppModel, OcppRequest, OcppVersion, Side
 from ..roles import REPLAY_MEMORY_TTL, CentralSystem
 from ._answers import AnswerStore, ClusterAnswers
-from ._bus import Bucket, Bus, BusDown, Msg, Subscription
+from ._bus import Bucket, Bus, BusDown, Msg, NoResponders, Subscription
 from ._calls import Caller, Responder
 from ._embedded import EmbeddedNats
 from ._events import EventPublisher
@@ -60,6 +60,8 @@ _LOAD_TIMEOUT = 5.0
 stream leader may never deliver: the join is tried again)."""
 _WRITE_TIMEOUT = 2.0
 """Seconds a closing node gives its last writes to NATS."""
+_SILENCE_LIMIT = 3
+"""A silent node that answers no ping but is not known gone either leaves the view after this many ttls."""
 _NODES_BUCKET_TTL = 3600.0
 """How long a heartbeat stays in the nodes bucket at most (leftovers of nodes nobody saw die)."""
 
@@ -112,6 +114,8 @@ class ClusterClient:
         self._ticking: asyncio.Task[None] | None = None
         self._beats: Subscription | None = None
         self._closed = False
+        self._pinging: dict[str, asyncio.Task[None]] = {}
+        """The silent nodes being asked whether they are there."""
 
     def _make_presence(self) -> Presence:
         return Presence()
@@ -172,7 +176,7 @@ class ClusterClient:
         if self._closed:
             return
         self._closed = True
-        for task in (self._ticking, self._following):  # no heartbeat after the node left
+        for task in (self._ticking, self._following, *self._pinging.values()):  # no heartbeat after leaving
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, BusDown):
@@ -304,11 +308,11 @@ class ClusterClient:
         """What a member does before it closes (a node: unregister)."""
 
     async def _tick(self) -> None:
-        """Every second: nodes that stopped beating leave the view (and a node beats)."""
+        """Every second: nodes that stopped beating are checked, and leave the view when gone (a node beats)."""
         while True:
             await asyncio.sleep(self._tick_interval())
             try:
-                self.presence.expire()
+                self._check_silent_nodes()
                 await self._beat()
             except asyncio.CancelledError:
                 raise
@@ -317,6 +321,30 @@ class ClusterClient:
 
     def _tick_interval(self) -> float:
         return 0.5
+
+    def _check_silent_nodes(self) -> None:
+        """A node silent past its ttl is pinged (see :mod:`._presence`): gone when NATS has no responder for
+        it, kept when it answers, dropped anyway after ``_SILENCE_LIMIT`` times its ttl."""
+        for node, silence, ttl in self.presence.silent_nodes():
+            if silence > ttl * _SILENCE_LIMIT:
+                self.presence.drop_node(node, f"unanswered past {_SILENCE_LIMIT} times its ttl")
+            elif node not in self._pinging:
+                self._pinging[node] = asyncio.create_task(self._ping_silent(node, ttl))
+
+    async def _ping_silent(self, node: str, ttl: float) -> None:
+        try:
+            bus = self._bus
+            if bus is None or not bus.up:
+                return
+            await bus.request(self.names.ping(node), b"", timeout=max(ttl / 2, self._tick_interval()))
+        except NoResponders:
+            self.presence.drop_node(node, "its NATS connection is gone")
+        except BusDown:
+            pass  # undecided (a late reply, or this member's own link busy): asked again at the next tick
+        else:
+            self.presence.vouch(node)
+        finally:
+            self._pinging.pop(node, None)
 
     async def _beat(self) -> None:
         """A node's heartbeat (none for a client)."""

@@ -9,10 +9,15 @@ both and keeps a copy in memory, so reads (``len(presence)``, ``presence["CP1"]`
 What the copy shows: the entries whose node is alive. A node is alive while its heartbeats keep coming
 (at most ``ttl`` seconds apart, as timed by this member; each heartbeat is also published on core NATS,
 ``<prefix>.node.<node>.beat``, so liveness holds while a NATS cluster elects a new leader for a bucket);
-one that leaves deletes its heartbeat and its entries; one that is killed stops beating, so its charge
-points leave the view ``ttl`` seconds (plus up to a second) after its last heartbeat, and the live node
-with the smallest id deletes its leftovers. While this member is itself cut off from NATS the copy stays as
-it was last seen (:attr:`Presence.synced` is False); it is reloaded when the connection comes back.
+one that leaves deletes its heartbeat and its entries. A node silent for longer than ``ttl`` is asked
+(``<prefix>.node.<node>.ping``): NATS answering "no responders" means its connection, and with it its
+subscriptions, is gone (a killed process), so its charge points leave the view ``ttl`` seconds (plus up to
+a second) after its last heartbeat; a node that answers is alive and only late (its event loop busy, or
+its heartbeats queued behind a burst of updates, as when thousands of charge points connect at once) and
+stays; one that neither answers nor is known gone (a machine lost without closing its sockets) leaves
+after three times ``ttl``. The live node with the smallest id deletes a gone node's leftovers. While
+this member is itself cut off from NATS the copy stays as it was last seen (:attr:`Presence.synced` is
+False); it is reloaded when the connection comes back.
 
 Listeners (``presence.add_listener(on_connect, on_disconnect)``) hear every change of the view, on every
 member, in order: a charge point appearing (``on_connect``) or leaving (``on_disconnect``). A charge point
@@ -307,23 +312,41 @@ class Presence(Mapping[str, ChargePointInfo]):
                 _log.info("cluster: node %s is up", loggable(info.node))
             self._recheck_node(info.node)
 
-    def expire(self) -> None:
-        """Drop the nodes silent for longer than their ``ttl`` (run about every second, while synced)."""
+    def silent_nodes(self) -> list[tuple[str, float, float]]:
+        """The other nodes silent for longer than their ``ttl``: (node, seconds of silence, ttl); none while
+        not synced (a member that cannot hear NATS cannot tell)."""
         if not self.synced:
-            return
+            return []
         now = time.monotonic()
-        for node, seen in list(self._nodes.items()):
-            if node != self._own_node and now - seen.last_seen > seen.info.ttl:
-                del self._nodes[node]
-                _log.warning(
-                    "cluster: node %s silent for %.1f s: its %d charge point(s) are gone",
-                    loggable(node),
-                    now - seen.last_seen,
-                    len(self._by_node.get(node, ())),
-                )
-                self._recheck_node(node)
-                if self.on_node_gone is not None:
-                    self.on_node_gone(node, self.entries_of(node), seen.revision)
+        return [
+            (node, now - seen.last_seen, seen.info.ttl)
+            for node, seen in self._nodes.items()
+            if node != self._own_node and now - seen.last_seen > seen.info.ttl
+        ]
+
+    def vouch(self, node: str) -> None:
+        """A node answered although its heartbeats are late (its event loop busy, its beats queued behind a
+        burst of updates): it counts as heard now."""
+        seen = self._nodes.get(node)
+        if seen is not None:
+            seen.last_seen = time.monotonic()
+
+    def drop_node(self, node: str, why: str) -> None:
+        """A silent node is gone (its NATS connection closed, or silent past every grace): its charge points
+        leave the view, and the cleaner is told."""
+        seen = self._nodes.pop(node, None)
+        if seen is None or node == self._own_node:
+            return
+        _log.warning(
+            "cluster: node %s silent for %.1f s and %s: its %d charge point(s) are gone",
+            loggable(node),
+            time.monotonic() - seen.last_seen,
+            why,
+            len(self._by_node.get(node, ())),
+        )
+        self._recheck_node(node)
+        if self.on_node_gone is not None:
+            self.on_node_gone(node, self.entries_of(node), seen.revision)
 
     def _load_presence(self, snapshot: dict[str, Held]) -> None:
         for cp in [cp for cp in self._raw if cp not in snapshot]:
