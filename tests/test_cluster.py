@@ -295,12 +295,21 @@ async def test_events_reach_a_durable_consumer_that_crashes_and_restarts(nats_se
 # -- exactly once ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("exactly_once", "handled_on"),
+    [(True, ["a"]), ({"StopTransaction"}, ["a"]), ({"StartTransaction"}, ["a", "b"])],
+    ids=["all", "this-one", "another-one"],
+)
 @bounded(30)
-async def test_a_retry_reaching_another_node_is_answered_from_memory(nats_server: EmbeddedNats) -> None:
+async def test_a_retry_reaching_another_node_is_answered_from_memory(
+    nats_server: EmbeddedNats, exactly_once: bool | set[str], handled_on: list[str]
+) -> None:
+    """A StopTransaction handled on node a whose answer was lost is retried on node b: answered from the
+    answers bucket, unless the nodes' ``exactly_once`` leaves StopTransaction out (then b handles it)."""
     handled = Handled()
     async with contextlib.AsyncExitStack() as stack:
-        a = await start_node(stack, nats_server.url, "a", handled)
-        b = await start_node(stack, nats_server.url, "b", handled)
+        a = await start_node(stack, nats_server.url, "a", handled, exactly_once=exactly_once)
+        b = await start_node(stack, nats_server.url, "b", handled, exactly_once=exactly_once)
         balancer = await stack.enter_async_context(Balancer(a.ws.port))
 
         async def lose_the_answer(node: str) -> None:
@@ -314,9 +323,18 @@ async def test_a_retry_reaching_another_node_is_answered_from_memory(nats_server
         await stack.enter_async_context(websocket.connect(charger, balancer.url("CP1"), **FAST))
         stop = v16.StopTransactionRequest(transaction_id=7, meter_stop=12, timestamp=datetime.now(UTC))
         answer = await charger.call(stop)  # retried by the charge point's outbox, on node b
-        assert answer.id_tag_info is not None and answer.id_tag_info.status == v16.AuthorizationStatus.BLOCKED
-        assert handled.messages == [("a", "CP1", "StopTransaction")]
+        assert handled.messages == [(node, "CP1", "StopTransaction") for node in handled_on]
+        answered_by = handled_on[-1]  # node a answers Blocked, node b Accepted
+        assert answer.id_tag_info is not None
+        assert answer.id_tag_info.status == ("Blocked" if answered_by == "a" else "Accepted")
         assert "CP1" in b.server
+
+
+def test_exactly_once_takes_transaction_messages_only() -> None:
+    nats_server_or_skip()
+    for wrong in ("StopTransaction", {"Heartbeat"}, ["StopTransaction", "BootNotification"]):
+        with pytest.raises(UsageError, match="transaction messages"):
+            Cluster("nats://127.0.0.1:4222", exactly_once=wrong)
 
 
 # -- failures --------------------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ class AnswerStore:
         self.forwarder: Forwarder | None = None
         """Where the handlers run when not here (None unless the node has a worker pool)."""
         self._unwritten: dict[str, bytes] = {}
+        self.exactly_once: frozenset[str] = frozenset(TRANSACTION_ACTIONS)
+        """The transaction messages handled once across nodes (the others: once per node)."""
 
     async def claim(
         self, charge_point_id: str, action: str, message_id: str, handler_timeout: float | None
@@ -222,7 +224,11 @@ class ClusterAnswers(AnsweredCalls):
                 # the first attempt's handler was cancelled: this one handles the message itself
         future = self.begin(action, message_id)
         try:
-            claimed = await self._store.claim(self.charge_point_id, action, message_id, role.handler_timeout)
+            claimed = (
+                await self._store.claim(self.charge_point_id, action, message_id, role.handler_timeout)
+                if action in self._store.exactly_once
+                else None  # once on this node only (the node's option)
+            )
         except BaseException:
             self.forget(action, message_id)
             future.cancel()
