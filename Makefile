@@ -45,7 +45,7 @@ unit: $(STAMP)
 regenerate: $(STAMP)
 	$(BIN)/python -m codegen $(if $(WSDL_DIR),--wsdl-dir $(WSDL_DIR)) $(if $(JSON_DIR),--json-dir $(JSON_DIR))
 
-## Side-by-side benchmarks, not tests: about 16 minutes on 2 cores. BENCH_ARGS="--only codec,codec201" or "--quick".
+## Side-by-side benchmarks, not tests: about 21 minutes on 2 cores. BENCH_ARGS="--only codec,codec201" or "--quick".
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
