@@ -1,8 +1,8 @@
-"""What the cluster tests share: the nats-server binary (or a skip), a switchable TCP balancer, node processes.
+"""What the cluster tests share: the nats-server binary (or a skip), node and worker processes.
 
-``Balancer`` stands for the load balancer in front of the nodes: charge points connect to its port on
-127.0.0.1 and it forwards each new connection to the node it currently points at; ``drop()`` cuts the
-connections it carries (a network failure between a charge point and its node).
+The load balancer in front of the nodes is a ``tests.tcp_proxy.TcpProxy``: charge points connect to its
+port and it forwards each new connection to the node it points at (``target_port``); ``drop()`` resets
+the connections it carries (a network failure between a charge point and its node).
 
 ``NodeProcess`` runs ``tests/cluster_node.py``, a cluster node in a process of its own, and
 ``WorkerProcess`` ``tests/cluster_worker.py``, a worker of the pool, to be killed with SIGKILL.
@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from types import TracebackType
 
 import pytest
 from nats.aio.client import Client
@@ -43,74 +42,6 @@ async def nats_client(url: str) -> Client:
 
 def jetstream(client: Client) -> JetStreamContext:
     return client.jetstream()  # pyright: ignore[reportUnknownMemberType]
-
-
-class Balancer:
-    """Forward 127.0.0.1:<port> to 127.0.0.1:<target>, the target switchable; new connections go to the current one."""
-
-    def __init__(self, target: int) -> None:
-        self.target = target
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def url(self, charge_point_id: str) -> str:
-        return f"ws://127.0.0.1:{self.port}/{charge_point_id}"
-
-    async def __aenter__(self) -> Balancer:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        self.drop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    def drop(self) -> None:
-        """Cut every connection carried now (both sides see the TCP connection reset)."""
-        for writer in list(self._writers):
-            transport = writer.transport
-            if isinstance(transport, asyncio.WriteTransport):
-                transport.abort()
-        self._writers.clear()
-
-    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        try:
-            target_reader, target_writer = await asyncio.open_connection("127.0.0.1", self.target)
-        except OSError:
-            client_writer.close()
-            return
-        self._writers.update((client_writer, target_writer))
-        pumps = [
-            asyncio.create_task(self._pump(client_reader, target_writer)),
-            asyncio.create_task(self._pump(target_reader, client_writer)),
-        ]
-        for task in pumps:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        await asyncio.gather(*pumps, return_exceptions=True)
-        self._writers.difference_update((client_writer, target_writer))
-
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            transport = writer.transport
-            if isinstance(transport, asyncio.WriteTransport):
-                transport.abort()
 
 
 class _ScriptProcess:

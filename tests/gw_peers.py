@@ -6,8 +6,6 @@
 * :func:`mh_csms16`: a mobilityhouse ``ocpp.v16`` central system served with ``websockets.serve``
   (subprotocol ``ocpp1.6``), keeping every connection's recorded socket (a reconnect does not hide the
   frames of the connection before it).
-* :class:`CutLink`: a TCP proxy in front of a central system whose link can be cut (open connections
-  dropped, new ones closed as soon as accepted) and mended, as an unreachable central system looks.
 * :func:`problems_16`: what the official OCPP 1.6 JSON schemas and our v16 models find wrong in a payload.
 * :class:`Charger`: a 1.2 / 1.5 (or 1.6) charge point answering every central system request with our
   example response, retrying its transaction messages quickly.
@@ -236,87 +234,6 @@ async def mh_csms16(actions: Iterable[str]) -> AsyncGenerator[MhCsms16]:
         port = next(iter(server.sockets)).getsockname()[1]
         csms.url = f"ws://127.0.0.1:{port}/ocpp"
         yield csms
-
-
-# -- a link that can be cut ----------------------------------------------------------------------------------------
-
-
-class CutLink:
-    """Forward 127.0.0.1:<port> to 127.0.0.1:<target_port>, until :meth:`cut`; :meth:`mend` restores it.
-
-    Cut, every open connection is dropped and each new one is closed as soon as it is accepted, so the
-    peer behind is unreachable (a WebSocket handshake fails at once) without being stopped.
-    """
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self.is_cut = False
-        self.accepted = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def __aenter__(self) -> CutLink:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._server is not None
-        self._server.close()
-        self._drop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    def cut(self) -> None:
-        self.is_cut = True
-        self._drop()
-
-    def mend(self) -> None:
-        self.is_cut = False
-
-    def _drop(self) -> None:
-        for writer in list(self._writers):
-            with contextlib.suppress(Exception):
-                writer.transport.abort()
-        self._writers.clear()
-
-    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        if self.is_cut:
-            client_writer.transport.abort()
-            return
-        try:
-            target_reader, target_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            client_writer.transport.abort()
-            return
-        self._writers |= {client_writer, target_writer}
-        pumps = [
-            asyncio.create_task(self._pump(client_reader, target_writer)),
-            asyncio.create_task(self._pump(target_reader, client_writer)),
-        ]
-        for task in pumps:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        await asyncio.gather(*pumps, return_exceptions=True)
-        for writer in (client_writer, target_writer):
-            self._writers.discard(writer)
-            with contextlib.suppress(Exception):
-                writer.close()
-
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        with contextlib.suppress(Exception):
-            writer.close()
 
 
 # -- a charger -----------------------------------------------------------------------------------------------------

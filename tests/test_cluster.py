@@ -40,7 +40,8 @@ from ocpprpc.messages import v16, v201
 from ocpprpc.transports import soap, websocket
 
 from .cluster_roles import Charger, Csms, Handled, Station, node_server
-from .cluster_support import Balancer, NodeProcess, jetstream, nats_client, nats_server_or_skip
+from .cluster_support import NodeProcess, jetstream, nats_client, nats_server_or_skip
+from .tcp_proxy import TcpProxy
 from .timing import FAST, bounded, eventually
 
 QUICK: dict[str, Any] = {"heartbeat": 0.2, "node_ttl": 1.0}
@@ -310,11 +311,11 @@ async def test_a_retry_reaching_another_node_is_answered_from_memory(
     async with contextlib.AsyncExitStack() as stack:
         a = await start_node(stack, nats_server.url, "a", handled, exactly_once=exactly_once)
         b = await start_node(stack, nats_server.url, "b", handled, exactly_once=exactly_once)
-        balancer = await stack.enter_async_context(Balancer(a.ws.port))
+        balancer = await stack.enter_async_context(TcpProxy(a.ws.port))
 
         async def lose_the_answer(node: str) -> None:
             if node == "a":  # node a handles it, then its connection breaks before the answer leaves
-                balancer.target = b.ws.port
+                balancer.target_port = b.ws.port
                 balancer.drop()
                 await asyncio.sleep(0.05)
 
@@ -347,7 +348,7 @@ async def test_a_killed_node_fails_calls_in_flight_and_its_charge_points_move(na
         killed = NodeProcess(nats_server.url, "a", heartbeat=QUICK["heartbeat"], node_ttl=QUICK["node_ttl"])
         stack.push_async_callback(killed.close)
         await killed.start()
-        balancer = await stack.enter_async_context(Balancer(killed.port))
+        balancer = await stack.enter_async_context(TcpProxy(killed.port))
         charger = Charger("CP1", "1.6")
         charger.slow = 30.0  # so that a call waits for it
         await stack.enter_async_context(websocket.connect(charger, balancer.url("CP1"), **FAST))
@@ -356,7 +357,7 @@ async def test_a_killed_node_fails_calls_in_flight_and_its_charge_points_move(na
         in_flight = asyncio.ensure_future(b.server.call("CP1", v16.GetConfigurationRequest(), timeout=20))
         await asyncio.sleep(0.3)
         charger.slow = 0.0
-        balancer.target = b.ws.port
+        balancer.target_port = b.ws.port
         killed.kill()
         killed_at = time.monotonic()
         with pytest.raises(ConnectionClosed):

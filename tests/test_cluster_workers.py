@@ -27,7 +27,8 @@ from ocpprpc.messages import v16
 from ocpprpc.transports import websocket
 
 from .cluster_roles import Charger, Csms, Handled
-from .cluster_support import Balancer, WorkerProcess, jetstream, nats_client, nats_server_or_skip
+from .cluster_support import WorkerProcess, jetstream, nats_client, nats_server_or_skip
+from .tcp_proxy import TcpProxy
 from .test_cluster import start_node
 from .timing import FAST, bounded, eventually
 
@@ -248,11 +249,11 @@ async def test_a_retry_on_another_node_is_answered_once_with_workers(nats_server
         b = await start_node(stack, nats_server.url, "b", worker_pool=True)
         await start_worker(stack, nats_server.url, "w1", handled)
         await start_worker(stack, nats_server.url, "w2", handled)
-        balancer = await stack.enter_async_context(Balancer(a.ws.port))
+        balancer = await stack.enter_async_context(TcpProxy(a.ws.port))
 
         async def lose_the_answer(worker: str) -> None:
-            if balancer.target == a.ws.port:  # the first attempt: the connection to a breaks meanwhile
-                balancer.target = b.ws.port
+            if balancer.target_port == a.ws.port:  # the first attempt: the connection to a breaks meanwhile
+                balancer.target_port = b.ws.port
                 balancer.drop()
                 await asyncio.sleep(0.05)
 

@@ -41,7 +41,6 @@ from ocpprpc.transports import soap, websocket
 from .conftest import Pki
 from .gw_peers import (
     Charger,
-    CutLink,
     MhCsms16,
     OurCsms,
     RecordingCsms,
@@ -51,6 +50,7 @@ from .gw_peers import (
     problems_16,
 )
 from .mh_ocpp import MH_VERSIONS, build, mh_exceptions, mh_fields, mh_message, snake_case
+from .tcp_proxy import TcpProxy
 from .timing import FAST, bounded, eventually
 
 V16 = VERSIONS["1.6"]
@@ -442,7 +442,7 @@ async def test_a_start_transaction_waits_longer_than_any_handler_may_take(monkey
 async def test_a_mobilityhouse_central_system_cut_off_gets_every_queued_message_once_in_order() -> None:
     """The link to a mobilityhouse central system is cut (connections dropped, new ones closed at once) while a
     1.2 charger over OCPP-J goes on charging; mended, the central system gets each message once, in order."""
-    async with mh_csms16(CP_ACTIONS_16) as mh, CutLink(int(mh.url.split(":")[2].split("/")[0])) as link:
+    async with mh_csms16(CP_ACTIONS_16) as mh, TcpProxy(int(mh.url.split(":")[2].split("/")[0])) as link:
         url = f"ws://127.0.0.1:{link.port}/ocpp"
         async with Gateway(url, **FAST) as gateway, gateway_serving(gateway) as urls:
             cp = Charger("CP12-CUT", "1.2")

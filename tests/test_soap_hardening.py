@@ -42,7 +42,7 @@ from ocpprpc.transports._soap_codec import encode_fault, encode_response
 from ocpprpc.transports.soap import SoapChargePointClient, SoapServer
 
 from .roles_for_tests import EchoCentralSystem, EchoChargePoint
-from .tcp_proxy import SlowLink
+from .tcp_proxy import TcpProxy
 
 CS16 = "urn://Ocpp/Cs/2015/10/"
 CP16 = "urn://Ocpp/Cp/2015/10/"
@@ -246,7 +246,7 @@ async def test_a_request_body_arriving_in_two_segments_50_ms_apart_is_read_whole
     async with (
         asyncio.timeout(10),
         soap.serve(server) as endpoint,
-        SlowLink(endpoint.port, split_at=len(head) + len(body) // 2, delay=0.05) as link,
+        TcpProxy(endpoint.port, split_at=len(head) + len(body) // 2, delay=0.05) as link,
     ):
         status, _, answer = await exchange(link.port, head + body)
         assert status == 200 and b"heartbeatResponse" in answer
@@ -283,7 +283,7 @@ async def test_an_answer_arriving_in_pieces_is_read_whole_by_the_caller_and_by_s
     async with (
         asyncio.timeout(20),
         soap.serve(server) as endpoint,
-        SlowLink(endpoint.port, piece=32 * 1024, delay=0.01) as link,
+        TcpProxy(endpoint.port, piece=32 * 1024, delay=0.01) as link,
     ):
         cp = EchoChargePoint("CP1", "1.6")
         async with soap.connect(cp, f"http://127.0.0.1:{link.port}/"):

@@ -33,7 +33,7 @@ from ocpprpc.messages import v16
 from ocpprpc.transports.websocket import WebSocketServer, connect, serve
 
 from .roles_for_tests import EchoCentralSystem, EchoChargePoint
-from .tcp_proxy import SlowLink
+from .tcp_proxy import TcpProxy
 from .timing import FAST, bounded, eventually
 
 NOW = datetime(2026, 11, 24, 10, tzinfo=UTC)
@@ -832,7 +832,7 @@ async def test_a_loopback_server_without_auth_logs_no_exposure_warning_and_quiet
 async def test_a_whole_session_works_through_a_link_that_cuts_everything_into_7_byte_pieces(
     ws_server: WebSocketServer[EchoCentralSystem],
 ) -> None:
-    async with SlowLink(ws_server.port, piece=7, delay=0.01) as link:
+    async with TcpProxy(ws_server.port, piece=7, delay=0.01) as link:
         cp = EchoChargePoint("SLOW", "1.6")
         url = f"ws://127.0.0.1:{link.port}/ocpp/SLOW"
         async with connect(cp, url, backoff=Backoff(initial=0.05), open_timeout=15) as client:
