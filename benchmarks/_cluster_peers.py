@@ -49,14 +49,13 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ocpprpc import CentralSystem, on
 from ocpprpc.messages import v16
 
 from ._common import cpu_seconds, machine_busy_seconds, percentile, raise_nofile_limit
+from ._roles import BenchCentralSystem
 
 CallFunction = Callable[[str, Any], Awaitable[Any]]
 
@@ -190,22 +189,6 @@ async def run_nats() -> None:
         await _until_terminated()
 
 
-class BenchCentralSystem(CentralSystem):
-    """The throughput part's central system (``benchmarks._servers``): MeterValues and Heartbeat, nothing else.
-
-    At the top level of the module so worker processes (spawned) import it by name."""
-
-    versions = ("1.6",)
-
-    @on("MeterValues")
-    async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
-        return v16.MeterValuesResponse()
-
-    @on("Heartbeat")
-    async def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
-        return v16.HeartbeatResponse(current_time=datetime.now(UTC))
-
-
 WEBSOCKET_OPTIONS: dict[str, Any] = {"path": "/ocpp", "max_connections_per_address": None}
 """``websocket.serve``'s options for every node: the defaults but the per-address cap (see the docstring)."""
 
@@ -242,7 +225,7 @@ async def run_workers(nats_url: str, count: int) -> None:
     from ocpprpc.cluster._processes import Workers, WorkerSpec  # (not exported by ocpprpc.cluster yet)
 
     spec = WorkerSpec(
-        f"{__name__}:BenchCentralSystem",
+        "benchmarks._roles:BenchCentralSystem",
         host="127.0.0.1",
         port=0,
         nats_url=nats_url,

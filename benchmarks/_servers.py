@@ -110,20 +110,10 @@ def _cp_id(path: str) -> str:
 
 
 async def run_ocpprpc(host: str, port: int) -> None:
-    from ocpprpc import CentralSystem, CentralSystemServer, on
-    from ocpprpc.messages import v16
+    from ocpprpc import CentralSystemServer
     from ocpprpc.transports import websocket
 
-    class BenchCentralSystem(CentralSystem):
-        versions = ("1.6",)
-
-        @on("MeterValues")
-        async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
-            return v16.MeterValuesResponse()
-
-        @on("Heartbeat")
-        async def heartbeat(self, request: v16.HeartbeatRequest) -> v16.HeartbeatResponse:
-            return v16.HeartbeatResponse(current_time=datetime.now(UTC))
+    from ._roles import BenchCentralSystem
 
     server = CentralSystemServer(BenchCentralSystem)
     async with websocket.serve(server, host, port, path="/ocpp", max_connections_per_address=None) as ws_server:
