@@ -66,6 +66,11 @@ _NODES_BUCKET_TTL = 3600.0
 """How long a heartbeat stays in the nodes bucket at most (leftovers of nodes nobody saw die)."""
 
 
+def member_id() -> str:
+    """A member's default id: host name, process id and a random suffix, so a restarted process is new."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
 class ClusterClient:
     """A member of the cluster that holds no charge point: calls any charge point, sees presence.
 
@@ -422,7 +427,7 @@ class Cluster(ClusterClient):
             raise UsageError("heartbeat is positive and node_ttl at least twice the heartbeat")
         if node_id is not None and (not isinstance(node_id, str) or not node_id or len(node_id) > 64):
             raise UsageError("a node id is 1 to 64 characters")
-        self.node_id = node_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.node_id = node_id or member_id()
         """This node's id in presence and in events."""
         super().__init__(
             nats_url,

@@ -27,9 +27,6 @@ import collections
 import contextlib
 import json
 import logging
-import os
-import secrets
-import socket
 import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -43,7 +40,7 @@ from ..roles import CentralSystem
 from ..server import RoleFactory
 from ._bus import Bucket, Bus, BusDown, Msg, NoResponders, Subscription, TooLarge
 from ._calls import ACK_TIMEOUT, Caller
-from ._cluster import ClusterClient
+from ._cluster import ClusterClient, member_id
 from ._wire import ACK_HEADER, WORKER_HEADER, ClusterError, PoolBusy, WorkRequest, encode_error, encode_payload
 
 __all__ = ["DEFAULT_MAX_CONCURRENT", "DEFAULT_MAX_WAITING", "ClusterWorker"]
@@ -140,7 +137,7 @@ class ClusterWorker(ClusterClient, Generic[CS]):
         """The OCPP versions served."""
         if role_class is not None and not set(self.versions) <= set(role_class.versions):
             raise UsageError(f"{role_class.__name__} speaks OCPP {', '.join(role_class.versions)}")
-        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.worker_id = worker_id or member_id()
         """This worker's id in acknowledgements and logs."""
         super().__init__(
             nats_url,
