@@ -81,7 +81,7 @@ from .errors import (
 )
 from .messages import v16
 from .messages._base import OcppModel, OcppVersion
-from .outbox import OutboxStore, SqliteOutbox
+from .outbox import OutboxStore, open_outbox
 from .roles import TRANSACTION_ACTIONS, CentralSystem, ChargePoint, InboundResult, _Queued, _retrieve_exception
 from .server import CentralSystemServer, UnknownChargePoint
 from .transports.websocket import WebSocketClient
@@ -318,15 +318,8 @@ class Gateway:
         self._backoff = backoff
         self._open_timeout = open_timeout
         self._options = dict(upstream_options or {})
-        if isinstance(store, str | os.PathLike):
-            self._store: OutboxStore = SqliteOutbox(store)
-            self._owns_store = True
-        elif store is None:
-            from .outbox import MemoryOutbox
-
-            self._store, self._owns_store = MemoryOutbox(), True
-        else:
-            self._store, self._owns_store = store, False
+        self._store: OutboxStore
+        self._store, self._owns_store = open_outbox(store)
         self._links: dict[str, _Link] = {}
         """Upstream links by upstream id."""
         self._tasks: set[asyncio.Future[None]] = set()
