@@ -355,6 +355,21 @@ class ClusterClient:
         """A node's heartbeat (none for a client)."""
 
 
+def _action_option(
+    option: str, value: bool | Collection[str], allowed: frozenset[str], kind: str, what: str
+) -> frozenset[str] | None:
+    """An option naming actions: None for True (every one), empty for False, else the names given, each
+    one of ``allowed`` (a UsageError saying which are not ``what``)."""
+    if isinstance(value, bool):
+        return None if value else frozenset()
+    if isinstance(value, str) or not all(isinstance(action, str) for action in value):
+        raise UsageError(f"{option} is True, False or a collection of {kind}")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise UsageError(f"{option}: not {what}: {', '.join(unknown)}")
+    return frozenset(value)
+
+
 @dataclass(eq=False, slots=True)
 class _Claim:
     """A charge point this node holds, and what it wrote about it."""
@@ -407,22 +422,21 @@ class Cluster(ClusterClient):
         join_timeout: float = 10.0,
         nats_options: Mapping[str, Any] | None = None,
     ) -> None:
-        if isinstance(exactly_once, str) or (
-            not isinstance(exactly_once, bool) and not set(exactly_once) <= TRANSACTION_ACTIONS
-        ):
-            raise UsageError(
-                "exactly_once is True, False or a collection of transaction messages"
-                f" ({', '.join(sorted(TRANSACTION_ACTIONS))}): only those are retried with their first id"
-            )
-        if isinstance(worker_pool, str) or (
-            not isinstance(worker_pool, bool) and not all(isinstance(a, str) for a in worker_pool)
-        ):
-            raise UsageError("worker_pool is True, False or a collection of action names")
-        if not isinstance(worker_pool, bool):
-            known = {a for v in VERSIONS.values() for a in v.received_by(Side.CENTRAL_SYSTEM)}
-            unknown = sorted(set(worker_pool) - known)
-            if unknown:
-                raise UsageError(f"worker_pool: not an action a central system receives: {', '.join(unknown)}")
+        once = _action_option(
+            "exactly_once",
+            exactly_once,
+            TRANSACTION_ACTIONS,
+            "transaction messages",
+            f"one of the transaction messages ({', '.join(sorted(TRANSACTION_ACTIONS))}), the only ones retried"
+            " with their first id",
+        )
+        pool = _action_option(
+            "worker_pool",
+            worker_pool,
+            frozenset(a for v in VERSIONS.values() for a in v.received_by(Side.CENTRAL_SYSTEM)),
+            "action names",
+            "an action a central system receives",
+        )
         if heartbeat <= 0 or node_ttl < 2 * heartbeat:
             raise UsageError("heartbeat is positive and node_ttl at least twice the heartbeat")
         if node_id is not None and (not isinstance(node_id, str) or not node_id or len(node_id) > 64):
@@ -450,15 +464,12 @@ class Cluster(ClusterClient):
         self._last_beat = 0.0
         self._writing_beat: asyncio.Task[None] | None = None
         self._answer_store = AnswerStore(self.names, self.node_id, self.presence.node_alive)
-        self._answer_store.exactly_once = frozenset(
-            TRANSACTION_ACTIONS if exactly_once is True else () if exactly_once is False else exactly_once
-        )
+        self._answer_store.exactly_once = TRANSACTION_ACTIONS if once is None else once
         self._events: EventPublisher | None = None
         self._responder: Responder | None = None
         self._forwarder: Forwarder | None = None
-        if worker_pool is True or (not isinstance(worker_pool, bool) and worker_pool):
-            pool_actions = None if worker_pool is True else frozenset(worker_pool)
-            self._forwarder = self._answer_store.forwarder = Forwarder(self.names, self.node_id, pool_actions)
+        if pool is None or pool:
+            self._forwarder = self._answer_store.forwarder = Forwarder(self.names, self.node_id, pool)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.presence.on_entry = self._on_entry
         self.presence.on_node_gone = self._on_node_gone
