@@ -222,7 +222,7 @@ async def run_node(nats_url: str | None, node_id: str, port: int, replay_memory_
 
 
 async def run_workers(nats_url: str, count: int) -> None:
-    from ocpprpc.cluster._processes import Workers, WorkerSpec  # (not exported by ocpprpc.cluster yet)
+    from ocpprpc.cluster import Workers, WorkerSpec
 
     spec = WorkerSpec(
         "benchmarks._roles:BenchCentralSystem",

@@ -89,8 +89,7 @@ from .plugin import Plugin, available, load_class
 from .state import Counters, Memory, is_2x
 
 if TYPE_CHECKING:  # the cluster extra is imported only when a command asks for a cluster
-    from ocpprpc.cluster import ChargePointInfo, Cluster, ClusterClient
-    from ocpprpc.cluster._processes import Workers
+    from ocpprpc.cluster import ChargePointInfo, Cluster, ClusterClient, Workers
 
 log = logging.getLogger("simulator")
 
@@ -418,8 +417,7 @@ class Simulator:
         if "node" in command.options:
             raise CommandError("worker nodes are named <node>-w<i>-<pid>: --node does not apply to --workers")
         _need_cluster_extra()
-        from ocpprpc.cluster import ClusterClient
-        from ocpprpc.cluster._processes import Workers, WorkerSpec
+        from ocpprpc.cluster import ClusterClient, Workers, WorkerSpec
 
         auth = central_system_auth(command)
         path = command.options.get("u", "") or "/"

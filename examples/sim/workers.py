@@ -1,6 +1,6 @@
 """The simulator's central system in worker processes: ``start_cs PORT --workers N``.
 
-Each worker process (started by :class:`ocpprpc.cluster._processes.Workers`) imports this module by name:
+Each worker process (started by :class:`ocpprpc.cluster.Workers`) imports this module by name:
 :class:`WorkerCentralSystem` serves the charge points, :func:`setup_worker` gives the process a simulator
 of its own (default answers, the central system's memory, frames printed to the shared stdout). The
 console stays in the parent process, whose commands reach these charge points through the cluster.
