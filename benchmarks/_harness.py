@@ -96,6 +96,42 @@ def _wait_idle(pid: int, limit: float = 15.0, quiet: float = 0.02, step: float =
         last = now
 
 
+def loadgen_arguments(
+    port: int,
+    first: int,
+    count: int,
+    *,
+    mode: str,
+    warmup: float,
+    window: float,
+    interval: float,
+    connect_concurrency: int,
+    out_dir: Path,
+) -> list[str]:
+    """The command line of one ``_loadgen`` process: ``count`` charge points numbered from ``first``, on the
+    server at 127.0.0.1:``port`` (path ``/ocpp``)."""
+    return [
+        "--url",
+        f"ws://127.0.0.1:{port}/ocpp",
+        "--first",
+        str(first),
+        "--count",
+        str(count),
+        "--mode",
+        mode,
+        "--warmup",
+        str(warmup),
+        "--window",
+        str(window),
+        "--interval",
+        str(interval),
+        "--connect-concurrency",
+        str(connect_concurrency),
+        "--out-dir",
+        str(out_dir),
+    ]
+
+
 def run_load(
     kind: str,
     *,
@@ -129,32 +165,18 @@ def run_load(
         first = 0
         for g in range(generators):
             count = share + (1 if g < extra else 0)
-            args = [
-                "--url",
-                f"ws://127.0.0.1:{port}/ocpp",
-                "--first",
-                str(first),
-                "--count",
-                str(count),
-                "--mode",
-                mode,
-                "--client",
-                client,
-                "--ocpp",
-                ocpp_version,
-                "--warmup",
-                str(warmup),
-                "--window",
-                str(window),
-                "--windows",
-                "1",
-                "--interval",
-                str(interval),
-                "--connect-concurrency",
-                str(max(1, connect_concurrency // generators)),
-                "--out-dir",
-                str(out_dir),
-            ]
+            args = loadgen_arguments(
+                port,
+                first,
+                count,
+                mode=mode,
+                warmup=warmup,
+                window=window,
+                interval=interval,
+                connect_concurrency=max(1, connect_concurrency // generators),
+                out_dir=out_dir,
+            )
+            args += ["--client", client, "--ocpp", ocpp_version, "--windows", "1"]
             if g == 0:
                 args += ["--server-pid", str(server.pid)]
             gens.append(Child("_loadgen", *args))

@@ -79,7 +79,7 @@ from pathlib import Path
 from typing import Any
 
 from ._common import Child, cpu_seconds, fmt_num, machine_busy_seconds, percentile, rss_bytes, table, verdict
-from ._harness import _wait_idle
+from ._harness import _wait_idle, loadgen_arguments
 from .scale import _port_range
 
 TARGET_WORKERS_SPEEDUP = 1.7
@@ -239,29 +239,18 @@ def _generators(
     gens: list[Child] = []
     first = 0
     for port, count in zip(ports, counts, strict=True):
-        gens.append(
-            group.spawn(
-                "_loadgen",
-                "--url",
-                f"ws://127.0.0.1:{port}/ocpp",
-                "--first",
-                str(first),
-                "--count",
-                str(count),
-                "--mode",
-                mode,
-                "--warmup",
-                str(warmup),
-                "--window",
-                str(window),
-                "--interval",
-                str(interval),
-                "--connect-concurrency",
-                str(max(1, connect_concurrency // len(ports))),
-                "--out-dir",
-                str(out_dir),
-            )
+        arguments = loadgen_arguments(
+            port,
+            first,
+            count,
+            mode=mode,
+            warmup=warmup,
+            window=window,
+            interval=interval,
+            connect_concurrency=max(1, connect_concurrency // len(ports)),
+            out_dir=out_dir,
         )
+        gens.append(group.spawn("_loadgen", *arguments))
         first += count
     return gens
 
