@@ -311,6 +311,39 @@ async def test_abandoning_the_outbox_drops_its_messages_from_the_file_too(tmp_pa
     await after.close_outbox()
 
 
+class GatedRemovalOutbox(MemoryOutbox):
+    """A store whose removals wait for the test to open the gate (a slow disk, a busy database)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.removing = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def remove(self, key: int) -> None:
+        self.removing.set()
+        await self.gate.wait()
+        await super().remove(key)
+
+
+async def test_a_message_counts_as_pending_until_it_left_the_store_and_closing_then_still_removes_it() -> None:
+    store = GatedRemovalOutbox()
+    cp = QuickRetryChargePoint("CP1", "1.6", outbox=store)
+    async with asyncio.timeout(5):
+        async with hand_driven_peer(cp) as peer:
+            call = asyncio.create_task(cp.call(meter("100")))
+            await answer_next_call(peer, {})
+            await store.removing.wait()
+            assert cp.pending_transaction_messages == 1  # answered, but still in the store
+            closing = asyncio.create_task(cp.close_outbox())  # a shutdown right after the last answer
+            await asyncio.sleep(0.01)
+            assert not closing.done()  # it waits for the removal in progress
+            store.gate.set()
+            await closing
+            assert await call == v16.MeterValuesResponse()  # its caller gets the answer, not ConnectionClosed
+    assert await store.pending("CP1") == []  # not sent a second time after a restart
+    assert cp.pending_transaction_messages == 0
+
+
 # -- kill -9 --------------------------------------------------------------------------------------------------
 
 

@@ -1112,12 +1112,28 @@ class ChargePoint(Role):
                     await self._wait_for_new_link(link)  # a new connection is tried at once
 
     async def _delivered(self, entry: _Queued, result: dict[str, Any] | OcppError) -> None:
-        """The central system answered ``entry``: out of the queue and the store, and to its caller."""
-        self._outbox.remove(entry)
+        """The central system answered ``entry``: out of the store, then the queue, and to its caller.
+
+        The store goes first, so that ``pending_transaction_messages`` reaches 0 only once the store is
+        empty too; and the removal is finished even when delivery is stopped half-way (``close_outbox``
+        right after the last answer), or the answered message would be sent again after a restart.
+        """
+        removal = asyncio.ensure_future(self._store.remove(entry.key))
         try:
-            await self._store.remove(entry.key)
-        except OcppRpcError as exc:
-            self.logger.error("%s %s answered but still in the outbox store: %s", entry.action, entry.message_id, exc)
+            await asyncio.shield(removal)
+        except asyncio.CancelledError:
+            await asyncio.wait({removal})  # the store closes after this, so the removal lands first
+            self._answered(entry, result, removal)
+            raise
+        except OcppRpcError:
+            pass  # logged by _answered
+        self._answered(entry, result, removal)
+
+    def _answered(self, entry: _Queued, result: dict[str, Any] | OcppError, removal: asyncio.Future[None]) -> None:
+        self._outbox.remove(entry)
+        error = removal.exception()
+        if error is not None:
+            self.logger.error("%s %s answered but still in the outbox store: %s", entry.action, entry.message_id, error)
         if entry.answer is None:
             self.logger.info("recovered %s %s delivered", entry.action, entry.message_id)
         elif not entry.answer.done():
