@@ -30,7 +30,7 @@ from ocpprpc import Backoff, CentralSystemServer, OcppError, UnreadableAnswer, U
 from ocpprpc._exposure import ConnectionGate, is_loopback, warn_if_exposed
 from ocpprpc._ocppj import DEFAULT_MAX_BAD_MESSAGES, DEFAULT_MAX_QUEUED_CALLS, WARNINGS_PER_WINDOW, OcppJLink
 from ocpprpc.messages import v16
-from ocpprpc.transports.websocket import WebSocketServer, connect, serve
+from ocpprpc.transports.websocket import WebSocketServer, _Socket, connect, serve
 
 from .roles_for_tests import EchoCentralSystem, EchoChargePoint
 from .tcp_proxy import TcpProxy
@@ -45,6 +45,13 @@ def server_link(ws_server: WebSocketServer[Any], charge_point_id: str) -> OcppJL
     link = ws_server.server[charge_point_id]._link
     assert isinstance(link, OcppJLink)
     return link
+
+
+def flooder_socket_read(link: OcppJLink) -> bool:
+    """Whether the server still reads the socket behind ``link`` (False: TCP pushes its peer back)."""
+    channel = link._channel
+    assert isinstance(channel, _Socket)
+    return channel.ws.transport.is_reading()
 
 
 def boot() -> v16.BootNotificationRequest:
@@ -212,6 +219,7 @@ async def flood(reads: bool, seconds: float = 3.0) -> dict[str, Any]:
                 refused_late = link.refused_calls
                 await asyncio.sleep(0.3)
                 refused_later = link.refused_calls
+                reads_its_socket = flooder_socket_read(link)
                 out, _ = await flooder.communicate()
             finally:
                 if flooder.returncode is None:
@@ -231,6 +239,7 @@ async def flood(reads: bool, seconds: float = 3.0) -> dict[str, Any]:
                 "most_tasks": most_tasks,
                 "refused_late": refused_late,
                 "refused_later": refused_later,
+                "reads_its_socket": reads_its_socket,
                 "peer": peer,
             }
             print(f"\nflood ({'reading' if reads else 'not reading'} answers): {figures}")
@@ -256,9 +265,11 @@ async def test_a_peer_flooding_calls_without_reading_is_pushed_back_by_tcp_and_s
     # 5 s: on a loaded machine the flooder fills the buffers later, and its blocked sends need time to show
     figures = await flood(reads=False, seconds=5.0)
     assert figures["refused_calls"] > 0
-    # Its sends block: the server stopped reading it once its answers piled up (backpressure), so
-    # the refusals stopped growing instead of the server's buffers.
-    assert figures["peer"]["longest_send"] > 0.5
+    # The server stopped reading its socket once its answers piled up (backpressure), so the refusals
+    # stopped growing instead of the server's buffers; the kernel's buffers fill, then its sends block.
+    # (When they block depends on how far the kernel grew its buffers: up to tcp_rmem's maximum, 32 MiB
+    # here, so the flooder's longest send is printed, not asserted.)
+    assert not figures["reads_its_socket"]
     assert figures["refused_later"] == figures["refused_late"]
     assert figures["peak_calls"] <= 1 + DEFAULT_MAX_QUEUED_CALLS
     assert figures["most_tasks"] <= figures["tasks_quiet"] + 15
