@@ -25,6 +25,7 @@ from ocpprpc import (
     CallTimeout,
     CentralSystemServer,
     ChargePoint,
+    ConnectionClosed,
     InternalError,
     OcppModel,
     PropertyConstraintViolation,
@@ -342,6 +343,27 @@ async def test_a_message_counts_as_pending_until_it_left_the_store_and_closing_t
             assert await call == v16.MeterValuesResponse()  # its caller gets the answer, not ConnectionClosed
     assert await store.pending("CP1") == []  # not sent a second time after a restart
     assert cp.pending_transaction_messages == 0
+
+
+async def test_a_reconnect_while_the_outbox_closes_sends_nothing_and_the_unanswered_message_stays_stored() -> None:
+    store = GatedRemovalOutbox()
+    cp = QuickRetryChargePoint("CP1", "1.6", outbox=store)
+    async with asyncio.timeout(5), hand_driven_peer(cp) as old_peer:
+        await cp.enqueue(meter("100"))
+        second = await cp.enqueue(meter("200"))
+        await answer_next_call(old_peer, {})
+        await store.removing.wait()  # the first is answered; its removal is slow
+        closing = asyncio.create_task(cp.close_outbox())  # the application shuts down
+        await asyncio.sleep(0.01)
+        async with hand_driven_peer(cp) as new_peer:  # and the charge point reconnects meanwhile
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.3):
+                    await new_peer.recv()  # nothing is sent once close_outbox began
+            store.gate.set()
+            await closing
+    with pytest.raises(ConnectionClosed):
+        await second
+    assert [m.payload["meterValue"][0]["sampledValue"][0]["value"] for m in await store.pending("CP1")] == ["200"]
 
 
 # -- kill -9 --------------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import logging
 import os
 import time
 import types
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from inspect import isawaitable
 from typing import Any, ClassVar, TypeVar
@@ -903,6 +903,7 @@ class ChargePoint(Role):
         self._outbox_task: asyncio.Task[None] | None = None
         self._recovered = False
         self._outbox_closed = False
+        self._delivery_held = 0  # > 0 while close_outbox / abandon_outbox work: no delivery may start
 
     @property
     def outbox(self) -> OutboxStore:
@@ -944,8 +945,7 @@ class ChargePoint(Role):
         For a charge point taken out of service; the default error is :class:`ConnectionClosed`.
         Returns how many messages were dropped (those a previous process left in the store included).
         """
-        await self._stop_delivering()
-        async with self._outbox_lock:
+        async with self._delivery_stopped():
             await self._recover()
             dropped = 0
             while self._outbox:
@@ -954,6 +954,7 @@ class ChargePoint(Role):
                 dropped += 1
                 if entry.answer is not None and not entry.answer.done():
                     entry.answer.set_exception(error or ConnectionClosed(f"charge point {self.id} dropped it"))
+        self._deliver_soon()  # messages queued meanwhile
         return dropped
 
     async def close_outbox(self) -> None:
@@ -962,8 +963,7 @@ class ChargePoint(Role):
         Queued messages stay in the store (a durable one delivers them after a restart); callers still
         waiting get :class:`ConnectionClosed`. The charge point sends no transaction message after this.
         """
-        await self._stop_delivering()
-        async with self._outbox_lock:
+        async with self._delivery_stopped():
             for entry in self._outbox:
                 if entry.answer is not None and not entry.answer.done():
                     entry.answer.set_exception(ConnectionClosed(f"the outbox of {self.id} is closed; message kept"))
@@ -1035,14 +1035,29 @@ class ChargePoint(Role):
         self._outbox.extendleft(reversed(recovered))
 
     def _deliver_soon(self) -> None:
+        if self._delivery_held or self._outbox_closed:
+            return
         if self._outbox and (self._outbox_task is None or self._outbox_task.done()):
             self._outbox_task = asyncio.create_task(self._deliver_outbox(), name=f"ocpprpc-outbox-{self.id}")
 
-    async def _stop_delivering(self) -> None:
-        task, self._outbox_task = self._outbox_task, None
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    @contextlib.asynccontextmanager
+    async def _delivery_stopped(self) -> AsyncIterator[None]:
+        """Delivery stopped and kept from starting again (a connection attaching meanwhile), lock held.
+
+        Without the hold, a reconnect between stopping and locking would start sending a message that
+        ``close_outbox`` then drops from the queue and whose answer finds the store closed: it would be
+        sent again after a restart.
+        """
+        self._delivery_held += 1
+        try:
+            task, self._outbox_task = self._outbox_task, None
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            async with self._outbox_lock:
+                yield
+        finally:
+            self._delivery_held -= 1
 
     def _next_message(self, version: str, link: Link) -> _Queued | None:
         """The first queued message written in ``version``; the others wait for a connection speaking theirs."""
