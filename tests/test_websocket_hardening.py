@@ -47,11 +47,11 @@ def server_link(ws_server: WebSocketServer[Any], charge_point_id: str) -> OcppJL
     return link
 
 
-def flooder_socket_read(link: OcppJLink) -> bool:
-    """Whether the server still reads the socket behind ``link`` (False: TCP pushes its peer back)."""
+def server_transport(link: OcppJLink) -> asyncio.Transport:
+    """The server's socket transport behind ``link``: whether it reads, and what it holds to send."""
     channel = link._channel
     assert isinstance(channel, _Socket)
-    return channel.ws.transport.is_reading()
+    return channel.ws.transport
 
 
 def boot() -> v16.BootNotificationRequest:
@@ -205,12 +205,16 @@ async def flood(reads: bool, seconds: float = 3.0) -> dict[str, Any]:
                 await ws_server.server.wait_for("FLOOD", timeout=5)
                 link = server_link(ws_server, "FLOOD")
                 await eventually(lambda: link.refused_calls > 0)
-                most_tasks = 0
+                most_tasks = most_buffered = 0
+                paused_reading = False
+                transport = server_transport(link)
 
                 async def count_tasks() -> None:
-                    nonlocal most_tasks
+                    nonlocal most_tasks, most_buffered, paused_reading
                     while True:
                         most_tasks = max(most_tasks, len(asyncio.all_tasks()))
+                        most_buffered = max(most_buffered, transport.get_write_buffer_size())
+                        paused_reading = paused_reading or not transport.is_reading()
                         await asyncio.sleep(0.005)
 
                 counting = asyncio.create_task(count_tasks())
@@ -219,7 +223,6 @@ async def flood(reads: bool, seconds: float = 3.0) -> dict[str, Any]:
                 refused_late = link.refused_calls
                 await asyncio.sleep(0.3)
                 refused_later = link.refused_calls
-                reads_its_socket = flooder_socket_read(link)
                 out, _ = await flooder.communicate()
             finally:
                 if flooder.returncode is None:
@@ -239,7 +242,8 @@ async def flood(reads: bool, seconds: float = 3.0) -> dict[str, Any]:
                 "most_tasks": most_tasks,
                 "refused_late": refused_late,
                 "refused_later": refused_later,
-                "reads_its_socket": reads_its_socket,
+                "paused_reading": paused_reading,
+                "most_buffered": most_buffered,
                 "peer": peer,
             }
             print(f"\nflood ({'reading' if reads else 'not reading'} answers): {figures}")
@@ -265,12 +269,13 @@ async def test_a_peer_flooding_calls_without_reading_is_pushed_back_by_tcp_and_s
     # 5 s: on a loaded machine the flooder fills the buffers later, and its blocked sends need time to show
     figures = await flood(reads=False, seconds=5.0)
     assert figures["refused_calls"] > 0
-    # The server stopped reading its socket once its answers piled up (backpressure), so the refusals
-    # stopped growing instead of the server's buffers; the kernel's buffers fill, then its sends block.
-    # (When they block depends on how far the kernel grew its buffers: up to tcp_rmem's maximum, 32 MiB
-    # here, so the flooder's longest send is printed, not asserted.)
-    assert not figures["reads_its_socket"]
-    assert figures["refused_later"] == figures["refused_late"]
+    # Backpressure: once its unread answers fill the socket, the server stops reading it, and what the
+    # server holds to send it stays within write_limit (32 KiB) instead of growing with each refusal.
+    # The kernel's buffers take the rest: how much, and so when the flooder's sends block and the
+    # refusals stop, depends on how far the kernel grows them (tcp_rmem / tcp_wmem maxima of 32 and 4 MiB
+    # here), so those figures are printed, not asserted.
+    assert figures["paused_reading"]
+    assert figures["most_buffered"] <= 2**15 + 1024
     assert figures["peak_calls"] <= 1 + DEFAULT_MAX_QUEUED_CALLS
     assert figures["most_tasks"] <= figures["tasks_quiet"] + 15
     assert figures["flood_p99"] < max(0.5, figures["quiet_p99"] + 0.4)
