@@ -33,6 +33,8 @@ class Handled:
     """What StartTransaction answers."""
     gate: asyncio.Event | None = None
     """When given, Heartbeat handlers wait for it to be set."""
+    started: Callable[[str], None] | None = None
+    """Called with the action as a MeterValues handler starts (before its ``delay``)."""
     running: int = 0
     """Heartbeat handlers running now, and the most at once (``peak``)."""
     peak: int = 0
@@ -71,6 +73,8 @@ class Csms(CentralSystem):
 
     @on(v16.MeterValuesRequest)
     async def meter_values(self, request: v16.MeterValuesRequest) -> v16.MeterValuesResponse:
+        if self.handled.started is not None:
+            self.handled.started("MeterValues")
         await asyncio.sleep(self.handled.delay)
         self.handled.messages.append((self.node, self.id, "MeterValues"))
         return v16.MeterValuesResponse()
@@ -108,6 +112,8 @@ class Charger(ChargePoint):
         super().__init__(id, version)
         self.resets: list[str] = []
         """The types of the resets asked for."""
+        self.configuring = asyncio.Event()
+        """Set once a GetConfiguration reached it (its node has the call in hand)."""
 
     @on(v16.ResetRequest)
     def reset(self, request: v16.ResetRequest) -> v16.ResetResponse:
@@ -118,6 +124,7 @@ class Charger(ChargePoint):
 
     @on(v16.GetConfigurationRequest)
     async def configuration(self, request: v16.GetConfigurationRequest) -> v16.GetConfigurationResponse:
+        self.configuring.set()
         await asyncio.sleep(self.slow)
         return v16.GetConfigurationResponse(configuration_key=[{"key": "Who", "readonly": True, "value": self.id}])
 

@@ -66,6 +66,14 @@ class _ScriptProcess:
                     self.port = int(line.split()[1])
                     return
 
+    async def wait_for_line(self, line: str, timeout: float = 5.0) -> None:
+        """Read what the process prints until ``line``."""
+        assert self._process is not None and self._process.stdout is not None
+        async with asyncio.timeout(timeout):
+            while (printed := (await self._process.stdout.readline()).decode()) != line + "\n":
+                if not printed:
+                    raise RuntimeError(f"the process exited before printing {line!r}")
+
     def kill(self) -> None:
         if self._process is not None and self._process.returncode is None:
             self._process.kill()

@@ -4,7 +4,7 @@
 
 Runs :class:`~tests.cluster_roles.Csms` handlers (Heartbeat and MeterValues taking ``delay`` seconds,
 StartTransaction answering ``transaction id``) for the nodes of the cluster; prints ``READY 0`` once
-joined and taking calls, then runs until killed.
+joined and taking calls, ``HANDLING MeterValues`` as such a handler starts, then runs until killed.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from tests.cluster_roles import Csms, Handled
 async def main() -> None:
     nats_url, worker_id, delay, transaction_id = sys.argv[1:5]
     handled = Handled(delay=float(delay), transaction_id=int(transaction_id))
+    handled.started = lambda action: print(f"HANDLING {action}", flush=True)
 
     def factory(charge_point_id: str, version: str) -> Csms:
         return Csms(charge_point_id, version, node=worker_id, handled=handled)

@@ -139,7 +139,7 @@ async def test_a_call_from_any_node_or_a_client_reaches_the_charge_point_and_rai
         started = time.monotonic()
         with pytest.raises(UnknownChargePoint):
             await c.server.call("NOBODY", v16.ResetRequest(type="Soft"))
-        assert time.monotonic() - started < 0.2  # NATS's "no responders", not a timeout
+        assert time.monotonic() - started < 1.0  # NATS's "no responders", not the call timeout
 
         async with ClusterClient(a.cluster.nats_url) as backend:  # a process holding no sockets
             configuration = await backend.call("CP1", v16.GetConfigurationRequest())
@@ -177,7 +177,7 @@ async def test_presence_is_the_same_on_every_member_with_events(nats_server: Emb
     async with contextlib.AsyncExitStack() as stack:
         a = await start_node(stack, nats_server.url, "a")
         b = await start_node(stack, nats_server.url, "b")
-        endpoint = await stack.enter_async_context(soap.serve(b.server, idle_timeout=0.5))
+        endpoint = await stack.enter_async_context(soap.serve(b.server, idle_timeout=2.0))
         backend = await stack.enter_async_context(ClusterClient(nats_server.url))
         listen("a", a.cluster)
         listen("client", backend)
@@ -200,7 +200,7 @@ async def test_presence_is_the_same_on_every_member_with_events(nats_server: Emb
             assert isinstance(backend.presence.get("CP2"), ChargePointInfo)
             assert "CP2" not in a.server and "CP2" in b.server  # each server's registry stays its own
         for member in (a.cluster, b.cluster, backend):  # a silent SOAP charge point is gone after idle_timeout
-            await member.presence.wait_until(lambda p: "CP2" not in p, timeout=5)
+            await member.presence.wait_until(lambda p: "CP2" not in p, timeout=8)
         with pytest.raises(UnknownChargePoint):
             backend.presence["CP2"]
         await eventually(lambda: len(heard["a"]) == 3 and len(heard["client"]) == 3)
@@ -355,7 +355,7 @@ async def test_a_killed_node_fails_calls_in_flight_and_its_charge_points_move(na
         await b.cluster.presence.wait_for("CP1", node="a", timeout=5)
 
         in_flight = asyncio.ensure_future(b.server.call("CP1", v16.GetConfigurationRequest(), timeout=20))
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(charger.configuring.wait(), 5)  # node a has it in hand
         charger.slow = 0.0
         balancer.target_port = b.ws.port
         killed.kill()
@@ -404,7 +404,8 @@ async def test_a_node_late_with_its_heartbeats_but_connected_stays_and_one_silen
         stalled.pause()  # now for good: dropped after three ttls, not before
         paused_at = time.monotonic()
         await b.cluster.presence.wait_until(lambda p: "a" not in p.nodes, timeout=3 * QUICK["node_ttl"] + 3)
-        assert time.monotonic() - paused_at > 3 * QUICK["node_ttl"] - QUICK["heartbeat"]
+        # its last beat heard may be a beat (and a scheduling delay) older than the pause
+        assert time.monotonic() - paused_at > 3 * QUICK["node_ttl"] - QUICK["heartbeat"] - 0.3
         await eventually(lambda: gone == ["CP1"])  # its charge point left the view, heard once
         assert "CP1" not in b.cluster.presence
 

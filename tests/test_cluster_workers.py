@@ -196,7 +196,7 @@ async def test_no_worker_means_internal_error_at_once_and_one_log_line(
         assert (await charger.call(boot())).status == v16.RegistrationStatus.ACCEPTED  # not for the pool: here
         started = time.monotonic()
         answer = await charger.call_raw("StartTransaction", start_transaction().to_json_dict())
-        assert time.monotonic() - started < 0.5  # NATS's "no responders", not a timeout
+        assert time.monotonic() - started < 1.5  # NATS's "no responders", not a timeout
         assert answer.error is not None and answer.error.raw_code == "InternalError"
         lines = [r for r in caplog.records if "no worker is available" in r.getMessage()]
         assert len(lines) == 1 and "StartTransaction" in lines[0].getMessage()
@@ -224,7 +224,7 @@ async def test_a_worker_killed_mid_call_fails_the_call_fast_and_a_retry_is_handl
         peer = await stack.enter_async_context(raw_connect(a.ws.url_for("CP1"), subprotocols=["ocpp1.6"]))  # type: ignore[list-item]
 
         await peer.send(meter_values_frame("m-1"))
-        await asyncio.sleep(0.5)  # the worker is in its 30 s handler
+        await doomed.wait_for_line("HANDLING MeterValues")  # the worker is in its 30 s handler
         doomed.kill()
         killed_at = time.monotonic()
         async with asyncio.timeout(5):
@@ -311,7 +311,7 @@ async def test_call_raw_and_send_raw_reach_a_charge_point_on_another_node(nats_s
             await b.server.call_raw("NOBODY", "Reset", {"type": "Soft"})
         with pytest.raises(UnknownChargePoint):
             await b.server.send_raw("NOBODY", "[]")
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 1.5  # not a timeout
 
         async with ClusterClient(nats_server.url) as backend:  # a process holding no sockets
             answer = await backend.call_raw("CP1", "Reset", {"type": "Soft"})

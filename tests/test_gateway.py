@@ -380,8 +380,9 @@ async def test_a_stricter_offline_policy_confirms_only_what_it_names() -> None:
             async with asyncio.timeout(1):
                 await cp.call(reading_15(1))  # confirmed once stored
             stop = asyncio.create_task(cp.call(STOP_15))
-            await asyncio.sleep(0.3)
-            assert not stop.done() and gateway.status()[0].queued == 2  # waits for the central system
+            await eventually(lambda: gateway.status()[0].queued == 2)
+            await asyncio.sleep(0.1)
+            assert not stop.done()  # stored, but not confirmed: it waits for the central system
             await csms.start()
             assert await stop == translate(csms_answer("StopTransaction"), "1.5")
             assert [r.action for r in csms.received[-2:]] == ["MeterValues", "StopTransaction"]

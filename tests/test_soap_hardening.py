@@ -770,7 +770,7 @@ async def test_idle_identities_are_released_and_the_registry_shrinks_back_to_zer
     count = 300
     async with (
         asyncio.timeout(20),
-        soap.serve(server, idle_timeout=0.5) as endpoint,
+        soap.serve(server, idle_timeout=2.0) as endpoint,  # all 300 register well within it, even on a busy machine
         aiohttp.ClientSession() as http,
     ):
         for start in range(0, count, 50):
@@ -782,7 +782,7 @@ async def test_idle_identities_are_released_and_the_registry_shrinks_back_to_zer
 
             await asyncio.gather(*(heartbeat(n) for n in range(start, start + 50)))
         assert endpoint.registered == count and len(server) == count and len(roles) == count
-        await until(lambda: endpoint.registered == 0, timeout=5)
+        await until(lambda: endpoint.registered == 0, timeout=8)
         assert len(server) == 0
         gc.collect()
         assert len(roles) == 0  # nothing kept a role object alive
@@ -859,18 +859,18 @@ async def test_a_tls_handshake_that_does_not_come_is_cut_after_the_tls_handshake
 ) -> None:
     serving, trusting = tls
     server = CentralSystemServer(EchoCentralSystem)
-    options: dict[str, Any] = {"ssl": serving, "tls_handshake_timeout": 0.3, "max_connections_per_address": 2}
+    options: dict[str, Any] = {"ssl": serving, "tls_handshake_timeout": 1.0, "max_connections_per_address": 2}
     async with asyncio.timeout(10), soap.serve(server, **options) as endpoint:
         silent = [await asyncio.open_connection("127.0.0.1", endpoint.port) for _ in range(2)]
         started = time.monotonic()
         await until(lambda: endpoint.gate.open == 2)
         # the cap counts connections before their handshake: a third is closed at once
         reader, writer = await asyncio.open_connection("127.0.0.1", endpoint.port)
-        async with asyncio.timeout(0.25):
+        async with asyncio.timeout(0.5):  # well before the handshake timeout
             assert await closed_by_peer(reader)
         writer.close()
         assert all(await asyncio.gather(*(closed_by_peer(r) for r, _ in silent)))
-        assert 0.25 < time.monotonic() - started < 2.0
+        assert 0.9 < time.monotonic() - started < 3.0
         for _, w in silent:
             w.close()
         await until(lambda: endpoint.gate.open == 0)

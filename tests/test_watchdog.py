@@ -21,14 +21,14 @@ async def _run_under(seconds: float | None, work: float) -> tuple[bool, float]:
 
 
 async def test_an_overrunning_handler_is_cancelled_at_most_a_quarter_of_its_deadline_late() -> None:
-    expired, took = await _run_under(0.2, 5.0)
+    expired, took = await _run_under(1.0, 5.0)
     assert expired
-    assert 0.2 <= took < 0.2 * 1.25 + 0.1
+    assert 1.0 <= took < 1.0 * 1.25 + 0.2  # 0.2 s for a busy machine
 
 
 async def test_a_handler_in_time_is_not_cancelled_and_leaves_nothing_watched() -> None:
     expired, took = await _run_under(0.5, 0.01)
-    assert not expired and took < 0.2
+    assert not expired and took < 0.4
     watchdog = _watchdog._watchdog_of(asyncio.get_running_loop())
     assert watchdog.deadlines == {} and watchdog.expired == set()
 
@@ -41,9 +41,9 @@ async def test_a_shorter_deadline_after_a_longer_one_is_kept_as_well() -> None:
     long_one = asyncio.create_task(_run_under(30.0, 0.6))
     await asyncio.sleep(0.05)  # the ticker runs for the 30 s deadline now, asleep for a second
     expired, took = await _run_under(0.1, 5.0)
-    assert expired and took < 0.1 * 1.25 + 0.1
+    assert expired and took < 0.1 * 1.25 + 0.4  # not the second the ticker was asleep for
     expired, took = await long_one
-    assert not expired and 0.6 <= took < 0.9
+    assert not expired and 0.6 <= took < 1.5
 
 
 async def test_the_ticker_stops_when_nothing_is_watched() -> None:
