@@ -369,10 +369,11 @@ async def test_a_reconnect_while_the_outbox_closes_sends_nothing_and_the_unanswe
 # -- kill -9 --------------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _reserved_port() -> socket.socket:
+    """A loopback port bound but not listening: connections to it are refused, and nobody else takes it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 def _start(script: Path, *arguments: str) -> subprocess.Popen[str]:
@@ -388,7 +389,8 @@ def _first_line(process: subprocess.Popen[str]) -> str:
 def test_a_charge_point_killed_with_100_queued_messages_delivers_each_once_in_order_with_its_id_after_restart(
     transport: str, tmp_path: Path
 ) -> None:
-    port, path = _free_port(), tmp_path / "outbox.sqlite"
+    reserved, path = _reserved_port(), tmp_path / "outbox.sqlite"
+    port = int(reserved.getsockname()[1])
     options = ["--soap"] if transport == "soap" else []
     url = f"http://127.0.0.1:{port}/" if transport == "soap" else f"ws://127.0.0.1:{port}"
     processes: list[subprocess.Popen[str]] = []
@@ -402,6 +404,7 @@ def test_a_charge_point_killed_with_100_queued_messages_delivers_each_once_in_or
         left = stored_rows(path)
         assert [action for _, action, _, _ in left] == ["StartTransaction"] + ["MeterValues"] * 98 + ["StopTransaction"]
 
+        reserved.close()  # for the central system, which binds it now
         central_system = _start(CS_PROCESS, str(port), *options)
         processes.append(central_system)
         assert _first_line(central_system) == "READY"
@@ -412,6 +415,7 @@ def test_a_charge_point_killed_with_100_queued_messages_delivers_each_once_in_or
         central_system.terminate()
         log, _ = central_system.communicate(timeout=5)
     finally:
+        reserved.close()
         for process in processes:
             if process.poll() is None:
                 process.kill()
