@@ -33,7 +33,7 @@ import logging
 import os
 import time
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from inspect import isawaitable
 from typing import Any, ClassVar, TypeVar
@@ -1041,7 +1041,7 @@ class ChargePoint(Role):
             self._outbox_task = asyncio.create_task(self._deliver_outbox(), name=f"ocpprpc-outbox-{self.id}")
 
     @contextlib.asynccontextmanager
-    async def _delivery_stopped(self) -> AsyncIterator[None]:
+    async def _delivery_stopped(self) -> AsyncGenerator[None, None]:
         """Delivery stopped and kept from starting again (a connection attaching meanwhile), lock held.
 
         Without the hold, a reconnect between stopping and locking would start sending a message that
