@@ -552,29 +552,11 @@ class Role:
             )
 
     async def _answer(self, action: str, payload: dict[str, Any] | str) -> InboundResult:
-        version = self._version
-        routes = self._routes.get(version.version)
-        route = routes.get(action) if routes is not None else None
-        if route is None:
-            route = self._route(version, action)
-            if route is None:
-                return self._not_received(action)
-        spec = route.spec
-        request: OcppModel | None = None
-        if type(payload) is str:
-            try:
-                request = spec.request.__pydantic_validator__.validate_json(payload)
-            except Exception:  # told as it always was, from the decoded payload
-                payload = decode_payload(payload)
-        if request is None:
-            assert not isinstance(payload, str)
-            try:
-                request = spec.request.model_validate(payload)
-            except ValidationError as exc:
-                repaired, error = await self._invalid(spec.name, spec.request, payload, exc, "request")
-                if repaired is None:
-                    return InboundResult(None, error)
-                request = repaired
+        checked = await self._request_of(action, payload)
+        if isinstance(checked, InboundResult):
+            return checked
+        route, request = checked
+        spec, version = route.spec, self._version
         canonical = self._canonical
         if canonical is not None and canonical is not version:
             try:
@@ -582,9 +564,9 @@ class Role:
             except UsageError as exc:  # NotTranslatable: the handlers' version has no such request
                 return InboundResult(None, ActionNotSupported(f"{action} cannot be handled here: {exc}"))
             version = canonical
-            route = self._route(version, action)
-            assert route is not None
-            spec = route.spec
+            canonical_route = self._route(version, action)
+            assert canonical_route is not None
+            route, spec = canonical_route, canonical_route.spec
         deadline = HandlerDeadline(self.handler_timeout)
         response: OcppModel | None = None  # stays None when the deadline passed (its cancellation is swallowed)
         try:
@@ -625,13 +607,11 @@ class Role:
         after = self._after_callback(hooks, request, response) if hooks else None
         return InboundResult(answer, None, after)
 
-    async def _request_of(
-        self, action: str, payload: dict[str, Any] | str
-    ) -> tuple[ActionSpec, OcppModel] | InboundResult:
-        """The first half of :meth:`_answer` on its own: the request validated in the connection's version
-        (repaired when not ``strict``, told to :meth:`on_validation_error`), with its spec; or the answer
-        refusing it. For a cluster node that hands valid requests to a worker pool (the protocol stays on
-        the node); :meth:`_answer` does the same steps inline, to keep the common path one call."""
+    async def _request_of(self, action: str, payload: dict[str, Any] | str) -> tuple[_Route, OcppModel] | InboundResult:
+        """The first half of :meth:`_answer`: the request validated in the connection's version (repaired
+        when not ``strict``, told to :meth:`on_validation_error`), with its route; or the answer refusing
+        it. On its own for a cluster node that hands valid requests to a worker pool (the protocol stays
+        on the node)."""
         version = self._version
         routes = self._routes.get(version.version)
         route = routes.get(action) if routes is not None else None
@@ -642,15 +622,15 @@ class Role:
         spec = route.spec
         if type(payload) is str:
             try:
-                return spec, spec.request.__pydantic_validator__.validate_json(payload)
+                return route, spec.request.__pydantic_validator__.validate_json(payload)
             except Exception:  # told as it always was, from the decoded payload
                 payload = decode_payload(payload)
         assert not isinstance(payload, str)
         try:
-            return spec, spec.request.model_validate(payload)
+            return route, spec.request.model_validate(payload)
         except ValidationError as exc:
             repaired, error = await self._invalid(spec.name, spec.request, payload, exc, "request")
-            return InboundResult(None, error) if repaired is None else (spec, repaired)
+            return InboundResult(None, error) if repaired is None else (route, repaired)
 
     # -- internals ------------------------------------------------------------------------------------
 

@@ -66,8 +66,8 @@ class Forwarder:
         checked = await role._request_of(action, payload)
         if isinstance(checked, InboundResult):  # refused here: invalid, or not an action a central system takes
             return checked, True
-        spec, request = checked
-        version = role.version
+        route, request = checked
+        spec, version = route.spec, role.version
         subject = self._names.work(version, spec.name)
         body = WorkRequest(role.id, self._node, version, spec.name, message_id, request.to_json_dict()).encode()
         try:
