@@ -66,9 +66,14 @@ _NODES_BUCKET_TTL = 3600.0
 """How long a heartbeat stays in the nodes bucket at most (leftovers of nodes nobody saw die)."""
 
 
-def member_id() -> str:
-    """A member's default id: host name, process id and a random suffix, so a restarted process is new."""
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+def member_id(given: str | None, kind: str) -> str:
+    """A member's id: ``given`` (1 to 64 characters, else :class:`UsageError`), or by default host name,
+    process id and a random suffix, so a restarted process is new. ``kind`` ("node", "worker") is for the error."""
+    if given is None:
+        return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    if not isinstance(given, str) or not given or len(given) > 64:
+        raise UsageError(f"a {kind} id is 1 to 64 characters")
+    return given
 
 
 class ClusterClient:
@@ -439,9 +444,7 @@ class Cluster(ClusterClient):
         )
         if heartbeat <= 0 or node_ttl < 2 * heartbeat:
             raise UsageError("heartbeat is positive and node_ttl at least twice the heartbeat")
-        if node_id is not None and (not isinstance(node_id, str) or not node_id or len(node_id) > 64):
-            raise UsageError("a node id is 1 to 64 characters")
-        self.node_id = node_id or member_id()
+        self.node_id = member_id(node_id, "node")
         """This node's id in presence and in events."""
         super().__init__(
             nats_url,

@@ -127,8 +127,6 @@ class ClusterWorker(ClusterClient, Generic[CS]):
             raise UsageError("a worker joins an existing cluster: give the NATS URL of its nodes")
         if max_concurrent < 1 or max_waiting < 1:
             raise UsageError("max_concurrent and max_waiting are at least 1")
-        if worker_id is not None and (not isinstance(worker_id, str) or not worker_id or len(worker_id) > 64):
-            raise UsageError("a worker id is 1 to 64 characters")
         if isinstance(actions, str):
             raise UsageError("actions is a collection of action names, not one string")
         if versions is None:
@@ -137,7 +135,7 @@ class ClusterWorker(ClusterClient, Generic[CS]):
         """The OCPP versions served."""
         if role_class is not None and not set(self.versions) <= set(role_class.versions):
             raise UsageError(f"{role_class.__name__} speaks OCPP {', '.join(role_class.versions)}")
-        self.worker_id = worker_id or member_id()
+        self.worker_id = member_id(worker_id, "worker")
         """This worker's id in acknowledgements and logs."""
         super().__init__(
             nats_url,
