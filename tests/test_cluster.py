@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -79,6 +79,26 @@ async def start_node(
     await stack.enter_async_context(cluster)
     ws = await stack.enter_async_context(websocket.serve(server, "127.0.0.1", 0))
     return Node(cluster, server, ws)
+
+
+async def stop_transaction_losing_an_answer(
+    stack: contextlib.AsyncExitStack, handled: Handled, balancer: TcpProxy, to_port: int, lose: Callable[[str], bool]
+) -> v16.StopTransactionResponse:
+    """CP1 connects through ``balancer`` and sends a StopTransaction. The first time ``lose`` says yes (asked
+    with the handling node or worker), its connection breaks before the answer leaves, and the balancer
+    points at ``to_port``. The charge point's outbox retries there; the answer it finally gets is returned."""
+
+    async def lose_the_answer(handler: str) -> None:
+        if lose(handler):
+            balancer.target_port = to_port
+            balancer.drop()
+            await asyncio.sleep(0.05)
+
+    handled.on_stop = lose_the_answer
+    charger = Charger("CP1", "1.6")
+    await stack.enter_async_context(websocket.connect(charger, balancer.url("CP1"), **FAST))
+    stop = v16.StopTransactionRequest(transaction_id=7, meter_stop=12, timestamp=datetime.now(UTC))
+    return await charger.call(stop)  # retried by the charge point's outbox
 
 
 # -- names ----------------------------------------------------------------------------------------------
@@ -312,18 +332,8 @@ async def test_a_retry_reaching_another_node_is_answered_from_memory(
         a = await start_node(stack, nats_server.url, "a", handled, exactly_once=exactly_once)
         b = await start_node(stack, nats_server.url, "b", handled, exactly_once=exactly_once)
         balancer = await stack.enter_async_context(TcpProxy(a.ws.port))
-
-        async def lose_the_answer(node: str) -> None:
-            if node == "a":  # node a handles it, then its connection breaks before the answer leaves
-                balancer.target_port = b.ws.port
-                balancer.drop()
-                await asyncio.sleep(0.05)
-
-        handled.on_stop = lose_the_answer
-        charger = Charger("CP1", "1.6")
-        await stack.enter_async_context(websocket.connect(charger, balancer.url("CP1"), **FAST))
-        stop = v16.StopTransactionRequest(transaction_id=7, meter_stop=12, timestamp=datetime.now(UTC))
-        answer = await charger.call(stop)  # retried by the charge point's outbox, on node b
+        # node a handles it, then its connection breaks before the answer leaves; the retry goes to b
+        answer = await stop_transaction_losing_an_answer(stack, handled, balancer, b.ws.port, lambda n: n == "a")
         assert handled.messages == [(node, "CP1", "StopTransaction") for node in handled_on]
         answered_by = handled_on[-1]  # node a answers Blocked, node b Accepted
         assert answer.id_tag_info is not None

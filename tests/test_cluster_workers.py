@@ -29,8 +29,8 @@ from ocpprpc.transports import websocket
 from .cluster_roles import Charger, Csms, Handled
 from .cluster_support import WorkerProcess, jetstream, nats_client, nats_server_or_skip
 from .tcp_proxy import TcpProxy
-from .test_cluster import start_node
-from .timing import FAST, bounded, eventually
+from .test_cluster import start_node, stop_transaction_losing_an_answer
+from .timing import bounded, eventually
 
 TRANSACTIONS = {"StartTransaction", "StopTransaction", "MeterValues"}
 
@@ -250,18 +250,10 @@ async def test_a_retry_on_another_node_is_answered_once_with_workers(nats_server
         await start_worker(stack, nats_server.url, "w1", handled)
         await start_worker(stack, nats_server.url, "w2", handled)
         balancer = await stack.enter_async_context(TcpProxy(a.ws.port))
-
-        async def lose_the_answer(worker: str) -> None:
-            if balancer.target_port == a.ws.port:  # the first attempt: the connection to a breaks meanwhile
-                balancer.target_port = b.ws.port
-                balancer.drop()
-                await asyncio.sleep(0.05)
-
-        handled.on_stop = lose_the_answer
-        charger = Charger("CP1", "1.6")
-        await stack.enter_async_context(websocket.connect(charger, balancer.url("CP1"), **FAST))
-        stop = v16.StopTransactionRequest(transaction_id=7, meter_stop=12, timestamp=datetime.now(UTC))
-        answer = await charger.call(stop)  # retried by the charge point's outbox, on node b
+        # the first attempt (whichever worker handles it): the connection to a breaks; the retry goes to b
+        answer = await stop_transaction_losing_an_answer(
+            stack, handled, balancer, b.ws.port, lambda _worker: balancer.target_port == a.ws.port
+        )
         assert answer.id_tag_info is not None and answer.id_tag_info.status == v16.AuthorizationStatus.ACCEPTED
         assert [(cp, action) for _, cp, action in handled.messages] == [("CP1", "StopTransaction")]
         await eventually(lambda: "CP1" in b.server)
