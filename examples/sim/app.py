@@ -518,7 +518,11 @@ class Simulator:
         """What ``role``'s side remembers of its connection: a charge point's own, or the central system's."""
         if isinstance(role, SimChargePoint):
             return role.memory
-        return self.cs_memory.setdefault(role.id, Memory(self.cs_counters))
+        return self.cs_memory_of(role.id)
+
+    def cs_memory_of(self, charge_point_id: str) -> Memory:
+        """What the central system remembers of ``charge_point_id``, connected here or to another node."""
+        return self.cs_memory.setdefault(charge_point_id, Memory(self.cs_counters))
 
     # -- actions ----------------------------------------------------------------------------------
 
@@ -557,7 +561,7 @@ class Simulator:
         spec = next((s for a, s in actions.items() if a.lower() in (name, "remote" + name, "request" + name)), None)
         if spec is None:
             raise CommandError(f"unknown command {command.name!r}; type help for the list")
-        memory = self.cs_memory.setdefault(cp_id, Memory(self.cs_counters))
+        memory = self.cs_memory_of(cp_id)
         payload = payloads.request(version, spec.request, spec.name, memory, command.fields)
         request = spec.request.model_validate(payload | command.fields)
         memory.sent(version, spec.name, request.to_json_dict())
@@ -572,7 +576,7 @@ class Simulator:
         who = f"cs: cp#{info.charge_point_id} (node {info.node})"
         self.say(f"{who}: {action} {_compact(request)} sent through the cluster")
         response = await self.cluster.call(info.charge_point_id, cast("OcppRequest[OcppModel]", request))
-        memory = self.cs_memory.setdefault(info.charge_point_id, Memory(self.cs_counters))
+        memory = self.cs_memory_of(info.charge_point_id)
         memory.answered(_version(info.version), action, response.to_json_dict())
         self.say(f"{who}: {action} answered {_compact(response)}")
 
