@@ -45,7 +45,6 @@ from ._wire import (
     NotHere,
     RawRequest,
     RemoteRequest,
-    as_object,
     decode_raw_answer,
     decode_reply,
     decode_text,
@@ -54,6 +53,7 @@ from ._wire import (
     encode_raw_answer,
     encode_text,
     json_object,
+    object_of,
 )
 
 __all__ = ["Caller", "ClusterUnavailable", "NoWorker", "Responder"]
@@ -353,10 +353,7 @@ class Responder:
             return
         work: Callable[[], Awaitable[bytes]]
         try:
-            body = json.loads(message.data)
-            body = as_object(body)
-            if body is None:
-                raise ValueError("not a JSON object")
+            body = object_of(message.data)
             if "raw" in body:
                 raw = RawRequest.from_object(body)
                 timeout = raw.timeout if raw.timeout is not None else role.call_timeout

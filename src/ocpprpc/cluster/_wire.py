@@ -70,6 +70,7 @@ __all__ = [
     "encode_raw_answer",
     "encode_text",
     "json_object",
+    "object_of",
 ]
 
 ACK_HEADER = "Ocpprpc-Ack"
@@ -116,11 +117,6 @@ class RemoteRequest:
             {"version": self.version, "action": self.action, "payload": self.payload, "timeout": self.timeout},
             separators=(",", ":"),
         ).encode()
-
-    @classmethod
-    def decode(cls, data: bytes) -> RemoteRequest:
-        """Raises ValueError for anything but a well-formed request."""
-        return cls.from_object(_object_of(data))
 
     @classmethod
     def from_object(cls, message: dict[str, Any]) -> RemoteRequest:
@@ -189,7 +185,7 @@ class WorkRequest:
     @classmethod
     def decode(cls, data: bytes) -> WorkRequest:
         """Raises ValueError for anything but a well-formed request."""
-        message = _object_of(data)
+        message = object_of(data)
         strings = [message.get(key) for key in ("charge_point_id", "node", "version", "action")]
         payload, message_id = as_object(message.get("payload")), message.get("message_id")
         if not all(isinstance(value, str) and value for value in strings) or payload is None:
@@ -200,7 +196,8 @@ class WorkRequest:
         return cls(charge_point_id, node, version, action, message_id, payload)
 
 
-def _object_of(data: bytes) -> dict[str, Any]:
+def object_of(data: bytes) -> dict[str, Any]:
+    """The JSON object ``data`` holds; ValueError for anything else."""
     message = as_object(json.loads(data))
     if message is None:
         raise ValueError("not a JSON object")
