@@ -23,7 +23,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -56,7 +56,7 @@ from ._wire import (
     object_of,
 )
 
-__all__ = ["Caller", "ClusterUnavailable", "NoWorker", "Responder"]
+__all__ = ["Caller", "ClusterUnavailable", "NoWorker", "Responder", "retrying"]
 
 R = TypeVar("R", bound=OcppModel)
 
@@ -96,6 +96,17 @@ class _Pending:
 
 
 T = TypeVar("T")
+
+
+async def retrying(attempt: Callable[[], Awaitable[T]], retried: type[Exception], pauses: Sequence[float]) -> T:
+    """``attempt()``, made again after each of ``pauses`` (seconds) while it raises ``retried``; the last
+    attempt's error propagates (``len(pauses) + 1`` attempts in all)."""
+    for pause in pauses:
+        try:
+            return await attempt()
+        except retried:
+            await asyncio.sleep(pause)
+    return await attempt()
 
 
 class Caller:
@@ -161,15 +172,16 @@ class Caller:
         def nobody() -> OcppRpcError:
             return UnknownChargePoint(f"no charge point {charge_point_id!r} is connected in the cluster")
 
+        async def attempt() -> T:
+            return decode(await self._send(subject, charge_point_id, action, body, nobody))
+
         subject = self._names.call(charge_point_id)
-        for delay in (*_NOT_HERE_RETRIES, None):
-            try:
-                return decode(await self._send(subject, charge_point_id, action, body, nobody))
-            except NotHere:
-                if delay is None:
-                    break
-                await asyncio.sleep(delay)
-        raise UnknownChargePoint(f"charge point {charge_point_id!r} keeps moving between nodes; not reached")
+        try:
+            return await retrying(attempt, NotHere, _NOT_HERE_RETRIES)
+        except NotHere:
+            raise UnknownChargePoint(
+                f"charge point {charge_point_id!r} keeps moving between nodes; not reached"
+            ) from None
 
     async def _send(
         self, subject: str, charge_point_id: str, action: str, body: bytes, nobody: Callable[[], OcppRpcError]

@@ -22,7 +22,6 @@ there then.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Collection
 from typing import Any
@@ -32,7 +31,7 @@ from pydantic import ValidationError
 from .._identity import loggable
 from ..errors import CallTimeout, ConnectionClosed, InternalError, OcppError, OcppRpcError
 from ..roles import InboundResult, Role
-from ._calls import Caller, NoWorker
+from ._calls import Caller, NoWorker, retrying
 from ._subjects import Names
 from ._wire import PoolBusy, WorkRequest
 
@@ -40,8 +39,9 @@ __all__ = ["Forwarder"]
 
 _log = logging.getLogger("ocpprpc.cluster")
 
-_BUSY_RETRIES = (0.0, 0.02, None)
-"""A call a busy worker refused is sent to the pool again after these pauses (None: no more)."""
+_BUSY_RETRIES = (0.0, 0.02)
+"""A call a busy worker refused is sent to the pool again after these pauses (the queue group picks a
+worker at random: maybe another)."""
 
 
 class Forwarder:
@@ -74,22 +74,13 @@ class Forwarder:
             caller = self.caller
             if caller is None:
                 raise ConnectionClosed("the node has not started its cluster")
-            for delay in _BUSY_RETRIES:
-                try:
-                    answer = await caller.forward(subject, role.id, spec.name, body)
-                    break
-                except PoolBusy:
-                    if delay is None:
-                        raise
-                    await asyncio.sleep(delay)  # the queue group picks a worker at random: maybe another
-            else:  # (never: the last attempt breaks or raises)
-                raise PoolBusy("busy")
+            answer = await retrying(lambda: caller.forward(subject, role.id, spec.name, body), PoolBusy, _BUSY_RETRIES)
         except PoolBusy as exc:
             return self._failed(role, action, message_id, "the worker pool is busy", str(exc))
         except OcppError as error:  # the handler's own error, for the charge point
             return InboundResult(None, error), True
-        except NoWorker:
-            return self._failed(role, action, message_id, "no worker is available", f"no worker takes {subject}")
+        except NoWorker as exc:
+            return self._failed(role, action, message_id, "no worker is available", str(exc))
         except CallTimeout as exc:
             return self._failed(role, action, message_id, "no worker answered in time", str(exc))
         except ConnectionClosed as exc:  # the worker died, or NATS is unreachable (ClusterUnavailable)
