@@ -98,6 +98,30 @@ class _Pending:
 T = TypeVar("T")
 
 
+def first_line(exc: BaseException) -> str:
+    """What a one-line log or refusal tells of ``exc``: its message's first line, else its type's name."""
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+async def pong(bus: Bus, message: Msg) -> None:
+    """Answer a ping (a member making sure this one is alive); nothing while NATS is away."""
+    if message.reply:
+        with contextlib.suppress(BusDown):
+            await bus.publish(message.reply, b"pong")
+
+
+async def publish_reply(bus: Bus, subject: str, data: bytes, headers: dict[str, str], sender: str) -> None:
+    """Send a reply; one lost with NATS is logged (``sender``: "node X", "worker Y"). Raises
+    :class:`TooLarge` for one NATS would not take."""
+    try:
+        await bus.publish(subject, data, headers=headers)
+    except TooLarge:
+        raise
+    except BusDown as exc:
+        _log.info("cluster: %s lost a reply with NATS: %s", sender, exc)
+
+
 async def retrying(attempt: Callable[[], Awaitable[T]], retried: type[Exception], pauses: Sequence[float]) -> T:
     """``attempt()``, made again after each of ``pauses`` (seconds) while it raises ``retried``; the last
     attempt's error propagates (``len(pauses) + 1`` attempts in all)."""
@@ -350,9 +374,7 @@ class Responder:
             await Bus.unsubscribe(subscription)
 
     async def _on_ping(self, message: Msg) -> None:
-        if message.reply:
-            with contextlib.suppress(BusDown):
-                await self._bus.publish(message.reply, b"pong")
+        await pong(self._bus, message)
 
     async def _on_call(self, charge_point_id: str, message: Msg) -> None:
         reply = message.reply
@@ -379,7 +401,7 @@ class Responder:
                 timeout = request.timeout if request.timeout is not None else role.call_timeout
                 work = self._typed_work(role, model, timeout)
         except (ValueError, KeyError) as exc:  # ValidationError is a ValueError
-            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            why = first_line(exc)
             _log.warning("cluster: a malformed call to %s refused: %s", loggable(charge_point_id), loggable(why))
             await self._reply(reply, encode_error(UsageError(f"malformed cluster call: {why}")))
             return
@@ -431,13 +453,10 @@ class Responder:
             await self._reply(reply, encode_error(ClusterError(f"the answer to {action} is too large: {exc}")))
 
     async def _reply(self, subject: str, data: bytes, headers: dict[str, str] | None = None) -> None:
-        """Send a reply (lost with NATS: logged); raises :class:`TooLarge` for one NATS would not take."""
-        try:
-            await self._bus.publish(subject, data, headers={NODE_HEADER: self._node, **(headers or {})})
-        except TooLarge:
-            raise
-        except BusDown as exc:
-            _log.info("cluster: a reply was lost with NATS: %s", exc)
+        """:func:`publish_reply`, with this node's header."""
+        await publish_reply(
+            self._bus, subject, data, {NODE_HEADER: self._node, **(headers or {})}, f"node {self._node}"
+        )
 
     async def close(self) -> None:
         for task in list(self._running):

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import json
 import logging
 import time
@@ -39,7 +38,7 @@ from ..messages._base import ActionSpec, Side
 from ..roles import CentralSystem
 from ..server import RoleFactory
 from ._bus import Bucket, Bus, BusDown, Msg, NoResponders, Subscription, TooLarge
-from ._calls import ACK_TIMEOUT, Caller
+from ._calls import ACK_TIMEOUT, Caller, first_line, pong, publish_reply
 from ._cluster import ClusterClient, member_id
 from ._wire import ACK_HEADER, WORKER_HEADER, ClusterError, PoolBusy, WorkRequest, encode_error, encode_payload
 
@@ -217,9 +216,8 @@ class ClusterWorker(ClusterClient, Generic[CS]):
     # -- calls ------------------------------------------------------------------------------------------
 
     async def _on_ping(self, message: Msg) -> None:
-        if message.reply and self._bus is not None:
-            with contextlib.suppress(BusDown):
-                await self._bus.publish(message.reply, b"pong")
+        if self._bus is not None:
+            await pong(self._bus, message)
 
     async def _on_work(self, message: Msg) -> None:
         """A call for the pool: started now, or queued, or refused as busy (never held in NATS's buffer, so a
@@ -264,7 +262,7 @@ class ClusterWorker(ClusterClient, Generic[CS]):
             if not isinstance(role, CentralSystem):
                 raise TypeError(f"the factory made {type(role).__name__}, not a CentralSystem")
         except Exception as exc:  # ValueError (garbage, made up), or the factory's failure
-            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            why = first_line(exc)
             _log.warning("cluster: worker %s refused a call: %s", self.worker_id, loggable(why))
             await self._reply(reply, encode_error(UsageError(f"not handled by worker {self.worker_id}: {why}")))
             return
@@ -299,11 +297,7 @@ class ClusterWorker(ClusterClient, Generic[CS]):
             await result.after()
 
     async def _reply(self, subject: str, data: bytes, headers: dict[str, str] | None = None) -> None:
-        """Send a reply (lost with NATS: logged); raises :class:`TooLarge` for one NATS would not take."""
-        try:
-            assert self._bus is not None
-            await self._bus.publish(subject, data, headers={WORKER_HEADER: self.worker_id, **(headers or {})})
-        except TooLarge:
-            raise
-        except BusDown as exc:
-            _log.info("cluster: worker %s lost a reply with NATS: %s", self.worker_id, exc)
+        """:func:`~ocpprpc.cluster._calls.publish_reply`, with this worker's header."""
+        assert self._bus is not None
+        headers = {WORKER_HEADER: self.worker_id, **(headers or {})}
+        await publish_reply(self._bus, subject, data, headers, f"worker {self.worker_id}")
