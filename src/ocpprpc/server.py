@@ -72,6 +72,29 @@ RoleFactory = Callable[[str, str], CS]
 _log = logging.getLogger("ocpprpc.server")
 
 
+def served_versions(
+    factory: object, versions: Sequence[str | OcppVersion] | None
+) -> tuple[type[CentralSystem] | None, tuple[str, ...]]:
+    """The role class ``factory`` is (None: a function making role objects) and the versions it serves,
+    without repeats, in order of preference (None: the class's own, else :data:`DEFAULT_VERSIONS`). A
+    :class:`UsageError` for a factory that cannot be called, a class that is no :class:`CentralSystem`,
+    or versions the class does not speak. For a server and for a worker of a cluster's pool."""
+    if not callable(factory):
+        raise UsageError(f"a factory (charge_point_id, version) -> role is needed, not {factory!r}")
+    role_class = factory if isinstance(factory, type) else None
+    if role_class is not None and not issubclass(role_class, CentralSystem):
+        raise UsageError(f"{role_class.__name__} is not a CentralSystem subclass")
+    if versions is None:
+        versions = role_class.versions if role_class is not None else DEFAULT_VERSIONS
+    served = tuple(dict.fromkeys(resolve_version(v).version for v in versions))
+    if role_class is not None and not set(served) <= set(role_class.versions):
+        raise UsageError(
+            f"{role_class.__name__} speaks OCPP {', '.join(role_class.versions)}; "
+            f"it cannot serve {', '.join(v for v in served if v not in role_class.versions)}"
+        )
+    return role_class, served
+
+
 class UnknownChargePoint(OcppRpcError, KeyError):
     """No charge point with that id is connected (it may have disconnected a moment ago): a runtime
     condition, to handle like :class:`~ocpprpc.errors.ConnectionClosed`, not a programming mistake."""
@@ -115,22 +138,10 @@ class CentralSystemServer(Generic[CS]):
     ) -> None:
         if replay_memory_ttl < 0 or max_remembered_charge_points < 0:
             raise UsageError("replay_memory_ttl and max_remembered_charge_points cannot be negative")
-        if not callable(factory):
-            raise UsageError(f"a factory (charge_point_id, version) -> role is needed, not {factory!r}")
-        role_class = factory if isinstance(factory, type) else None
-        if role_class is not None and not issubclass(role_class, CentralSystem):
-            raise UsageError(f"{role_class.__name__} is not a CentralSystem subclass")
-        if versions is None:
-            versions = role_class.versions if role_class is not None else DEFAULT_VERSIONS
-        self.versions: tuple[str, ...] = tuple(dict.fromkeys(resolve_version(v).version for v in versions))
+        role_class, self.versions = served_versions(factory, versions)
         """The versions served, in order of preference."""
         if not self.versions:
             raise UsageError("a server serves at least one version")
-        if role_class is not None and not set(self.versions) <= set(role_class.versions):
-            raise UsageError(
-                f"{role_class.__name__} speaks OCPP {', '.join(role_class.versions)}; "
-                f"it cannot serve {', '.join(v for v in self.versions if v not in role_class.versions)}"
-            )
         self.factory: type[CS] | RoleFactory[CS] = factory
         self.name = role_class.__name__ if role_class is not None else getattr(factory, "__name__", "factory")
         """What serves the charge points (the role class's name), for messages."""

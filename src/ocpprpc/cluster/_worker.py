@@ -32,11 +32,11 @@ from typing import Any, Generic, TypeVar
 
 from .._identity import loggable
 from .._link import RawAnswer
-from .._versions import DEFAULT_VERSIONS, resolve_version
+from .._versions import resolve_version
 from ..errors import ConnectionClosed, UsageError
 from ..messages._base import ActionSpec, Side
 from ..roles import CentralSystem
-from ..server import RoleFactory
+from ..server import RoleFactory, served_versions
 from ._bus import Bucket, Bus, BusDown, Msg, NoResponders, Subscription, TooLarge
 from ._calls import ACK_TIMEOUT, Caller, first_line, pong, publish_reply
 from ._cluster import ClusterClient, member_id
@@ -117,23 +117,14 @@ class ClusterWorker(ClusterClient, Generic[CS]):
         join_timeout: float = 10.0,
         nats_options: Mapping[str, Any] | None = None,
     ) -> None:
-        if not callable(factory):
-            raise UsageError(f"a factory (charge_point_id, version) -> role is needed, not {factory!r}")
-        role_class = factory if isinstance(factory, type) else None
-        if role_class is not None and not issubclass(role_class, CentralSystem):
-            raise UsageError(f"{role_class.__name__} is not a CentralSystem subclass")
+        _, self.versions = served_versions(factory, versions)
+        """The OCPP versions served."""
         if not nats_url or (isinstance(nats_url, str) and not nats_url.strip()):  # (None: untyped callers)
             raise UsageError("a worker joins an existing cluster: give the NATS URL of its nodes")
         if max_concurrent < 1 or max_waiting < 1:
             raise UsageError("max_concurrent and max_waiting are at least 1")
         if isinstance(actions, str):
             raise UsageError("actions is a collection of action names, not one string")
-        if versions is None:
-            versions = role_class.versions if role_class is not None else DEFAULT_VERSIONS
-        self.versions: tuple[str, ...] = tuple(dict.fromkeys(resolve_version(v).version for v in versions))
-        """The OCPP versions served."""
-        if role_class is not None and not set(self.versions) <= set(role_class.versions):
-            raise UsageError(f"{role_class.__name__} speaks OCPP {', '.join(role_class.versions)}")
         self.worker_id = member_id(worker_id, "worker")
         """This worker's id in acknowledgements and logs."""
         super().__init__(
