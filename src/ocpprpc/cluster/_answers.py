@@ -194,16 +194,22 @@ class ClusterAnswers(AnsweredCalls):
         events = self._store.events
         received_at = datetime.now(UTC) if events is not None and events.wants(action) else None
         if message_id is None or action not in TRANSACTION_ACTIONS:
-            forwarder = self._store.forwarder
-            if forwarder is not None and forwarder.wants(action):  # handled is False when no worker answered
-                result, handled = await forwarder.answer(role, action, payload, message_id)
-            else:
-                result, handled = await role._answer(action, payload), True
+            result, handled = await self._handle(role, action, payload, message_id)
         else:
             result, handled = await self._once(role, action, payload, message_id)
         if handled and events is not None and received_at is not None:
             await events.publish(self.charge_point_id, role.version, action, message_id, payload, result, received_at)
         return result
+
+    async def _handle(
+        self, role: Role, action: str, payload: dict[str, Any] | str, message_id: str | None
+    ) -> tuple[InboundResult, bool]:
+        """The answer of the worker pool (when it takes ``action``) or of ``role``'s handler, and whether it is
+        the handler's (False: no worker answered)."""
+        forwarder = self._store.forwarder
+        if forwarder is not None and forwarder.wants(action):
+            return await forwarder.answer(role, action, payload, message_id)
+        return await role._answer(action, payload), True
 
     async def _once(
         self, role: Role, action: str, payload: dict[str, Any] | str, message_id: str
@@ -230,8 +236,7 @@ class ClusterAnswers(AnsweredCalls):
                 else None  # once on this node only (the node's option)
             )
         except BaseException:
-            self.forget(action, message_id)
-            future.cancel()
+            await self._undo(action, message_id, future, None)
             raise
         if isinstance(claimed, InboundResult):
             role.logger.info(
@@ -239,26 +244,25 @@ class ClusterAnswers(AnsweredCalls):
             )
             self.finish(action, message_id, future, claimed)
             return claimed, False
-        forwarder = self._store.forwarder
         try:
-            if forwarder is not None and forwarder.wants(action):
-                result, handled = await forwarder.answer(role, action, payload, message_id)
-            else:
-                result, handled = await role._answer(action, payload), True
+            result, handled = await self._handle(role, action, payload, message_id)
         except BaseException:
-            self.forget(action, message_id)
-            future.cancel()
-            if claimed is not None:
-                await asyncio.shield(self._store.forget(self.charge_point_id, action, message_id, claimed))
+            await self._undo(action, message_id, future, claimed)
             raise
         if not handled:  # no worker answered: as if never begun, so that a retry is handled
-            self.forget(action, message_id)
-            future.cancel()
-            if claimed is not None:
-                await self._store.forget(self.charge_point_id, action, message_id, claimed)
+            await self._undo(action, message_id, future, claimed)
             return result, False
         bare = InboundResult(result.payload, result.error)  # a retry does not rerun after-hooks
         self.finish(action, message_id, future, bare)
         if claimed is not None:
             await self._store.record(self.charge_point_id, action, message_id, claimed, bare)
         return result, True
+
+    async def _undo(
+        self, action: str, message_id: str, future: asyncio.Future[InboundResult], claimed: int | None
+    ) -> None:
+        """As if the message had never begun here or in the cluster, so that a retry is handled."""
+        self.forget(action, message_id)
+        future.cancel()
+        if claimed is not None:  # shielded: also when the handling itself was cancelled
+            await asyncio.shield(self._store.forget(self.charge_point_id, action, message_id, claimed))
