@@ -285,11 +285,8 @@ class Presence(Mapping[str, ChargePointInfo]):
     def _node_entry(self, entry: KvEntry) -> None:
         node_id = decode_token(entry.key)
         if entry.value is None:  # the node left (or was found gone by another member)
-            gone = self._nodes.pop(node_id, None)
-            if gone is not None:
-                self._recheck_node(node_id)
-                if self.on_node_gone is not None and node_id != self._own_node:
-                    self.on_node_gone(node_id, self.entries_of(node_id), None)
+            if self._nodes.pop(node_id, None) is not None:
+                self._node_gone(node_id, None)
             return
         beat = _heartbeat(entry.json())
         if beat is not None:
@@ -344,9 +341,14 @@ class Presence(Mapping[str, ChargePointInfo]):
             why,
             len(self._by_node.get(node, ())),
         )
+        self._node_gone(node, seen.revision)
+
+    def _node_gone(self, node: str, revision: int | None) -> None:
+        """``node`` has just left the nodes known: its charge points leave the view, and the cleaner is told
+        (of another node than this one; ``revision``: that of its last heartbeat entry, when known)."""
         self._recheck_node(node)
-        if self.on_node_gone is not None:
-            self.on_node_gone(node, self.entries_of(node), seen.revision)
+        if self.on_node_gone is not None and node != self._own_node:
+            self.on_node_gone(node, self.entries_of(node), revision)
 
     def _load_presence(self, snapshot: dict[str, Held]) -> None:
         for cp in [cp for cp in self._raw if cp not in snapshot]:
