@@ -31,11 +31,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .._identity import loggable
-from ..errors import OcppError
 from ..roles import TRANSACTION_ACTIONS, AnsweredCalls, InboundResult, Role
 from ._bus import Bucket, BusDown, Conflict
 from ._subjects import Names
-from ._wire import as_object
+from ._wire import as_object, ocpp_error_fields, ocpp_error_from
 
 if TYPE_CHECKING:
     from ._events import EventPublisher
@@ -156,8 +155,7 @@ def _answer_json(result: InboundResult) -> bytes:
     error = result.error
     if error is None:
         return json.dumps({"payload": result.payload}, separators=(",", ":")).encode()
-    body = {"code": error.raw_code, "description": error.description, "details": error.details}
-    return json.dumps({"error": body}, separators=(",", ":"), default=str).encode()
+    return json.dumps({"error": ocpp_error_fields(error)}, separators=(",", ":"), default=str).encode()
 
 
 def _answer_from(data: dict[str, Any]) -> InboundResult | None:
@@ -165,10 +163,7 @@ def _answer_from(data: dict[str, Any]) -> InboundResult | None:
     if payload is not None:
         return InboundResult(payload)
     if error is not None:
-        code, description = str(error.get("code") or "GenericError"), str(error.get("description") or "")
-        return InboundResult(
-            None, OcppError.from_code(code, description, as_object(error.get("details")), remote=False)
-        )
+        return InboundResult(None, ocpp_error_from(error, remote=False))
     return None
 
 

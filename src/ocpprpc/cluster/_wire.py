@@ -71,6 +71,8 @@ __all__ = [
     "encode_text",
     "json_object",
     "object_of",
+    "ocpp_error_fields",
+    "ocpp_error_from",
 ]
 
 ACK_HEADER = "Ocpprpc-Ack"
@@ -211,6 +213,21 @@ def _timeout_of(message: dict[str, Any]) -> float | None:
     return None if timeout is None else float(timeout)
 
 
+def ocpp_error_fields(error: OcppError) -> dict[str, Any]:
+    """How an OCPP error is written in the cluster's JSON: its code (as received), description and details."""
+    return {"code": error.raw_code, "description": error.description, "details": error.details}
+
+
+def ocpp_error_from(fields: dict[str, Any], *, remote: bool) -> OcppError:
+    """The OCPP error :func:`ocpp_error_fields` wrote (a GenericError when the code is missing)."""
+    return OcppError.from_code(
+        str(fields.get("code") or "GenericError"),
+        str(fields.get("description") or ""),
+        as_object(fields.get("details")),
+        remote=remote,
+    )
+
+
 def encode_payload(payload: dict[str, Any]) -> bytes:
     return json.dumps({"payload": payload}, separators=(",", ":")).encode()
 
@@ -219,13 +236,7 @@ def encode_error(error: BaseException) -> bytes:
     """The reply telling ``error`` (what the call raised on the node holding the charge point)."""
     body: dict[str, Any]
     if isinstance(error, OcppError):
-        body = {
-            "kind": "OcppError",
-            "code": error.raw_code,
-            "description": error.description,
-            "details": error.details,
-            "remote": error.remote,
-        }
+        body = {"kind": "OcppError", **ocpp_error_fields(error), "remote": error.remote}
     else:
         kind = next(
             (name for name, cls in _KINDS.items() if isinstance(error, cls) and name not in ("OcppError", "Failure")),
@@ -239,9 +250,7 @@ def encode_error(error: BaseException) -> bytes:
 
 def encode_raw_answer(answer: RawAnswer) -> bytes:
     error = answer.error
-    told = (
-        None if error is None else {"code": error.raw_code, "description": error.description, "details": error.details}
-    )
+    told = None if error is None else ocpp_error_fields(error)
     body = {"raw": {"unique_id": answer.unique_id, "payload": answer.payload, "error": told}}
     return json.dumps(body, separators=(",", ":"), default=str).encode()
 
@@ -257,13 +266,7 @@ def decode_raw_answer(data: bytes) -> RawAnswer:
         raise ClusterError("the node holding the charge point sent a raw answer that makes no sense")
     if error is None:
         return RawAnswer(unique_id, payload)
-    told = OcppError.from_code(
-        str(error.get("code") or "GenericError"),
-        str(error.get("description") or ""),
-        as_object(error.get("details")),
-        remote=True,
-    )
-    return RawAnswer(unique_id, None, told)
+    return RawAnswer(unique_id, None, ocpp_error_from(error, remote=True))
 
 
 def encode_text(text: str | None) -> bytes:
@@ -295,14 +298,9 @@ def decode_reply(data: bytes) -> dict[str, Any]:
 
 def decode_error(error: dict[str, Any]) -> OcppRpcError:
     kind = error.get("kind")
-    description = str(error.get("description") or "")
     if kind == "OcppError":
-        return OcppError.from_code(
-            str(error.get("code") or "GenericError"),
-            description,
-            as_object(error.get("details")),
-            remote=bool(error.get("remote")),
-        )
+        return ocpp_error_from(error, remote=bool(error.get("remote")))
+    description = str(error.get("description") or "")
     if kind == "CallTimeout":
         timeout = error.get("timeout")
         return CallTimeout(
