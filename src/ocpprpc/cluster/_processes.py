@@ -222,11 +222,17 @@ def _worker_main(spec: WorkerSpec, index: int, pipe: _PipeEnd) -> None:
         sys.exit(1)
 
 
-async def _worker_async(spec: WorkerSpec, index: int, pipe: _PipeEnd) -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event that SIGTERM or SIGINT sets (a graceful stop), for the running event loop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _worker_async(spec: WorkerSpec, index: int, pipe: _PipeEnd) -> None:
+    stop = _stop_on_signals()
 
     def ready(what: Ready) -> None:
         pipe.send(("ready", what))
@@ -381,9 +387,8 @@ class Workers:
                 await self._supervising
         running = [slot.process for slot in self._slots if slot.process is not None]
         for process in running:
-            if process.is_alive() and process.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGTERM)
+            if process.is_alive():
+                process.terminate()  # SIGTERM: a graceful stop
         deadline = time.monotonic() + self.stop_timeout
         while any(process.is_alive() for process in running) and time.monotonic() < deadline:
             await asyncio.sleep(_POLL / 5)
@@ -410,10 +415,10 @@ class Workers:
         """Bind (without listening) each port with SO_REUSEPORT: port 0 becomes one free port for all
         workers, a port in use fails here, and the port stays ours while workers restart."""
         ports = {"port": self.spec.port, "soap_port": self.spec.soap_port}
+        family = socket.AF_INET6 if ":" in self.spec.host else socket.AF_INET
         for name, port in ports.items():
             if port is None:
                 continue
-            family = socket.AF_INET6 if ":" in self.spec.host else socket.AF_INET
             held = socket.socket(family, socket.SOCK_STREAM)
             held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             try:
@@ -542,10 +547,7 @@ def serve_workers(
 
 
 async def _serve(spec: WorkerSpec, count: int, stop_timeout: float) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = _stop_on_signals()
     if count == 1:
         await run_worker(spec, 1, stop=stop)
         return
